@@ -1,0 +1,66 @@
+# hagent + hactl. `make test` is what CI runs (as root); see README.md.
+GO        ?= go
+BIN       ?= bin
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -X main.version=$(VERSION)
+FUZZTIME  ?= 10s
+TESTFLAGS ?= -timeout 40m
+
+.PHONY: all build test unit fuzz lint verify-unit gen gen-check bench demo demo-down clean
+
+all: build
+
+build:
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/hagent ./cmd/hagent
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/hactl ./cmd/hactl
+
+# Every test, the lab's end-to-end ones included (they need root and network namespaces),
+# then each fuzz target for a bounded time.
+test: build
+	$(GO) test $(TESTFLAGS) ./...
+	$(MAKE) fuzz
+
+# The tests that need neither root nor the lab.
+unit:
+	$(GO) test ./agent/vrrp/ ./agent/config/
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./agent/vrrp/
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./agent/config/
+
+lint: gen-check
+	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^gen/')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
+	$(GO) tool buf lint
+	$(GO) tool buf format --exit-code -d
+	$(MAKE) verify-unit
+
+# systemd-analyze verify wants the unit's binaries to exist: check a copy that points at
+# the one just built.
+verify-unit: build
+	@d=$$(mktemp -d) && sed 's|/usr/local/sbin/hagent|$(CURDIR)/$(BIN)/hagent|g' deploy/hagent.service > $$d/hagent.service && \
+	systemd-analyze verify $$d/hagent.service; rc=$$?; rm -rf $$d; exit $$rc
+
+gen:
+	$(GO) tool buf generate
+
+# Fails when gen/ is not what `make gen` writes from proto/.
+gen-check: gen
+	@git diff --exit-code --stat -- gen/ || { echo "gen/ is stale: run make gen and commit"; exit 1; }
+	@test -z "$$(git status --porcelain -- gen/)" || { git status --porcelain -- gen/; echo "gen/ has files not committed: run make gen and commit"; exit 1; }
+
+# Side-by-side measurements with keepalived in the lab; writes lab/results/.
+bench: build
+	$(GO) test -run '^$$' -bench . -benchmem ./agent/vrrp/ ./agent/config/
+	HAGENT=$(CURDIR)/$(BIN)/hagent lab/bench.sh
+
+# The two-node lab with the console attached; quitting the console leaves the lab up.
+demo: build
+	lab/demo.sh
+
+demo-down:
+	lab/lab.sh down
+
+clean:
+	rm -rf $(BIN)
