@@ -1,0 +1,256 @@
+package vrrp
+
+import (
+	"fmt"
+	"net/netip"
+	"time"
+)
+
+// State is an instance's VRRP state: RFC 5798's three plus keepalived's FAULT and a
+// stopped instance.
+type State uint8
+
+const (
+	StateInit State = iota
+	StateBackup
+	StateMaster
+	StateFault
+	StateStopped
+)
+
+func (s State) String() string {
+	switch s {
+	case StateInit:
+		return "INIT"
+	case StateBackup:
+		return "BACKUP"
+	case StateMaster:
+		return "MASTER"
+	case StateFault:
+		return "FAULT"
+	case StateStopped:
+		return "STOP"
+	}
+	return fmt.Sprintf("state(%d)", uint8(s))
+}
+
+// TimerKind names one of an instance's timers. The driver keeps one deadline per kind.
+type TimerKind uint8
+
+const (
+	// TimerAdver is RFC 5798's Adver_Timer: the master's next advert.
+	TimerAdver TimerKind = iota + 1
+	// TimerMasterDown is RFC 5798's Master_Down_Timer: a backup's takeover deadline.
+	TimerMasterDown
+	// TimerOverride ends a time-limited failover override.
+	TimerOverride
+)
+
+func (k TimerKind) String() string {
+	switch k {
+	case TimerAdver:
+		return "adver"
+	case TimerMasterDown:
+		return "master_down"
+	case TimerOverride:
+		return "override"
+	}
+	return fmt.Sprintf("timer(%d)", uint8(k))
+}
+
+// Config is what one instance needs from keepalived.conf, already checked.
+type Config struct {
+	Name    string
+	VRID    uint8
+	Version uint8 // 2 or 3
+	// Priority is the configured base priority, 1..255; 255 makes this the address owner.
+	Priority uint8
+	// AdverInt is the configured advertisement interval: whole seconds for v2,
+	// a multiple of 10 ms for v3.
+	AdverInt time.Duration
+	// InitialState is keepalived's `state`: StateMaster or StateBackup.
+	InitialState State
+	// NoPreempt is keepalived's `nopreempt`; it only counts with `state BACKUP`.
+	NoPreempt    bool
+	PreemptDelay time.Duration
+	AuthType     AuthType
+	AuthPass     string // v2 PASS; only the first 8 bytes count
+	// VIPs are the addresses carried in our adverts (virtual_ipaddress).
+	VIPs []netip.Addr
+	// PrimaryAddr is the address we send from; it breaks equal-priority ties.
+	PrimaryAddr netip.Addr
+	Checksum    ChecksumMode
+	// Unicast is set with unicast_peer: adverts come by unicast, so no TTL check
+	// applies (as keepalived).
+	Unicast bool
+	// FastPreempt makes a backup that may preempt take over as soon as it receives an
+	// advert of lower priority, instead of letting its Master_Down_Timer run out
+	// (RFC 5798 6.4.2, keepalived: 3 * advert_int + Skew_Time). Off is the RFC.
+	FastPreempt bool
+}
+
+// Event is an input to Instance.Step.
+type Event interface{ isEvent() }
+
+type (
+	// Start leaves Initialize (RFC 5798 6.4.1).
+	Start struct{}
+	// Stop shuts the instance down: a master sends one priority-0 advert.
+	Stop struct{}
+	// AdvertReceived is a VRRP packet read from the network, not yet checked.
+	AdvertReceived struct {
+		Src, Dst netip.Addr
+		TTL      int
+		Packet   []byte
+	}
+	// TimerFired is a deadline from an ArmTimer that has passed.
+	TimerFired struct{ Kind TimerKind }
+	// PriorityDelta sets one source's contribution to the effective priority (it replaces
+	// the source's previous value; 0 removes it).
+	PriorityDelta struct {
+		Source string
+		Delta  int
+	}
+	// Fault puts the instance in FAULT while any source reports one.
+	Fault struct{ Source, Reason string }
+	// FaultCleared clears one fault source.
+	FaultCleared struct{ Source string }
+	// Relinquish makes a master hand over at once: one priority-0 advert, then BACKUP,
+	// demoted (it does not preempt back) until ClearOverride or Until.
+	Relinquish struct {
+		Until time.Time // zero: until cleared
+		Who   string
+	}
+	// Promote makes a backup take over at once with a raised effective priority, so that
+	// the old master steps down on our first advert (make before break).
+	Promote struct {
+		Until time.Time // zero: until cleared
+		Who   string
+	}
+	// ClearOverride ends a Relinquish or Promote.
+	ClearOverride struct{ Who string }
+	// Maintenance holds the instance out of mastership while On.
+	Maintenance struct {
+		On  bool
+		Who string
+	}
+)
+
+func (Start) isEvent()          {}
+func (Stop) isEvent()           {}
+func (AdvertReceived) isEvent() {}
+func (TimerFired) isEvent()     {}
+func (PriorityDelta) isEvent()  {}
+func (Fault) isEvent()          {}
+func (FaultCleared) isEvent()   {}
+func (Relinquish) isEvent()     {}
+func (Promote) isEvent()        {}
+func (ClearOverride) isEvent()  {}
+func (Maintenance) isEvent()    {}
+
+// Action is an output of Instance.Step, for the driver to carry out in order.
+type Action interface{ isAction() }
+
+type (
+	// SendAdvert asks the driver to marshal and send an advert (to the group, or to each
+	// unicast peer).
+	SendAdvert struct{ Advert Advert }
+	// BindVIPs adds the virtual addresses to the interface.
+	BindVIPs struct{}
+	// UnbindVIPs removes them.
+	UnbindVIPs struct{}
+	// Announce sends gratuitous ARP / unsolicited NA for the VIPs (the driver applies
+	// garp_master_delay/repeat/refresh).
+	Announce struct{}
+	// ArmTimer sets the deadline of a timer; a zero At disarms it.
+	ArmTimer struct {
+		Kind TimerKind
+		At   time.Time
+	}
+	// Transition reports a state change and why.
+	Transition struct {
+		From, To State
+		Reason   string
+	}
+	// Dropped reports a packet that failed a receive check (or, for CauseAddrList, was
+	// accepted with a mismatch), for the log; the counter is already incremented.
+	Dropped struct {
+		Src    netip.Addr
+		Cause  Cause
+		Reason string
+	}
+	// PriorityChanged reports a new effective priority.
+	PriorityChanged struct{ From, To uint8 }
+	// OverrideChanged reports that a Relinquish or Promote override started (Override
+	// is it, Until its end or zero) or ended (Override is OverrideNone), for the event
+	// stream: an override can end by itself when its Until passes.
+	OverrideChanged struct {
+		Override Override
+		Until    time.Time
+		Reason   string
+	}
+)
+
+func (SendAdvert) isAction()      {}
+func (BindVIPs) isAction()        {}
+func (UnbindVIPs) isAction()      {}
+func (Announce) isAction()        {}
+func (ArmTimer) isAction()        {}
+func (Transition) isAction()      {}
+func (Dropped) isAction()         {}
+func (PriorityChanged) isAction() {}
+func (OverrideChanged) isAction() {}
+
+// Override is an operator's failover override in force.
+type Override uint8
+
+const (
+	OverrideNone Override = iota
+	OverrideRelinquish
+	OverridePromote
+)
+
+func (o Override) String() string {
+	switch o {
+	case OverrideNone:
+		return "none"
+	case OverrideRelinquish:
+		return "relinquish"
+	case OverridePromote:
+		return "promote"
+	}
+	return fmt.Sprintf("override(%d)", uint8(o))
+}
+
+// IntervalHistory is how many advert inter-arrival times Status keeps.
+const IntervalHistory = 64
+
+// Status is a copy of an instance's observable state, for the API.
+type Status struct {
+	State  State
+	Since  time.Time
+	Reason string // why it last changed
+
+	BasePriority      uint8
+	EffectivePriority uint8          // what we send and decide with
+	Contributions     map[string]int // source -> delta, as given by PriorityDelta
+	Faults            map[string]string
+	Override          Override
+	OverrideUntil     time.Time
+	Maintenance       bool
+
+	// The master we believe in: ourselves when MASTER, else the last accepted advert's
+	// source; invalid when unknown.
+	Master          netip.Addr
+	MasterPriority  uint8
+	MasterAdverInt  time.Duration // Master_Adver_Interval (v3 adopts the master's)
+	LastAdvert      time.Time     // arrival of the last accepted advert
+	MasterDownAt    time.Time     // Master_Down_Timer deadline when BACKUP, else zero
+	MasterDown      time.Duration // Master_Down_Interval now in force
+	RecentIntervals []time.Duration
+
+	AdvertsSent     uint64
+	AdvertsReceived uint64
+	Errors          map[Cause]uint64
+	Transitions     uint64
+}

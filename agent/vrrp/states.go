@@ -1,0 +1,209 @@
+package vrrp
+
+import (
+	"fmt"
+	"net/netip"
+	"time"
+)
+
+// downCause is why the Master_Down_Timer runs.
+type downCause struct {
+	src      netip.Addr    // the master we last heard, if any
+	wait     time.Duration // Master_Down_Interval, or Skew_Time after a priority 0
+	resigned bool          // src sent priority 0
+	after    string        // what armed it without an advert ("relinquish", "maintenance")
+}
+
+func (c downCause) String() string {
+	switch {
+	case c.resigned:
+		return fmt.Sprintf("master %s resigned (priority 0), waited Skew_Time %s", c.src, c.wait)
+	case c.src.IsValid():
+		return fmt.Sprintf("no advert from %s for Master_Down_Interval %s", c.src, c.wait)
+	case c.after != "":
+		return fmt.Sprintf("no other master for Master_Down_Interval %s after %s", c.wait, c.after)
+	}
+	return fmt.Sprintf("no advert for Master_Down_Interval %s", c.wait)
+}
+
+// The entry functions below are the only code that changes i.state. Each does all of a
+// state's entry actions, in the order the driver must carry them out.
+
+func (i *Instance) transition(to State, step func(Event), reason string) {
+	from := i.state
+	i.state = to
+	i.step = step
+	i.since = i.now
+	i.reason = reason
+	i.transitions++
+	i.emit(Transition{From: from, To: to, Reason: reason})
+}
+
+// leaveMaster undoes MASTER: stop advertising, optionally resign with one priority-0
+// advert (RFC 5798 6.4.3 Shutdown; keepalived on FAULT), and release the VIPs. The
+// priority-0 advert goes first so that a backup starts its Skew_Time while we unbind.
+func (i *Instance) leaveMaster(resign bool) {
+	i.disarm(TimerAdver)
+	if resign {
+		i.sendAdvert(0)
+	}
+	if i.vipsBound {
+		i.vipsBound = false
+		i.emit(UnbindVIPs{})
+	}
+}
+
+// enterMaster is RFC 5798 6.4.1/6.4.2 "transition to Master": send an advert, take the
+// VIPs, announce them, arm the Adver_Timer. The advert goes before the gratuitous ARPs
+// so that an old master drops the VIPs first (as keepalived's vrrp_state_master_tx).
+func (i *Instance) enterMaster(reason string) {
+	i.transition(StateMaster, i.stepMaster, reason)
+	i.disarm(TimerMasterDown)
+	i.masterAdverInt = i.cfg.AdverInt // a master uses its own interval (keepalived)
+	i.setMaster(i.cfg.PrimaryAddr, i.prio)
+	i.sendAdvert(i.prio)
+	if !i.vipsBound {
+		i.vipsBound = true
+		i.emit(BindVIPs{})
+	}
+	i.emit(Announce{})
+	i.arm(TimerAdver, i.now.Add(i.cfg.AdverInt))
+}
+
+// enterBackup goes to BACKUP with the Master_Down_Timer at downAt. resign says whether a
+// master leaving sends priority 0 first (relinquish, maintenance) or not (it lost an
+// election to a higher priority). The caller sets masterAdverInt and the master belief.
+func (i *Instance) enterBackup(reason string, resign bool, downAt time.Time, why downCause) {
+	wasMaster := i.state == StateMaster
+	i.transition(StateBackup, i.stepBackup, reason)
+	if wasMaster {
+		i.leaveMaster(resign)
+	}
+	i.armMasterDown(downAt, why)
+}
+
+// enterFault is keepalived's FAULT: a master sends one priority-0 advert and releases
+// the VIPs; no timers run until the last fault clears.
+func (i *Instance) enterFault(reason string) {
+	wasMaster := i.state == StateMaster
+	i.transition(StateFault, i.stepFault, reason)
+	if wasMaster {
+		i.leaveMaster(true)
+	}
+	i.disarm(TimerMasterDown)
+}
+
+// enterStopped shuts the instance down: a master sends priority 0 (RFC 5798 6.4.3
+// Shutdown), every timer stops and any override ends.
+func (i *Instance) enterStopped(reason string) {
+	wasMaster := i.state == StateMaster
+	i.transition(StateStopped, i.stepIdle, reason)
+	if wasMaster {
+		i.leaveMaster(true)
+	}
+	i.disarm(TimerMasterDown)
+	i.endOverride("instance stopped")
+	i.setMaster(netip.Addr{}, 0)
+}
+
+// armMasterDown sets the Master_Down_Timer and remembers why, for the transition reason.
+func (i *Instance) armMasterDown(at time.Time, why downCause) {
+	i.downWhy = why
+	i.arm(TimerMasterDown, at)
+}
+
+// startBackup is RFC 5798 6.4.1 for a non-owner: Master_Adver_Interval is our own
+// Advertisement_Interval and the Master_Down_Timer a full Master_Down_Interval. So does
+// keepalived for `state BACKUP`; for `state MASTER` its vrrp_init_state (vrrp_scheduler.c)
+// waits only Master_Adver_Interval plus a minimal skew. We deliberately keep the full
+// interval for both (no two masters at start) and make up for it with FastPreempt.
+func (i *Instance) startBackup(reason string) {
+	i.masterAdverInt = i.cfg.AdverInt
+	if i.cfg.PreemptDelay > 0 {
+		i.preemptAt = i.now.Add(i.cfg.PreemptDelay)
+	}
+	d := i.masterDownInterval()
+	i.enterBackup(reason, false, i.now.Add(d), downCause{wait: d})
+}
+
+// stepIdle is INIT and STOP: only Start matters (RFC 5798 6.4.1).
+func (i *Instance) stepIdle(ev Event) {
+	switch ev.(type) {
+	case Start:
+		i.start()
+	case Stop:
+		if i.state == StateInit {
+			i.enterStopped("stopped before start")
+		}
+	}
+}
+
+func (i *Instance) start() {
+	switch {
+	case len(i.faults) > 0:
+		i.enterFault("start: " + i.faultSummary())
+	case i.cfg.Priority == 255 && !i.maintenance:
+		i.enterMaster("start: address owner (priority 255)")
+	default:
+		i.startBackup("start")
+	}
+}
+
+// stepBackup is RFC 5798 6.4.2.
+func (i *Instance) stepBackup(ev Event) {
+	switch ev := ev.(type) {
+	case Stop:
+		i.enterStopped("stop")
+	case TimerFired:
+		if ev.Kind != TimerMasterDown {
+			return
+		}
+		if i.maintenance {
+			// Held out of mastership: stay BACKUP with no timer; Maintenance{On: false}
+			// re-arms it.
+			return
+		}
+		i.enterMaster("master down: " + i.downWhy.String())
+	case AdvertReceived:
+		if a, ok := i.receive(ev); ok {
+			i.backupReceive(ev.Src, &a)
+		}
+	case Promote:
+		i.promote(ev)
+	}
+}
+
+// stepMaster is RFC 5798 6.4.3.
+func (i *Instance) stepMaster(ev Event) {
+	switch ev := ev.(type) {
+	case Stop:
+		i.enterStopped("stop")
+	case TimerFired:
+		if ev.Kind != TimerAdver {
+			return
+		}
+		i.sendAdvert(i.prio)
+		i.arm(TimerAdver, i.now.Add(i.cfg.AdverInt))
+	case AdvertReceived:
+		if a, ok := i.receive(ev); ok {
+			i.masterReceive(ev.Src, &a)
+		}
+	case Relinquish:
+		i.relinquish(ev)
+	}
+}
+
+// stepFault is keepalived's FAULT: adverts are checked and observed but never acted on.
+func (i *Instance) stepFault(ev Event) {
+	switch ev := ev.(type) {
+	case Stop:
+		i.enterStopped("stop")
+	case AdvertReceived:
+		if a, ok := i.receive(ev); ok {
+			if i.cfg.Version == 3 && a.Priority > 0 {
+				i.masterAdverInt = time.Duration(a.AdverInt) * centisecond
+			}
+			i.observe(ev.Src, a.Priority)
+		}
+	}
+}
