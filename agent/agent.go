@@ -1,0 +1,227 @@
+// Package agent is hagent: one event loop per VRRP instance tying the pure state machine
+// (agent/vrrp) to raw sockets (agent/netio), addresses (agent/vip), health probes
+// (agent/probe) and the API (agent/api).
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/hagent-dev/hagent/agent/api"
+	"github.com/hagent-dev/hagent/agent/config"
+	"github.com/hagent-dev/hagent/agent/netio"
+	"github.com/hagent-dev/hagent/agent/vip"
+	hactlv1 "github.com/hagent-dev/hagent/gen/hactl/v1"
+)
+
+// Binder adds and removes addresses (vip.NetlinkBinder in production).
+type Binder interface {
+	Add(v vip.VIP) (changed bool, err error)
+	Remove(v vip.VIP) (changed bool, err error)
+	List(ifname string) ([]netip.Prefix, error)
+}
+
+// Announcer sends gratuitous ARP / unsolicited NA for addresses on an interface.
+type Announcer interface {
+	Announce(ifname string, addrs []netip.Addr) error
+}
+
+// Agent runs every VRRP instance of one keepalived.conf.
+type Agent struct {
+	name       string
+	version    string
+	configPath string
+	listeners  []string
+	started    time.Time
+	log        *slog.Logger
+	hub        *api.Hub
+	binder     Binder
+	announcer  Announcer
+	openConn   func(ifname string, family netio.Family, unicast bool) (packetConn, error)
+	watchNet   bool
+
+	mu          sync.Mutex // guards what follows; the instances own their own state
+	cfg         *config.Config
+	instances   map[string]*instance
+	order       []string
+	sockets     *sockets
+	probes      *probes
+	maintenance bool
+	runCtx      context.Context
+	wg          sync.WaitGroup
+}
+
+// Option configures an Agent.
+type Option func(*Agent)
+
+// WithName sets the node name reported by the API (default: the hostname).
+func WithName(name string) Option { return func(a *Agent) { a.name = name } }
+
+// WithVersion sets the version reported by the API.
+func WithVersion(v string) Option { return func(a *Agent) { a.version = v } }
+
+// WithConfigPath records the file the config came from, for status and reloads.
+func WithConfigPath(p string) Option { return func(a *Agent) { a.configPath = p } }
+
+// WithListeners records the API listeners, for status.
+func WithListeners(l []string) Option { return func(a *Agent) { a.listeners = l } }
+
+// WithLogger sets the logger (default slog.Default()).
+func WithLogger(l *slog.Logger) Option { return func(a *Agent) { a.log = l } }
+
+// WithHub sets the event hub the API streams from.
+func WithHub(h *api.Hub) Option { return func(a *Agent) { a.hub = h } }
+
+// WithBinder replaces the netlink address binder (tests).
+func WithBinder(b Binder) Option { return func(a *Agent) { a.binder = b } }
+
+// WithAnnouncer replaces the GARP/NA sender (tests).
+func WithAnnouncer(an Announcer) Option { return func(a *Agent) { a.announcer = an } }
+
+// New builds an agent for a checked config. Nothing touches the network until Run.
+func New(cfg *config.Config, opts ...Option) (*Agent, error) {
+	a := &Agent{
+		cfg:       cfg,
+		started:   time.Now(),
+		log:       slog.Default(),
+		instances: map[string]*instance{},
+		watchNet:  true,
+	}
+	for _, o := range opts {
+		o(a)
+	}
+	if a.name == "" {
+		h, err := os.Hostname()
+		if err != nil {
+			return nil, fmt.Errorf("node name: %w", err)
+		}
+		a.name = h
+	}
+	if a.hub == nil {
+		a.hub = api.NewHub(4096)
+	}
+	if a.binder == nil {
+		a.binder = vip.NewBinder(nil)
+	}
+	if a.announcer == nil {
+		a.announcer = vip.NewAnnouncer()
+	}
+	if a.openConn == nil {
+		a.openConn = openNetioConn
+	}
+	return a, nil
+}
+
+// Name is the node name.
+func (a *Agent) Name() string { return a.name }
+
+// Hub is the event hub the API serves Watch from.
+func (a *Agent) Hub() *api.Hub { return a.hub }
+
+// Run starts every instance and blocks until ctx ends, then shuts down gracefully:
+// each master sends priority 0 and every VIP is removed.
+func (a *Agent) Run(ctx context.Context, ready func()) error {
+	a.mu.Lock()
+	a.runCtx = ctx
+	a.sockets = newSockets(a.openConn, a.log)
+	a.probes = newProbes(a.log)
+	for _, w := range a.cfg.Warnings {
+		a.log.Warn("config", "warning", w.Error())
+	}
+	var startErr error
+	for _, ic := range a.cfg.Instances {
+		if err := a.startInstanceLocked(ctx, ic); err != nil {
+			startErr = errors.Join(startErr, err)
+		}
+	}
+	a.probes.start(ctx, a.cfg, a.deliverProbeEvent)
+	a.mu.Unlock()
+	if startErr != nil {
+		a.shutdown()
+		return startErr
+	}
+	if a.watchNet {
+		go a.watchKernel(ctx)
+	}
+	if ready != nil {
+		ready()
+	}
+	<-ctx.Done()
+	a.shutdown()
+	return nil
+}
+
+// shutdown stops every instance (priority 0, VIPs removed) and waits for them.
+func (a *Agent) shutdown() {
+	a.mu.Lock()
+	insts := make([]*instance, 0, len(a.instances))
+	for _, n := range a.order {
+		insts = append(insts, a.instances[n])
+	}
+	a.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, in := range insts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			in.stop()
+		}()
+	}
+	wg.Wait()
+	a.wg.Wait()
+	a.mu.Lock()
+	if a.probes != nil {
+		a.probes.stopAll()
+	}
+	if a.sockets != nil {
+		a.sockets.closeAll()
+	}
+	a.mu.Unlock()
+}
+
+func (a *Agent) startInstanceLocked(ctx context.Context, ic *config.Instance) error {
+	in, err := newInstance(a, ic)
+	if err != nil {
+		return fmt.Errorf("instance %s: %w", ic.Name, err)
+	}
+	if err := a.sockets.attach(in); err != nil {
+		return fmt.Errorf("instance %s: %w", ic.Name, err)
+	}
+	a.instances[ic.Name] = in
+	a.order = append(a.order, ic.Name)
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		in.run(ctx)
+	}()
+	return nil
+}
+
+// publish sends an event to API watchers; it never blocks.
+func (a *Agent) publish(ev *hactlv1.WatchResponse) {
+	if a.hub != nil {
+		a.hub.Publish(ev)
+	}
+}
+
+func (a *Agent) instanceList() []*instance {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := make([]*instance, 0, len(a.order))
+	for _, n := range a.order {
+		out = append(out, a.instances[n])
+	}
+	return out
+}
+
+func (a *Agent) instance(name string) *instance {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.instances[name]
+}

@@ -1,0 +1,71 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/keepalive"
+)
+
+// maxResponseBytes bounds what a client accepts: a snapshot of a large node.
+const maxResponseBytes = 16 << 20
+
+// DialAgent returns a client connection to an agent's API address, as given to
+// `hagent --api`: unix:///path (the kernel vouches for both ends) or tcp://host:port
+// (mutual TLS: tlsFiles must name the client's cert and key and the cluster CA; the
+// agent's certificate must be issued by that CA for host, which the lab's certificates
+// carry as an IP SAN). The connection is made in the background; ctx only cancels
+// before that starts. Calls on a down agent fail with codes.Unavailable.
+func DialAgent(ctx context.Context, addr string, tlsFiles *TLSFiles) (*grpc.ClientConn, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	target, creds, err := dialTarget(addr, tlsFiles)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := grpc.NewClient(target,
+		grpc.WithTransportCredentials(creds),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxResponseBytes)),
+		// Notice a dead agent under a quiet Watch; the server permits pings every 10s.
+		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("agent %s: %w", addr, err)
+	}
+	conn.Connect()
+	return conn, nil
+}
+
+func dialTarget(addr string, tlsFiles *TLSFiles) (string, credentials.TransportCredentials, error) {
+	switch {
+	case strings.HasPrefix(addr, unixScheme):
+		path := strings.TrimPrefix(addr, unixScheme)
+		if !strings.HasPrefix(path, "/") {
+			return "", nil, fmt.Errorf("agent %q: want an absolute socket path (unix:///run/hagent/api.sock)", addr)
+		}
+		return "unix://" + path, insecure.NewCredentials(), nil
+	case strings.HasPrefix(addr, tcpScheme):
+		hostport := strings.TrimPrefix(addr, tcpScheme)
+		host, _, err := net.SplitHostPort(hostport)
+		if err != nil {
+			return "", nil, fmt.Errorf("agent %s: %w", addr, err)
+		}
+		if !tlsFiles.complete() {
+			return "", nil, fmt.Errorf("agent %s: --tls-cert, --tls-key and --tls-ca are required", addr)
+		}
+		cfg, err := tlsFiles.clientConfig(host)
+		if err != nil {
+			return "", nil, fmt.Errorf("agent %s: %w", addr, err)
+		}
+		return "passthrough:///" + hostport, credentials.NewTLS(cfg), nil
+	default:
+		return "", nil, fmt.Errorf("agent address %q: want unix:///path or tcp://host:port", addr)
+	}
+}

@@ -1,0 +1,165 @@
+package config
+
+import "sort"
+
+// checker runs the checks that need the whole configuration: references
+// between blocks, uniqueness across instances, and the files scripts name.
+type checker struct {
+	cfg   *Config
+	opts  *options
+	diags *diagnostics
+}
+
+func (c checker) run() {
+	c.checkNames()
+	seen := make(map[vridKey]*Instance)
+	for _, in := range c.cfg.Instances {
+		c.checkInstance(in, seen)
+	}
+	c.checkSyncGroups()
+	if c.opts.checkFiles && c.opts.fileCheck != nil {
+		c.checkFiles()
+	}
+}
+
+// vridKey is what must be unique among instances: two routers with the same
+// VRID on one link and family would be the same virtual router.
+type vridKey struct {
+	iface string
+	ipv6  bool
+	vrid  int
+}
+
+// checkNames refuses a vrrp_http_check named like a vrrp_script: both are
+// tracked from track_script, which could not tell them apart.
+func (c checker) checkNames() {
+	for _, name := range sortedKeys(c.cfg.HTTPChecks) {
+		if sc, ok := c.cfg.Scripts[name]; ok {
+			hc := c.cfg.HTTPChecks[name]
+			c.diags.errorf(hc.Pos, "vrrp_http_check %s: name already used by vrrp_script %s at %s", name, name, sc.Pos)
+		}
+	}
+}
+
+func (c checker) checkInstance(in *Instance, seen map[vridKey]*Instance) {
+	ctx := "vrrp_instance " + in.Name
+	if in.Interface == "" {
+		c.diags.errorf(in.Pos, "%s: interface is required", ctx)
+	} else if c.opts.ifaceCheck != nil {
+		if err := c.opts.ifaceCheck(in.Interface); err != nil {
+			c.diags.errorf(in.Pos, "%s: interface %s: %v", ctx, in.Interface, err)
+		}
+	}
+	if in.VRID == 0 {
+		if !in.vridWritten {
+			c.diags.errorf(in.Pos, "%s: virtual_router_id is required", ctx)
+		}
+	} else if in.Interface != "" {
+		k := vridKey{iface: in.Interface, ipv6: in.IPv6, vrid: in.VRID}
+		if first, dup := seen[k]; dup {
+			c.diags.errorf(in.Pos, "%s: virtual_router_id %d is already used on %s (%s) by vrrp_instance %s at %s",
+				ctx, in.VRID, in.Interface, familyName(in.IPv6), first.Name, first.Pos)
+		} else {
+			seen[k] = in
+		}
+	}
+	if len(in.VIPs) == 0 {
+		if in.Version == 3 || in.IPv6 || in.StrictMode {
+			c.diags.errorf(in.Pos, "%s: no virtual_ipaddress; at least one is required", ctx)
+		} else {
+			c.diags.warnf(in.Pos, "%s: no virtual_ipaddress; at least one is sensible", ctx)
+		}
+	}
+
+	for _, ref := range in.TrackScripts {
+		_, isScript := c.cfg.Scripts[ref.Name]
+		_, isHTTP := c.cfg.HTTPChecks[ref.Name]
+		if !isScript && !isHTTP {
+			c.diags.errorf(ref.Pos, "%s: track_script %s: no vrrp_script or vrrp_http_check named %s", ctx, ref.Name, ref.Name)
+		}
+	}
+	for _, ref := range in.TrackProcesses {
+		if _, ok := c.cfg.Processes[ref.Name]; !ok {
+			c.diags.errorf(ref.Pos, "%s: track_process %s: no vrrp_track_process named %s", ctx, ref.Name, ref.Name)
+		}
+	}
+	for _, ref := range in.TrackInterfaces {
+		if ref.Name == in.Interface {
+			c.diags.warnf(ref.Pos, "%s: track_interface %s is the instance's own interface, which is always tracked", ctx, ref.Name)
+			continue
+		}
+		if c.opts.ifaceCheck != nil {
+			if err := c.opts.ifaceCheck(ref.Name); err != nil {
+				c.diags.errorf(ref.Pos, "%s: track_interface %s: %v", ctx, ref.Name, err)
+			}
+		}
+	}
+}
+
+func (c checker) checkSyncGroups() {
+	byName := make(map[string]*Instance, len(c.cfg.Instances))
+	for _, in := range c.cfg.Instances {
+		byName[in.Name] = in
+	}
+	member := make(map[string]string)
+	for _, sg := range c.cfg.SyncGroups {
+		ctx := "vrrp_sync_group " + sg.Name
+		for _, name := range sg.Instances {
+			if _, ok := byName[name]; !ok {
+				c.diags.warnf(sg.Pos, "%s: vrrp_instance %s does not exist; ignored (as keepalived)", ctx, name)
+				continue
+			}
+			if other, ok := member[name]; ok {
+				c.diags.warnf(sg.Pos, "%s: vrrp_instance %s is already in vrrp_sync_group %s", ctx, name, other)
+				continue
+			}
+			member[name] = sg.Name
+		}
+	}
+}
+
+// checkFiles makes sure the program of every check and restart command can
+// be run, so that `hagent -t` catches a typo before a failover does.
+func (c checker) checkFiles() {
+	check := func(at Pos, ctx, what, cmdline string) {
+		argv, err := SplitCommand(cmdline)
+		if err != nil {
+			c.diags.errorf(at, "%s: %s: %v", ctx, what, err)
+			return
+		}
+		if len(argv) == 0 {
+			return
+		}
+		if err := c.opts.fileCheck(argv[0]); err != nil {
+			c.diags.errorf(at, "%s: %s: %v", ctx, what, err)
+		}
+	}
+	for _, name := range sortedKeys(c.cfg.Scripts) {
+		sc := c.cfg.Scripts[name]
+		if sc.Script != "" {
+			check(sc.scriptPos, "vrrp_script "+name, "script", sc.Script)
+		}
+		if sc.Restart.Enabled() {
+			check(sc.restartPos, "vrrp_script "+name, "restart_command", sc.Restart.Command)
+		}
+	}
+	for _, name := range sortedKeys(c.cfg.Processes) {
+		if tp := c.cfg.Processes[name]; tp.Restart.Enabled() {
+			check(tp.restartPos, "vrrp_track_process "+name, "restart_command", tp.Restart.Command)
+		}
+	}
+	for _, name := range sortedKeys(c.cfg.HTTPChecks) {
+		if hc := c.cfg.HTTPChecks[name]; hc.Restart.Enabled() {
+			check(hc.restartPos, "vrrp_http_check "+name, "restart_command", hc.Restart.Command)
+		}
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

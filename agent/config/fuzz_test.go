@@ -1,0 +1,56 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// FuzzParse feeds arbitrary bytes to the parser: it must never panic, and
+// every problem it reports must carry a file and a line.
+func FuzzParse(f *testing.F) {
+	seeds, _ := filepath.Glob("testdata/seed/*.conf")
+	for _, s := range seeds {
+		data, err := os.ReadFile(s)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Add([]byte(instance("  track_script {\n    chk weight -20 reverse\n  }\n") + "vrrp_script chk {\n  script \"/bin/true x\"\n  restart_command systemctl restart nginx\n}\n"))
+	f.Add([]byte("include inc.conf\nvrrp_http_check web {\n url http://127.0.0.1/\n interval 200ms\n}\n"))
+	f.Add([]byte("vrrp_instance X\n{\n virtual_ipaddress { fe80::1 2001:db8::1/64 dev eth0 }\n}\n}\n{\n"))
+
+	// Includes resolve against an in-memory file that includes itself, so
+	// the fuzzer explores includes and cycles without touching the disk.
+	src := mapSource{"inc.conf": "vrrp_script inc {\n script /bin/true\n}\ninclude inc.conf\n"}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg, err := Parse("fuzz.conf", data, withSource(src), CheckFiles(false))
+		if cfg == nil {
+			t.Fatalf("nil Config, err %v", err)
+		}
+		_ = cfg.Summary()
+		if len(cfg.Hash()) != 64 {
+			t.Fatalf("hash %q", cfg.Hash())
+		}
+		for _, w := range cfg.Warnings {
+			if w.File == "" || w.Line < 1 {
+				t.Fatalf("warning without position: %q", w.Error())
+			}
+		}
+		if err == nil {
+			return
+		}
+		var list *Errors
+		if !errors.As(err, &list) || len(*list) == 0 {
+			t.Fatalf("error %T %v is not a non-empty *Errors", err, err)
+		}
+		for _, e := range *list {
+			if e.File == "" || e.Line < 1 || strings.Contains(e.Msg, "\n") {
+				t.Fatalf("malformed error %q", e.Error())
+			}
+		}
+	})
+}

@@ -1,0 +1,107 @@
+package config
+
+import (
+	"net/netip"
+	"time"
+)
+
+// defaultGlobal is keepalived 2.2.7's global_defs when nothing is written.
+func defaultGlobal() Global {
+	return Global{
+		SMTPPort:                25,
+		SMTPConnectTimeout:      30 * time.Second,
+		VRRPVersion:             2,
+		VRRPMcastGroup4:         netip.MustParseAddr("224.0.0.18"),
+		VRRPMcastGroup6:         netip.MustParseAddr("ff02::12"),
+		GARPMasterDelay:         5 * time.Second,
+		GARPMasterRepeat:        5,
+		GARPMasterRefreshRepeat: 1,
+	}
+}
+
+// global reads a global_defs block. Several blocks are merged, as keepalived
+// does.
+func (p *parser) global(s *stmt) {
+	g := &p.cfg.Global
+	if !p.globalSeen {
+		g.Pos = s.pos()
+		p.globalSeen = true
+	}
+	const ctx = "global_defs"
+	p.readBlock(blockSpec{
+		ctx:           ctx,
+		ignoreUnknown: true,
+		keywords: map[string]keyword{
+			"router_id": value(func(s *stmt) { p.str(ctx, s, &g.RouterID) }),
+			"notification_email": block(func(s *stmt) {
+				for _, e := range s.block {
+					for _, t := range e.values() {
+						g.NotificationEmail = append(g.NotificationEmail, t.text)
+					}
+				}
+			}),
+			"notification_email_from": value(func(s *stmt) { p.str(ctx, s, &g.NotificationEmailFrom) }),
+			"smtp_server": value(func(s *stmt) {
+				if p.args(ctx, s, 1, 2) {
+					g.SMTPServer = s.args[0].text
+					if len(s.args) > 1 {
+						p.intTokenIn(ctx, s, s.args[1], 1, 65535, &g.SMTPPort)
+					}
+				}
+			}),
+			"smtp_connect_timeout": value(func(s *stmt) { p.seconds(ctx, s, time.Second, false, &g.SMTPConnectTimeout) }),
+			"smtp_helo_name":       value(func(s *stmt) { p.str(ctx, s, &g.SMTPHeloName) }),
+			"smtp_alert":           value(func(s *stmt) { p.flag(ctx, s, &g.SMTPAlert) }),
+			"enable_script_security": value(func(s *stmt) {
+				p.args(ctx, s, 0, 0)
+				g.EnableScriptSecurity = true
+			}),
+			"script_user": value(func(s *stmt) {
+				if p.args(ctx, s, 1, 2) {
+					g.ScriptUser = s.args[0].text
+					if len(s.args) > 1 {
+						g.ScriptGroup = s.args[1].text
+					}
+				}
+			}),
+			"vrrp_version": value(func(s *stmt) { p.intIn(ctx, s, 2, 3, &g.VRRPVersion) }),
+			"vrrp_strict":  value(func(s *stmt) { p.flag(ctx, s, &g.VRRPStrict) }),
+			"vrrp_skip_check_adv_addr": value(func(s *stmt) {
+				p.flag(ctx, s, &g.VRRPSkipCheckAdvAddr)
+			}),
+			"vrrp_mcast_group4": value(func(s *stmt) {
+				var a netip.Addr
+				if p.addr(ctx, s, &a) {
+					if !a.Is4() || !a.IsMulticast() {
+						p.fail(s, "%s: vrrp_mcast_group4 %s is not an IPv4 multicast address", ctx, a)
+						return
+					}
+					g.VRRPMcastGroup4 = a
+				}
+			}),
+			"vrrp_mcast_group6": value(func(s *stmt) {
+				var a netip.Addr
+				if p.addr(ctx, s, &a) {
+					if !a.Is6() || !a.IsMulticast() {
+						p.fail(s, "%s: vrrp_mcast_group6 %s is not an IPv6 multicast address", ctx, a)
+						return
+					}
+					g.VRRPMcastGroup6 = a
+				}
+			}),
+			"vrrp_garp_master_delay":          value(func(s *stmt) { p.seconds(ctx, s, 0, false, &g.GARPMasterDelay) }),
+			"vrrp_garp_master_repeat":         value(func(s *stmt) { p.intIn(ctx, s, 0, 1<<16, &g.GARPMasterRepeat) }),
+			"vrrp_garp_master_refresh":        value(func(s *stmt) { p.seconds(ctx, s, 0, false, &g.GARPMasterRefresh) }),
+			"vrrp_garp_master_refresh_repeat": value(func(s *stmt) { p.intIn(ctx, s, 1, 1<<16, &g.GARPMasterRefreshRepeat) }),
+			"vrrp_garp_interval":              value(func(s *stmt) { p.seconds(ctx, s, 0, false, &g.GARPInterval) }),
+			"vrrp_gna_interval":               value(func(s *stmt) { p.seconds(ctx, s, 0, false, &g.GNAInterval) }),
+			"max_auto_priority": value(func(s *stmt) {
+				if len(s.args) == 0 {
+					g.MaxAutoPriority = 99 // keepalived: the highest realtime priority
+					return
+				}
+				p.intIn(ctx, s, 1, 99, &g.MaxAutoPriority)
+			}),
+		},
+	}, s.block)
+}

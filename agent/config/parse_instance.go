@@ -1,0 +1,390 @@
+package config
+
+import (
+	"fmt"
+	"net/netip"
+	"time"
+)
+
+// ignoredInstanceKeywords are valid keepalived vrrp_instance keywords that
+// hagent accepts without acting on them.
+var ignoredInstanceKeywords = map[string]string{
+	"use_vmac":                  "VMAC interfaces are not supported",
+	"vmac_xmit_base":            "VMAC interfaces are not supported",
+	"use_ipvlan":                "ipvlan interfaces are not supported",
+	"track_file":                "track files are not supported",
+	"track_bfd":                 "BFD is not supported",
+	"track_src_ip":              "source address tracking is not supported",
+	"virtual_routes":            "virtual routes are not supported",
+	"virtual_rules":             "virtual rules are not supported",
+	"promote_secondaries":       "address promotion is left to the kernel default",
+	"linkbeat_use_polling":      "hagent follows link state with netlink",
+	"garp_lower_prio_delay":     "lower-priority gratuitous ARPs are not sent",
+	"garp_lower_prio_repeat":    "lower-priority gratuitous ARPs are not sent",
+	"lower_prio_no_advert":      "hagent always answers a lower-priority advert as RFC 5798 says",
+	"higher_prio_send_advert":   "hagent follows RFC 5798 on higher-priority adverts",
+	"lvs_sync_daemon_interface": "LVS is not part of hagent",
+	"old_unicast_checksum":      "the pre-1.3.6 unicast checksum is not supported",
+	"kernel_rx_buf_size":        "hagent sizes its own socket buffers",
+	"unicast_fault_no_peer":     "not supported",
+	"notify_priority_changes":   "notify scripts are not run with priority changes",
+	"check_unicast_src":         "not supported",
+	"unicast_ttl":               "not supported",
+	"mcast_ttl":                 "not supported",
+}
+
+// instance reads a vrrp_instance block.
+func (p *parser) instance(s *stmt) {
+	name, ok := p.name("vrrp_instance", s)
+	if !ok {
+		return
+	}
+	g := &p.cfg.Global
+	ctx := "vrrp_instance " + name
+	in := &Instance{
+		Name:                    name,
+		Pos:                     s.pos(),
+		AdvertInt:               time.Second,
+		GARPMasterDelay:         g.GARPMasterDelay,
+		GARPMasterRepeat:        g.GARPMasterRepeat,
+		GARPMasterRefresh:       g.GARPMasterRefresh,
+		GARPMasterRefreshRepeat: g.GARPMasterRefreshRepeat,
+	}
+	var strictSet, skipSet, familySet bool
+
+	// setFamily fixes the address family from the first address (or
+	// native_ipv6) written, as keepalived does; later addresses of the
+	// other family are refused.
+	setFamily := func(s *stmt, ipv6 bool, what string) bool {
+		if !familySet {
+			familySet, in.IPv6, in.familyPos = true, ipv6, s.pos()
+			return true
+		}
+		if in.IPv6 != ipv6 {
+			p.fail(s, "%s: %s is %s but the instance is %s (decided at %s)",
+				ctx, what, familyName(ipv6), familyName(in.IPv6), in.familyPos)
+			return false
+		}
+		return true
+	}
+	srcIP := func(dst *netip.Addr) func(s *stmt) {
+		return func(s *stmt) {
+			var a netip.Addr
+			if p.addr(ctx, s, &a) && setFamily(s, a.Is6(), fmt.Sprintf("%s %s", s.key.text, a)) {
+				*dst = a
+			}
+		}
+	}
+	notify := func(dst *string) func(s *stmt) {
+		return func(s *stmt) { p.notify(ctx, s, dst) }
+	}
+	tracks := func(dst *[]TrackRef) func(s *stmt) {
+		return func(s *stmt) { *dst = append(*dst, p.trackRefs(ctx, s)...) }
+	}
+
+	p.readBlock(blockSpec{
+		ctx:     ctx,
+		ignored: ignoredInstanceKeywords,
+		keywords: map[string]keyword{
+			"state": value(func(s *stmt) {
+				var st string
+				if !p.str(ctx, s, &st) {
+					return
+				}
+				if st != "MASTER" && st != "BACKUP" {
+					p.fail(s, "%s: state %q must be MASTER or BACKUP", ctx, st)
+					return
+				}
+				in.State, in.stateSet = st, true
+			}),
+			"interface": value(func(s *stmt) { p.str(ctx, s, &in.Interface) }),
+			"virtual_router_id": value(func(s *stmt) {
+				in.vridWritten = true
+				p.intIn(ctx, s, 1, 255, &in.VRID)
+			}),
+			"priority": value(func(s *stmt) {
+				in.prioritySet = p.intIn(ctx, s, 1, 255, &in.Priority) || in.prioritySet
+			}),
+			"advert_int": value(func(s *stmt) {
+				in.advertPos = s.pos()
+				p.seconds(ctx, s, time.Microsecond, false, &in.AdvertInt)
+			}),
+			"version": value(func(s *stmt) {
+				in.versionSet = p.intIn(ctx, s, 2, 3, &in.Version) || in.versionSet
+			}),
+			"authentication": block(func(s *stmt) { p.authentication(ctx, s, in) }),
+			"virtual_ipaddress": block(func(s *stmt) {
+				for _, e := range s.block {
+					if v, ok := p.vip(ctx, "virtual_ipaddress", e); ok &&
+						setFamily(e, v.Prefix.Addr().Is6(), "virtual_ipaddress "+v.Prefix.String()) {
+						in.VIPs = append(in.VIPs, v)
+					}
+				}
+			}),
+			"virtual_ipaddress_excluded": block(func(s *stmt) {
+				// Excluded addresses are not advertised and may be of
+				// either family.
+				for _, e := range s.block {
+					if v, ok := p.vip(ctx, "virtual_ipaddress_excluded", e); ok {
+						in.ExcludedVIPs = append(in.ExcludedVIPs, v)
+					}
+				}
+			}),
+			"track_script":    block(tracks(&in.TrackScripts)),
+			"track_interface": block(tracks(&in.TrackInterfaces)),
+			"track_process":   block(tracks(&in.TrackProcesses)),
+			"nopreempt": value(func(s *stmt) {
+				p.args(ctx, s, 0, 0)
+				in.NoPreempt, in.nopreemptPos = true, s.pos()
+			}),
+			"preempt": value(func(s *stmt) {
+				p.args(ctx, s, 0, 0)
+				in.NoPreempt = false
+			}),
+			"preempt_delay":  value(func(s *stmt) { p.seconds(ctx, s, 0, false, &in.PreemptDelay) }),
+			"unicast_src_ip": value(srcIP(&in.UnicastSrcIP)),
+			"mcast_src_ip":   value(srcIP(&in.McastSrcIP)),
+			"unicast_peer": block(func(s *stmt) {
+				for _, e := range s.block {
+					if e.hasBlock {
+						p.fail(e, "%s: unicast_peer: unexpected { } block", ctx)
+						continue
+					}
+					vals := e.values()
+					a, err := parseAddr(vals[0].text)
+					if err != nil {
+						p.fail(e, "%s: unicast_peer: %v", ctx, err)
+						continue
+					}
+					if len(vals) > 1 {
+						p.diags.warnf(e.pos(), "%s: unicast_peer %s: options ignored: %s", ctx, a, joinTokens(vals[1:]))
+					}
+					if setFamily(e, a.Is6(), "unicast_peer "+a.String()) {
+						in.UnicastPeers = append(in.UnicastPeers, a)
+					}
+				}
+			}),
+			"garp_master_delay":          value(func(s *stmt) { p.seconds(ctx, s, 0, false, &in.GARPMasterDelay) }),
+			"garp_master_repeat":         value(func(s *stmt) { p.intIn(ctx, s, 0, 1<<16, &in.GARPMasterRepeat) }),
+			"garp_master_refresh":        value(func(s *stmt) { p.seconds(ctx, s, 0, false, &in.GARPMasterRefresh) }),
+			"garp_master_refresh_repeat": value(func(s *stmt) { p.intIn(ctx, s, 1, 1<<16, &in.GARPMasterRefreshRepeat) }),
+			"notify":                     value(notify(&in.Notify)),
+			"notify_master":              value(notify(&in.NotifyMaster)),
+			"notify_backup":              value(notify(&in.NotifyBackup)),
+			"notify_fault":               value(notify(&in.NotifyFault)),
+			"notify_stop":                value(notify(&in.NotifyStop)),
+			"accept": value(func(s *stmt) {
+				p.args(ctx, s, 0, 0)
+				in.Accept, in.AcceptSet = true, true
+			}),
+			"no_accept": value(func(s *stmt) {
+				p.args(ctx, s, 0, 0)
+				in.Accept, in.AcceptSet = false, true
+			}),
+			"native_ipv6": value(func(s *stmt) {
+				p.args(ctx, s, 0, 0)
+				if setFamily(s, true, "native_ipv6") {
+					in.NativeIPv6 = true
+				}
+			}),
+			"dont_track_primary": value(func(s *stmt) {
+				p.args(ctx, s, 0, 0)
+				in.DontTrackPrimary = true
+			}),
+			"smtp_alert": value(func(s *stmt) { p.flag(ctx, s, &in.SMTPAlert) }),
+			"debug": value(func(s *stmt) {
+				if len(s.args) == 0 {
+					in.Debug = 1
+					return
+				}
+				p.intIn(ctx, s, 0, 4, &in.Debug)
+			}),
+			"strict_mode": value(func(s *stmt) {
+				strictSet = true
+				p.flag(ctx, s, &in.StrictMode)
+			}),
+			"skip_check_adv_addr": value(func(s *stmt) {
+				skipSet = true
+				p.flag(ctx, s, &in.SkipCheckAdvAddr)
+			}),
+		},
+	}, s.block)
+
+	if in.advertPos == (Pos{}) {
+		in.advertPos = in.Pos
+	}
+	if in.nopreemptPos == (Pos{}) {
+		in.nopreemptPos = in.Pos
+	}
+	if !strictSet {
+		in.StrictMode = g.VRRPStrict
+	}
+	if !skipSet {
+		in.SkipCheckAdvAddr = g.VRRPSkipCheckAdvAddr
+	}
+	p.cfg.Instances = append(p.cfg.Instances, in)
+}
+
+func familyName(ipv6 bool) string {
+	if ipv6 {
+		return "IPv6"
+	}
+	return "IPv4"
+}
+
+// authentication reads the authentication { } block of an instance.
+func (p *parser) authentication(ctx string, s *stmt, in *Instance) {
+	in.authPos = s.pos()
+	p.readBlock(blockSpec{
+		ctx: ctx + " authentication",
+		keywords: map[string]keyword{
+			"auth_type": value(func(s *stmt) {
+				var t string
+				if !p.str(ctx, s, &t) {
+					return
+				}
+				switch t {
+				case "PASS":
+					in.AuthType = t
+				case "AH":
+					p.fail(s, "%s: auth_type AH is not supported by hagent: IPsec AH authentication is "+
+						"deprecated (RFC 3768 removed it, VRRPv3 has none) and cannot interoperate reliably; "+
+						"use auth_type PASS or no authentication", ctx)
+				default:
+					p.fail(s, "%s: auth_type %q must be PASS or AH", ctx, t)
+				}
+			}),
+			"auth_pass": value(func(s *stmt) {
+				if !p.str(ctx, s, &in.AuthPass) {
+					return
+				}
+				if len(in.AuthPass) > 8 {
+					p.diags.warnf(s.pos(), "%s: auth_pass is longer than 8 characters; only %q is used (as keepalived)",
+						ctx, in.AuthPass[:8])
+				}
+			}),
+		},
+	}, s.block)
+}
+
+// notify reads notify* SCRIPT [USER [GROUP]]: the script is one word (quote
+// it to give arguments); further words are keepalived's run-as user and
+// group, which hagent does not honour.
+func (p *parser) notify(ctx string, s *stmt, dst *string) {
+	if !p.args(ctx, s, 1, 3) {
+		return
+	}
+	*dst = s.args[0].text
+	if len(s.args) > 1 {
+		p.diags.warnf(s.pos(), "%s: %s: run-as user %s is ignored; scripts run as the configured script_user",
+			ctx, s.key.text, joinTokens(s.args[1:]))
+	}
+}
+
+// trackRefs reads the lines of a track_script, track_interface or
+// track_process block: NAME [weight N [reverse]].
+func (p *parser) trackRefs(ctx string, s *stmt) []TrackRef {
+	var refs []TrackRef
+	for _, e := range s.block {
+		if e.hasBlock {
+			p.fail(e, "%s: %s: unexpected { } block", ctx, s.key.text)
+			continue
+		}
+		vals := e.values()
+		ref := TrackRef{Name: vals[0].text, Pos: e.pos()}
+		rest := vals[1:]
+		if len(rest) > 0 && rest[0].text == "weight" {
+			if len(rest) < 2 {
+				p.fail(e, "%s: %s %s: weight needs a value", ctx, s.key.text, ref.Name)
+				continue
+			}
+			w, err := parseInt(rest[1].text)
+			if err != nil {
+				p.fail(e, "%s: %s %s: weight: %v", ctx, s.key.text, ref.Name, err)
+				continue
+			}
+			if w < -254 || w > 254 {
+				p.fail(e, "%s: %s %s: weight %d out of range -254..254", ctx, s.key.text, ref.Name, w)
+				continue
+			}
+			ref.Weight, ref.WeightSet = w, true
+			rest = rest[2:]
+			if len(rest) > 0 && rest[0].text == "reverse" {
+				ref.Reverse = true
+				rest = rest[1:]
+			}
+		}
+		if len(rest) > 0 {
+			p.diags.warnf(e.pos(), "%s: %s %s: extra words ignored: %s", ctx, s.key.text, ref.Name, joinTokens(rest))
+		}
+		refs = append(refs, ref)
+	}
+	return refs
+}
+
+// vip reads one line of virtual_ipaddress(_excluded):
+// ADDR[/MASK] [dev IF] [label L] [scope S] [brd B] ...
+func (p *parser) vip(ctx, kw string, e *stmt) (VIP, bool) {
+	if e.hasBlock {
+		p.fail(e, "%s: %s: unexpected { } block", ctx, kw)
+		return VIP{}, false
+	}
+	vals := e.values()
+	prefix, err := parseVIPAddress(vals[0].text)
+	if err != nil {
+		p.fail(e, "%s: %s: %v", ctx, kw, err)
+		return VIP{}, false
+	}
+	v := VIP{Prefix: prefix, Pos: e.pos()}
+	ok := true
+	for i := 1; i < len(vals); i++ {
+		opt := vals[i].text
+		switch opt {
+		case "dev", "label", "scope", "brd", "broadcast":
+			if i+1 >= len(vals) {
+				p.fail(e, "%s: %s %s: %s needs a value", ctx, kw, prefix, opt)
+				return v, false
+			}
+			i++
+			arg := vals[i].text
+			switch opt {
+			case "dev":
+				v.Dev = arg
+			case "label":
+				v.Label = arg
+			case "scope":
+				v.Scope = arg
+				if !validScope(arg) {
+					p.fail(e, "%s: %s %s: scope %q must be global, site, link, host, nowhere or a number 0..255", ctx, kw, prefix, arg)
+					ok = false
+				}
+			default:
+				b, err := parseAddr(arg)
+				if err != nil || !b.Is4() || !prefix.Addr().Is4() {
+					p.fail(e, "%s: %s %s: %s %q must be an IPv4 address for an IPv4 VIP", ctx, kw, prefix, opt, arg)
+					ok = false
+					continue
+				}
+				v.Broadcast = b
+			}
+		case "no_track", "home", "nodad", "noprefixroute", "autojoin", "mngtmpaddr":
+			p.diags.warnf(e.pos(), "%s: %s %s: option %s is ignored", ctx, kw, prefix, opt)
+		case "preferred_lft", "track_group":
+			p.diags.warnf(e.pos(), "%s: %s %s: option %s is ignored", ctx, kw, prefix, opt)
+			i++
+		default:
+			p.fail(e, "%s: %s %s: unknown option %q", ctx, kw, prefix, opt)
+			ok = false
+		}
+	}
+	return v, ok
+}
+
+func validScope(s string) bool {
+	switch s {
+	case "global", "site", "link", "host", "nowhere":
+		return true
+	}
+	n, err := parseInt(s)
+	return err == nil && n >= 0 && n <= 255
+}

@@ -1,0 +1,128 @@
+package config
+
+import "time"
+
+// resolve fills in the defaults that depend on more than one keyword, the
+// way keepalived's vrrp_complete_instance does, noting each adjustment
+// keepalived would log.
+func (p *parser) resolve() {
+	for _, in := range p.cfg.Instances {
+		p.resolveInstance(in)
+	}
+	for _, sg := range p.cfg.SyncGroups {
+		for _, name := range sg.Instances {
+			for _, in := range p.cfg.Instances {
+				if in.Name == name && in.SyncGroup == "" {
+					in.SyncGroup = sg.Name
+				}
+			}
+		}
+	}
+}
+
+func (p *parser) resolveInstance(in *Instance) {
+	ctx := "vrrp_instance " + in.Name
+
+	if !in.versionSet {
+		in.Version = p.cfg.Global.VRRPVersion
+	}
+	if in.IPv6 && in.Version == 2 {
+		p.diags.warnf(in.Pos, "%s: VRRP version 2 does not support IPv6; using version 3", ctx)
+		in.Version = 3
+	}
+
+	// Without a priority, keepalived makes a MASTER the address owner.
+	if !in.prioritySet {
+		in.Priority = 100
+		if in.State == "MASTER" {
+			in.Priority = 255
+		}
+	}
+	if !in.stateSet {
+		in.State = "BACKUP"
+		if in.Priority == 255 {
+			in.State = "MASTER"
+		}
+	}
+
+	if in.AuthType != "" && in.Version == 3 {
+		p.diags.warnf(in.authPos, "%s: VRRP version 3 does not support authentication; ignored (as keepalived)", ctx)
+		in.AuthType = ""
+	} else if in.AuthType == "PASS" && in.AuthPass == "" {
+		p.diags.warnf(in.authPos, "%s: auth_type PASS without auth_pass; authentication ignored (as keepalived)", ctx)
+		in.AuthType = ""
+	}
+
+	if in.Priority == 255 && in.NoPreempt {
+		p.diags.warnf(in.nopreemptPos, "%s: nopreempt is incompatible with priority 255; cleared (as keepalived)", ctx)
+		in.NoPreempt = false
+	}
+	if in.State == "MASTER" {
+		if in.NoPreempt {
+			p.diags.warnf(in.nopreemptPos, "%s: nopreempt will not work with initial state MASTER; cleared (as keepalived)", ctx)
+			in.NoPreempt = false
+		}
+		if in.PreemptDelay != 0 {
+			p.diags.warnf(in.Pos, "%s: preempt_delay will not work with initial state MASTER; cleared (as keepalived)", ctx)
+			in.PreemptDelay = 0
+		}
+	}
+	if in.PreemptDelay != 0 && in.NoPreempt {
+		p.diags.warnf(in.Pos, "%s: preempt_delay is incompatible with nopreempt; cleared (as keepalived)", ctx)
+		in.PreemptDelay = 0
+	}
+
+	if !in.AcceptSet {
+		// keepalived's default: accept unless strict mode (the owner always accepts).
+		in.Accept = in.Priority == 255 || !in.StrictMode
+	}
+
+	for i := range in.VIPs {
+		if in.VIPs[i].Dev == "" {
+			in.VIPs[i].Dev = in.Interface
+		}
+	}
+	for i := range in.ExcludedVIPs {
+		if in.ExcludedVIPs[i].Dev == "" {
+			in.ExcludedVIPs[i].Dev = in.Interface
+		}
+	}
+
+	// RFC 5798 section 5.2.9: the first IPv6 address must be link-local.
+	if in.IPv6 && !in.Unicast() && len(in.VIPs) > 0 && !in.VIPs[0].Prefix.Addr().IsLinkLocalUnicast() {
+		p.diags.warnf(in.VIPs[0].Pos, "%s: the first IPv6 VIP should be link-local (as keepalived)", ctx)
+	}
+
+	p.resolveAdvertInt(ctx, in)
+}
+
+// resolveAdvertInt applies the advert interval's wire format: VRRPv2 carries
+// whole seconds 1..255, VRRPv3 centiseconds 1..4095. Like keepalived, values
+// between steps are rounded (with a warning); unlike keepalived, values out
+// of range are errors rather than silently clamped, because a peer would
+// then disagree with what the operator wrote.
+func (p *parser) resolveAdvertInt(ctx string, in *Instance) {
+	d := in.AdvertInt
+	if in.Version == 2 {
+		if d > 255*time.Second {
+			p.diags.errorf(in.advertPos, "%s: advert_int %v out of range for VRRPv2 (1..255 s)", ctx, d)
+			return
+		}
+		if r := d.Round(time.Second); r != d {
+			r = max(r, time.Second)
+			p.diags.warnf(in.advertPos, "%s: VRRPv2 advert_int must be whole seconds; %v rounded to %v (as keepalived)", ctx, d, r)
+			in.AdvertInt = r
+		}
+		return
+	}
+	const centi = 10 * time.Millisecond
+	if d > 4095*centi {
+		p.diags.errorf(in.advertPos, "%s: advert_int %v out of range for VRRPv3 (0.01..40.95 s)", ctx, d)
+		return
+	}
+	if r := d.Round(centi); r != d {
+		r = max(r, centi)
+		p.diags.warnf(in.advertPos, "%s: VRRPv3 advert_int must be in units of 10ms; %v rounded to %v (as keepalived)", ctx, d, r)
+		in.AdvertInt = r
+	}
+}

@@ -1,0 +1,147 @@
+package config
+
+import (
+	"net/netip"
+	"slices"
+	"testing"
+	"time"
+)
+
+// The two configurations of the seed scenario must load unchanged.
+func TestSeedConfigs(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		file     string
+		state    string
+		priority int
+	}{
+		{"testdata/seed/cenvm71-keepalived.conf", "MASTER", 100},
+		{"testdata/seed/cenvm72-keepalived.conf", "BACKUP", 90},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			t.Parallel()
+			var checked []string
+			cfg, err := Load(tt.file, WithFileCheck(func(path string) error {
+				checked = append(checked, path)
+				return nil
+			}))
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			if len(cfg.Warnings) != 0 {
+				t.Errorf("unexpected warnings: %v", warnings(cfg))
+			}
+			if !slices.Equal(checked, []string{"/usr/local/sbin/check_ng.sh"}) {
+				t.Errorf("file check saw %v, want the script path", checked)
+			}
+
+			g := cfg.Global
+			if g.RouterID != "LVS_DEVEL" || g.NotificationEmailFrom != "root@hell.com" ||
+				g.SMTPServer != "127.0.0.1" || g.SMTPConnectTimeout != 30*time.Second ||
+				!slices.Equal(g.NotificationEmail, []string{"hell@hell.com"}) || g.VRRPVersion != 2 {
+				t.Errorf("global_defs = %+v", g)
+			}
+
+			sc := cfg.Scripts["chk_nginx"]
+			if sc == nil {
+				t.Fatalf("vrrp_script chk_nginx missing; scripts: %v", cfg.Scripts)
+			}
+			if sc.Script != "/usr/local/sbin/check_ng.sh" || sc.Interval != 3*time.Second ||
+				sc.Timeout != 3*time.Second || sc.Fall != 1 || sc.Rise != 1 || sc.Weight != 0 || sc.Restart.Enabled() {
+				t.Errorf("chk_nginx = %+v", sc)
+			}
+
+			if len(cfg.Instances) != 1 {
+				t.Fatalf("%d instances, want 1", len(cfg.Instances))
+			}
+			in := cfg.Instances[0]
+			want := Instance{
+				Name: "VI_1", State: tt.state, Interface: "eno16777736", VRID: 51, Priority: tt.priority,
+				AdvertInt: time.Second, Version: 2, AuthType: "PASS", AuthPass: "hell>com",
+				GARPMasterDelay: 5 * time.Second, GARPMasterRepeat: 5, GARPMasterRefreshRepeat: 1, Accept: true,
+			}
+			if in.Name != want.Name || in.State != want.State || in.Interface != want.Interface ||
+				in.VRID != want.VRID || in.Priority != want.Priority || in.AdvertInt != want.AdvertInt ||
+				in.Version != want.Version || in.AuthType != want.AuthType || in.AuthPass != want.AuthPass ||
+				in.GARPMasterDelay != want.GARPMasterDelay || in.GARPMasterRepeat != want.GARPMasterRepeat ||
+				in.GARPMasterRefresh != 0 || in.GARPMasterRefreshRepeat != 1 || in.Accept != want.Accept ||
+				in.NoPreempt || in.IPv6 {
+				t.Errorf("VI_1 = %+v", in)
+			}
+			if in.AuthData() != [8]byte{'h', 'e', 'l', 'l', '>', 'c', 'o', 'm'} {
+				t.Errorf("AuthData = %q", in.AuthData())
+			}
+			wantVIP := VIP{Prefix: netip.MustParsePrefix("192.168.188.109/32"), Dev: "eno16777736", Pos: Pos{tt.file, 25}}
+			if len(in.VIPs) != 1 || in.VIPs[0] != wantVIP {
+				t.Errorf("VIPs = %+v, want [%+v]", in.VIPs, wantVIP)
+			}
+			wantTrack := TrackRef{Name: "chk_nginx", Pos: Pos{tt.file, 28}}
+			if len(in.TrackScripts) != 1 || in.TrackScripts[0] != wantTrack {
+				t.Errorf("TrackScripts = %+v, want [%+v]", in.TrackScripts, wantTrack)
+			}
+			if in.Pos != (Pos{tt.file, 14}) {
+				t.Errorf("Pos = %v", in.Pos)
+			}
+			if !slices.Equal(cfg.Files, []string{tt.file}) {
+				t.Errorf("Files = %v", cfg.Files)
+			}
+			if len(cfg.Hash()) != 64 {
+				t.Errorf("Hash = %q, want 64 hex digits", cfg.Hash())
+			}
+		})
+	}
+}
+
+func TestSeedSummary(t *testing.T) {
+	t.Parallel()
+	cfg, err := Load("testdata/seed/cenvm71-keepalived.conf", CheckFiles(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"VI_1: vrid 51 on eno16777736, v2, priority 100, state MASTER, advert 1s, auth PASS, 1 VIP (192.168.188.109/32), tracks chk_nginx"}
+	if got := cfg.Summary(); !slices.Equal(got, want) {
+		t.Errorf("Summary =\n%q\nwant\n%q", got, want)
+	}
+}
+
+// By default the script a vrrp_script names must exist: the seed's script
+// path is checked against the real file system.
+func TestSeedMissingScriptIsAnError(t *testing.T) {
+	t.Parallel()
+	_, err := Load("testdata/seed/cenvm71-keepalived.conf", WithFileCheck(func(path string) error {
+		return errorString(path + " does not exist")
+	}))
+	want := "testdata/seed/cenvm71-keepalived.conf:11: vrrp_script chk_nginx: script: /usr/local/sbin/check_ng.sh does not exist"
+	if err == nil || err.Error() != want {
+		t.Errorf("err = %v\nwant %s", err, want)
+	}
+}
+
+type errorString string
+
+func (e errorString) Error() string { return string(e) }
+
+// testdata/full.conf uses most supported keywords at once and must load
+// with only the expected notes.
+func TestFullConfig(t *testing.T) {
+	t.Parallel()
+	cfg, err := Load("testdata/full.conf", CheckFiles(false))
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	want := []string{
+		"testdata/full.conf:6: global_defs: lvs_timeouts is accepted but ignored by hagent",
+		"testdata/full.conf:46: vrrp_instance VI_1: VRRP version 3 does not support authentication; ignored (as keepalived)",
+		"testdata/full.conf:67: vrrp_instance VI_1: use_vmac is accepted but ignored: VMAC interfaces are not supported",
+		"testdata/full.conf:69: vrrp_sync_group G: sync groups are parsed but not acted on by hagent yet; its instances run independently",
+	}
+	if got := warnings(cfg); !slices.Equal(got, want) {
+		t.Errorf("warnings:\n%q\nwant\n%q", got, want)
+	}
+	want1 := "VI_1: vrid 51 on eth0, v3, priority 90, state BACKUP, advert 500ms, no auth, 1 VIP (192.168.188.109/24), " +
+		"unicast to 192.168.188.72, nopreempt, tracks chk_nginx, web, nginx, eth1"
+	if got := cfg.Summary(); !slices.Equal(got, []string{want1}) {
+		t.Errorf("Summary = %q\nwant %q", got, want1)
+	}
+}

@@ -1,0 +1,247 @@
+package config
+
+import (
+	"net/netip"
+	"time"
+)
+
+// Config is a keepalived.conf, read and checked.
+type Config struct {
+	Global     Global
+	Scripts    map[string]*Script       // vrrp_script, by name
+	Processes  map[string]*TrackProcess // vrrp_track_process, by name
+	HTTPChecks map[string]*HTTPCheck    // vrrp_http_check (hagent extension), by name
+	Instances  []*Instance              // vrrp_instance, in file order
+	SyncGroups []*SyncGroup             // vrrp_sync_group: parsed, not acted on
+	// Warnings are what keepalived would log and continue past: unknown
+	// keywords, keywords accepted but ignored by hagent, values adjusted.
+	Warnings []*Error
+	// Files is every file read (the main one and all includes), in the
+	// order first read; a reload watches and hashes these.
+	Files []string
+
+	hash string
+}
+
+// Global is the global_defs block. Only what matters to a VRRP agent is
+// typed; the other keepalived globals are accepted and noted as ignored.
+type Global struct {
+	RouterID              string
+	NotificationEmail     []string
+	NotificationEmailFrom string
+	SMTPServer            string // host or address, as written
+	SMTPPort              int    // default 25
+	SMTPConnectTimeout    time.Duration
+	SMTPHeloName          string
+	SMTPAlert             bool
+
+	EnableScriptSecurity bool
+	ScriptUser           string // default user for scripts ("" = keepalived's keepalived_script/root rule)
+	ScriptGroup          string
+
+	VRRPVersion          int // default for instances: 2 or 3 (default 2)
+	VRRPStrict           bool
+	VRRPSkipCheckAdvAddr bool
+	VRRPMcastGroup4      netip.Addr // default 224.0.0.18
+	VRRPMcastGroup6      netip.Addr // default ff02::12
+
+	// Defaults for the instances' garp_* settings.
+	GARPMasterDelay         time.Duration // default 5s
+	GARPMasterRepeat        int           // default 5
+	GARPMasterRefresh       time.Duration // default 0: no periodic refresh
+	GARPMasterRefreshRepeat int           // default 1
+	GARPInterval            time.Duration // delay between gratuitous ARPs, default 0
+	GNAInterval             time.Duration // delay between unsolicited NAs, default 0
+
+	MaxAutoPriority int // realtime scheduling priority requested, 0 = not set
+
+	Pos Pos // of the global_defs block; zero when there is none
+}
+
+// Instance is a vrrp_instance with every default resolved.
+type Instance struct {
+	Name string
+	Pos  Pos
+
+	State     string // "MASTER" or "BACKUP" (derived from priority when not written)
+	Interface string
+	VRID      int
+	Priority  int // 1..255; default 255 for state MASTER, else 100 (as keepalived)
+	AdvertInt time.Duration
+	Version   int  // 2 or 3: the instance's "version", else global vrrp_version
+	IPv6      bool // the instance's address family (from its VIPs, source address or native_ipv6)
+
+	AuthType string // "" (none) or "PASS"; "AH" is refused by the checks
+	AuthPass string // as written; see AuthData for the bytes on the wire
+
+	VIPs         []VIP
+	ExcludedVIPs []VIP
+
+	TrackScripts    []TrackRef // names of vrrp_script or vrrp_http_check blocks
+	TrackInterfaces []TrackRef
+	TrackProcesses  []TrackRef
+
+	NoPreempt    bool
+	PreemptDelay time.Duration
+
+	UnicastSrcIP netip.Addr
+	UnicastPeers []netip.Addr
+	McastSrcIP   netip.Addr
+
+	GARPMasterDelay         time.Duration
+	GARPMasterRepeat        int
+	GARPMasterRefresh       time.Duration
+	GARPMasterRefreshRepeat int
+
+	// Notification commands, as written (a quoted command keeps its arguments).
+	Notify, NotifyMaster, NotifyBackup, NotifyFault, NotifyStop string
+
+	Accept    bool // resolved: written value, else keepalived's default
+	AcceptSet bool // accept or no_accept was written
+
+	NativeIPv6       bool
+	DontTrackPrimary bool
+	SMTPAlert        bool
+	StrictMode       bool // strict_mode, else global vrrp_strict
+	SkipCheckAdvAddr bool // skip_check_adv_addr, else global vrrp_skip_check_adv_addr
+	Debug            int
+
+	SyncGroup string // name of the vrrp_sync_group listing this instance, if any
+
+	stateSet     bool
+	prioritySet  bool
+	versionSet   bool
+	vridWritten  bool // virtual_router_id was written, even if invalid
+	authPos      Pos
+	advertPos    Pos
+	nopreemptPos Pos
+	familyPos    Pos // where the address family was first decided
+}
+
+// AuthData is the 8-byte authentication field of a VRRPv2 advertisement
+// with auth_type PASS: the first 8 bytes of auth_pass, zero padded, exactly
+// as keepalived builds it (it silently ignores anything past 8 characters).
+func (i *Instance) AuthData() [8]byte {
+	var b [8]byte
+	copy(b[:], i.AuthPass)
+	return b
+}
+
+// EffectiveAuthPass is the part of auth_pass that is actually compared on
+// the wire.
+func (i *Instance) EffectiveAuthPass() string {
+	if len(i.AuthPass) > 8 {
+		return i.AuthPass[:8]
+	}
+	return i.AuthPass
+}
+
+// AddressOwner reports priority 255: the router owns the virtual addresses.
+func (i *Instance) AddressOwner() bool { return i.Priority == 255 }
+
+// Unicast reports whether adverts go to unicast peers instead of multicast.
+func (i *Instance) Unicast() bool { return len(i.UnicastPeers) > 0 }
+
+// VIP is one line of virtual_ipaddress or virtual_ipaddress_excluded.
+type VIP struct {
+	Prefix    netip.Prefix // address as written, mask default /32 or /128
+	Dev       string       // default: the instance's interface
+	Label     string
+	Scope     string
+	Broadcast netip.Addr
+	Pos       Pos
+}
+
+// TrackRef is one line of track_script, track_interface or track_process.
+type TrackRef struct {
+	Name      string
+	Weight    int
+	WeightSet bool // a weight on this line overrides the tracked object's
+	Reverse   bool
+	Pos       Pos
+}
+
+// Restart is hagent's extension to script, process and HTTP checks: when the
+// check fails, run Command up to Attempts times, waiting Backoff after each
+// attempt, before the failure counts against the instance. It turns the
+// seed's "restart nginx once, then give up" shell logic into configuration.
+type Restart struct {
+	Command  string // as written; empty means no restart
+	Attempts int    // default 1 when Command is set
+	Backoff  time.Duration
+}
+
+// Enabled reports whether a restart command is configured.
+func (r Restart) Enabled() bool { return r.Command != "" }
+
+// Script is a vrrp_script block.
+type Script struct {
+	Name     string
+	Script   string // command line as written; see SplitCommand
+	Interval time.Duration
+	Timeout  time.Duration
+	Weight   int
+	Reverse  bool
+	Fall     int
+	Rise     int
+	User     string
+	Group    string
+	InitFail bool
+	Restart  Restart
+	Pos      Pos
+
+	scriptPos  Pos
+	restartPos Pos
+}
+
+// TrackProcess is a vrrp_track_process block.
+type TrackProcess struct {
+	Name           string
+	Process        string   // process name (or path with full_command)
+	Params         []string // further words after the name: the arguments to match
+	ParamMatch     string   // "exact" (default), "initial" or "partial"
+	Quorum         int      // default 1
+	QuorumMax      int      // 0 = no maximum
+	Weight         int
+	Reverse        bool
+	Delay          time.Duration
+	TerminateDelay time.Duration
+	ForkDelay      time.Duration
+	FullCommand    bool
+	// SameNetNS (hagent extension `same_netns`) counts only processes in the agent's own
+	// network namespace.
+	SameNetNS bool
+	Restart   Restart
+	Pos       Pos
+
+	restartPos Pos
+}
+
+// HTTPCheck is a vrrp_http_check block, hagent's in-process HTTP probe. It is
+// tracked from track_script like a vrrp_script.
+type HTTPCheck struct {
+	Name         string
+	URL          string
+	Status       int // expected status, default 200
+	BodyContains string
+	Interval     time.Duration
+	Timeout      time.Duration
+	Fall         int
+	Rise         int
+	Weight       int
+	Reverse      bool
+	Restart      Restart
+	Pos          Pos
+
+	restartPos Pos
+}
+
+// SyncGroup is a vrrp_sync_group block. hagent parses it but does not yet
+// act on it.
+type SyncGroup struct {
+	Name                                                        string
+	Instances                                                   []string
+	Notify, NotifyMaster, NotifyBackup, NotifyFault, NotifyStop string
+	SMTPAlert                                                   bool
+	Pos                                                         Pos
+}

@@ -1,0 +1,503 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/hagent-dev/hagent/agent/config"
+	"github.com/hagent-dev/hagent/agent/netio"
+	"github.com/hagent-dev/hagent/agent/vip"
+	"github.com/hagent-dev/hagent/agent/vrrp"
+	hactlv1 "github.com/hagent-dev/hagent/gen/hactl/v1"
+)
+
+// timingPublishEvery bounds advert-timing events to about ten a second per instance, so
+// that a 10 ms advert interval does not flood API watchers.
+const timingPublishEvery = 100 * time.Millisecond
+
+// packetQueue bounds the packets waiting for an instance. A flood beyond it is dropped
+// before the state machine, and counted.
+const packetQueue = 1024
+
+// packetMsg is one received VRRP packet, its bytes owned by the message.
+type packetMsg struct {
+	src, dst netip.Addr
+	ttl      int
+	at       time.Time
+	data     []byte
+}
+
+// callMsg runs fn inside the instance's loop, the only writer of its state.
+type callMsg struct {
+	fn   func(now time.Time)
+	done chan struct{}
+}
+
+// instance is one vrrp_instance: a goroutine that owns the state machine, its timers,
+// its VIPs and its view of the tracked probes. Everything reaches it as a message.
+type instance struct {
+	a       *Agent
+	cfg     *config.Instance
+	name    string
+	vrid    uint8
+	family  netio.Family
+	fsm     *vrrp.Instance
+	sock    *socket
+	src     netip.Addr   // source address of our adverts
+	dsts    []netip.Addr // the group, or the unicast peers
+	vips    []vip.VIP    // virtual_ipaddress then virtual_ipaddress_excluded
+	ckMode  vrrp.ChecksumMode
+	log     *slog.Logger
+	notify  *notifier
+	packets chan packetMsg
+	inbox   chan any
+	stopped chan struct{} // closed when the loop has ended
+	stopReq chan struct{}
+
+	// Owned by the loop goroutine.
+	deadlines      map[vrrp.TimerKind]time.Time
+	garpAt         time.Time // the delayed second burst (garp_master_delay)
+	garpRefreshAt  time.Time // periodic refresh (garp_master_refresh)
+	timingAt       time.Time // next coalesced advert-timing event
+	lastTiming     time.Time
+	bound          map[netip.Prefix]bool
+	tracks         map[string]track // probe key -> how this instance uses it
+	probeViews     map[string]*probeView
+	opStopped      bool // stopped by the operator (Failover STOP)
+	overrideWho    string
+	queueDrops     uint64
+	lastDropLog    map[vrrp.Cause]time.Time
+	lastDropPub    time.Time
+	lastStateSince time.Time
+}
+
+func newInstance(a *Agent, ic *config.Instance) (*instance, error) {
+	family := netio.IPv4
+	if ic.IPv6 {
+		family = netio.IPv6
+	}
+	in := &instance{
+		a:           a,
+		cfg:         ic,
+		name:        ic.Name,
+		vrid:        uint8(ic.VRID),
+		family:      family,
+		log:         a.log.With("instance", ic.Name),
+		packets:     make(chan packetMsg, packetQueue),
+		inbox:       make(chan any, 256),
+		stopped:     make(chan struct{}),
+		stopReq:     make(chan struct{}),
+		deadlines:   map[vrrp.TimerKind]time.Time{},
+		bound:       map[netip.Prefix]bool{},
+		lastDropLog: map[vrrp.Cause]time.Time{},
+	}
+	for _, v := range ic.VIPs {
+		in.vips = append(in.vips, vipOf(ic, v))
+	}
+	for _, v := range ic.ExcludedVIPs {
+		in.vips = append(in.vips, vipOf(ic, v))
+	}
+	switch {
+	case ic.Unicast() && ic.UnicastSrcIP.IsValid():
+		in.src = ic.UnicastSrcIP
+	case ic.McastSrcIP.IsValid():
+		in.src = ic.McastSrcIP
+	default:
+		p, err := netio.PrimaryAddr(ic.Interface, family)
+		if err != nil {
+			return nil, fmt.Errorf("source address on %s: %w", ic.Interface, err)
+		}
+		in.src = p
+	}
+	if ic.Unicast() {
+		in.dsts = ic.UnicastPeers
+	} else if family == netio.IPv6 {
+		in.dsts = []netip.Addr{netio.GroupIPv6}
+	} else {
+		in.dsts = []netip.Addr{netio.GroupIPv4}
+	}
+	fsm, err := vrrp.New(fsmConfig(ic, in.src))
+	if err != nil {
+		return nil, err
+	}
+	in.fsm = fsm
+	in.tracks = tracksOf(a.cfg, ic)
+	in.probeViews = map[string]*probeView{}
+	for key, t := range in.tracks {
+		in.probeViews[key] = &probeView{name: t.name, kind: t.kind, weight: t.weight, healthy: true}
+	}
+	in.notify = newNotifier(ic, in.log)
+	return in, nil
+}
+
+// fsmConfig turns a checked vrrp_instance into the state machine's config.
+func fsmConfig(ic *config.Instance, src netip.Addr) vrrp.Config {
+	c := vrrp.Config{
+		Name:         ic.Name,
+		VRID:         uint8(ic.VRID),
+		Version:      uint8(ic.Version),
+		Priority:     uint8(ic.Priority),
+		AdverInt:     ic.AdvertInt,
+		InitialState: vrrp.StateBackup,
+		NoPreempt:    ic.NoPreempt,
+		PreemptDelay: ic.PreemptDelay,
+		PrimaryAddr:  src,
+		Unicast:      ic.Unicast(),
+		FastPreempt:  true,
+	}
+	if ic.State == "MASTER" {
+		c.InitialState = vrrp.StateMaster
+	}
+	if ic.AuthType == "PASS" {
+		c.AuthType = vrrp.AuthPass
+		c.AuthPass = ic.AuthPass
+	}
+	for _, v := range ic.VIPs {
+		c.VIPs = append(c.VIPs, v.Prefix.Addr())
+	}
+	return c
+}
+
+func vipOf(ic *config.Instance, v config.VIP) vip.VIP {
+	dev := v.Dev
+	if dev == "" {
+		dev = ic.Interface
+	}
+	return vip.VIP{Prefix: v.Prefix, Dev: dev, Label: v.Label, Scope: v.Scope, Broadcast: v.Broadcast}
+}
+
+// deliverPacket queues a packet without ever blocking the socket reader.
+func (in *instance) deliverPacket(p packetMsg) {
+	select {
+	case in.packets <- p:
+	default:
+		// The loop is behind; a flood must not grow memory or stall the reader.
+		in.send(callMsg{fn: func(time.Time) { in.queueDrops++ }})
+	}
+}
+
+// send delivers a control message unless the instance has stopped.
+func (in *instance) send(m any) bool {
+	select {
+	case in.inbox <- m:
+		return true
+	case <-in.stopped:
+		return false
+	default:
+	}
+	select {
+	case in.inbox <- m:
+		return true
+	case <-in.stopped:
+		return false
+	case <-time.After(5 * time.Second):
+		in.log.Error("instance loop not taking messages", "message", fmt.Sprintf("%T", m))
+		return false
+	}
+}
+
+// call runs fn in the loop and waits for it.
+func (in *instance) call(ctx context.Context, fn func(now time.Time)) error {
+	m := callMsg{fn: fn, done: make(chan struct{})}
+	select {
+	case in.inbox <- m:
+	case <-in.stopped:
+		return fmt.Errorf("instance %s has stopped", in.name)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-m.done:
+		return nil
+	case <-in.stopped:
+		return fmt.Errorf("instance %s has stopped", in.name)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// stop asks the loop to shut the instance down (priority 0, VIPs removed) and waits.
+func (in *instance) stop() {
+	select {
+	case in.stopReq <- struct{}{}:
+	case <-in.stopped:
+	}
+	<-in.stopped
+}
+
+func (in *instance) run(ctx context.Context) {
+	defer close(in.stopped)
+	go in.notify.run()
+	defer in.notify.close()
+
+	now := time.Now()
+	// A VIP left behind by a crash: we start as BACKUP (or as the owner, which binds
+	// again at once), so nothing may stay bound before the state machine says so.
+	in.unbindLeftovers()
+	in.step(now, vrrp.Start{})
+
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		in.resetTimer(timer)
+		select {
+		case p := <-in.packets:
+			in.step(p.at, vrrp.AdvertReceived{Src: p.src, Dst: p.dst, TTL: p.ttl, Packet: p.data})
+			in.markTiming(time.Now())
+		case m := <-in.inbox:
+			in.handle(time.Now(), m)
+		case <-timer.C:
+			in.fireDue(time.Now())
+		case <-in.stopReq:
+			in.shutdown(time.Now())
+			return
+		}
+	}
+}
+
+func (in *instance) shutdown(now time.Time) {
+	in.stopFSM(now, "instance stopped")
+	in.publishTiming(now)
+}
+
+// stopFSM stops the state machine: a master sends its priority-0 advert at once, as the
+// RFC says, but keeps the VIPs until a successor's first advert arrives (or one advert
+// interval has passed), so that clients are served until the new master's gratuitous
+// ARPs move them: a graceful stop is make before break, where keepalived leaves a
+// Skew_Time (about 650 ms at priority 90) without anyone answering.
+func (in *instance) stopFSM(now time.Time, reason string) {
+	if in.fsm.State() == vrrp.StateStopped {
+		in.unbindAll(reason)
+		return
+	}
+	wasMaster := in.fsm.State() == vrrp.StateMaster
+	acts := in.fsm.Step(now, vrrp.Stop{})
+	if wasMaster {
+		acts = slices.DeleteFunc(acts, func(a vrrp.Action) bool { _, ok := a.(vrrp.UnbindVIPs); return ok })
+	}
+	in.apply(now, acts)
+	if wasMaster {
+		in.awaitSuccessor(in.cfg.AdvertInt + successorGrace)
+	}
+	// Whatever the state machine did, nothing of ours stays bound once stopped.
+	in.unbindAll(reason)
+}
+
+// successorGrace is added to one advert interval when waiting for a successor: a
+// backup takes over Skew_Time after our priority-0 advert, and Skew_Time is below one
+// advert interval at any priority.
+const successorGrace = 100 * time.Millisecond
+
+// awaitSuccessor reads our VRID's adverts until another router advertises with a
+// non-zero priority, or the wait ends.
+func (in *instance) awaitSuccessor(wait time.Duration) {
+	deadline := time.NewTimer(wait)
+	defer deadline.Stop()
+	for {
+		select {
+		case p := <-in.packets:
+			a, err := vrrp.Parse(p.data, vrrp.ParseOptions{Src: p.src, Dst: p.dst, Checksum: in.ckMode})
+			if err == nil && a.VRID == in.vrid && a.Priority > 0 && p.src != in.src {
+				in.log.Info("successor advertising; releasing the VIPs", "master", p.src, "priority", a.Priority)
+				return
+			}
+		case <-deadline.C:
+			in.log.Info("no successor advertised; releasing the VIPs", "waited", wait)
+			return
+		}
+	}
+}
+
+func (in *instance) handle(now time.Time, m any) {
+	switch m := m.(type) {
+	case callMsg:
+		m.fn(now)
+		if m.done != nil {
+			close(m.done)
+		}
+	case probeMsg:
+		in.onProbe(now, m)
+	case linkMsg:
+		in.onLink(now, m)
+	case addrMsg:
+		in.onAddrRemoved(now, m)
+	default:
+		in.log.Error("unknown message", "type", fmt.Sprintf("%T", m))
+	}
+}
+
+// step feeds one event to the state machine and carries out its actions.
+func (in *instance) step(now time.Time, ev vrrp.Event) {
+	in.apply(now, in.fsm.Step(now, ev))
+}
+
+func (in *instance) apply(now time.Time, acts []vrrp.Action) {
+	for _, act := range acts {
+		switch x := act.(type) {
+		case vrrp.SendAdvert:
+			in.sendAdvert(x.Advert)
+		case vrrp.BindVIPs:
+			in.bindAll("became MASTER")
+		case vrrp.UnbindVIPs:
+			in.unbindAll("left MASTER")
+		case vrrp.Announce:
+			in.announceBurst(now)
+		case vrrp.ArmTimer:
+			in.deadlines[x.Kind] = x.At
+		case vrrp.Transition:
+			in.onTransition(now, x)
+		case vrrp.Dropped:
+			in.onDropped(now, x)
+		case vrrp.PriorityChanged:
+			in.onPriorityChanged(now, x)
+		case vrrp.OverrideChanged:
+			in.onOverrideChanged(x)
+		}
+	}
+}
+
+func (in *instance) sendAdvert(adv vrrp.Advert) {
+	for _, dst := range in.dsts {
+		a := adv
+		b, err := a.Marshal(in.src, dst, in.ckMode)
+		if err != nil {
+			in.log.Error("encode advert", "err", err)
+			return
+		}
+		if err := in.sock.send(b, in.src, dst); err != nil {
+			in.log.Warn("send advert", "to", dst, "err", err)
+		}
+	}
+	in.markTiming(time.Now())
+}
+
+func (in *instance) onTransition(now time.Time, t vrrp.Transition) {
+	in.log.Info("state change", "from", t.From.String(), "to", t.To.String(), "reason", t.Reason,
+		"priority", in.fsm.Status(now).EffectivePriority)
+	if t.To != vrrp.StateMaster {
+		in.garpAt, in.garpRefreshAt = time.Time{}, time.Time{}
+	}
+	in.a.publish(&hactlv1.WatchResponse{Event: &hactlv1.WatchResponse_Transition{Transition: &hactlv1.TransitionEvent{
+		Instance: in.name, From: stateProto(t.From), To: stateProto(t.To), Reason: t.Reason,
+	}}})
+	in.notify.transition(t.To, in.fsm.Status(now).EffectivePriority)
+	in.publishTiming(now)
+}
+
+func (in *instance) onPriorityChanged(now time.Time, p vrrp.PriorityChanged) {
+	st := in.fsm.Status(now)
+	in.log.Info("effective priority changed", "from", p.From, "to", p.To)
+	in.a.publish(&hactlv1.WatchResponse{Event: &hactlv1.WatchResponse_PriorityChange{PriorityChange: &hactlv1.PriorityChangeEvent{
+		Instance: in.name, From: uint32(p.From), To: uint32(p.To), Contributions: contributionsProto(st.Contributions),
+	}}})
+}
+
+func (in *instance) onOverrideChanged(o vrrp.OverrideChanged) {
+	in.log.Info("override", "override", o.Override.String(), "until", o.Until, "reason", o.Reason)
+	if o.Override == vrrp.OverrideNone {
+		in.overrideWho = ""
+	}
+	in.a.publish(&hactlv1.WatchResponse{Event: &hactlv1.WatchResponse_ControlAction{ControlAction: &hactlv1.ControlActionEvent{
+		Action: "override", Instance: in.name, Detail: o.Override.String() + ": " + o.Reason,
+	}}})
+}
+
+// onDropped logs a failed receive check at most once a second per cause, and tells
+// watchers at most ten times a second: a flood must not become a log or event flood.
+func (in *instance) onDropped(now time.Time, d vrrp.Dropped) {
+	if now.Sub(in.lastDropLog[d.Cause]) >= time.Second {
+		in.lastDropLog[d.Cause] = now
+		in.log.Warn("advert rejected", "cause", d.Cause.String(), "from", d.Src, "reason", d.Reason)
+	}
+	if now.Sub(in.lastDropPub) >= timingPublishEvery {
+		in.lastDropPub = now
+		in.a.publish(&hactlv1.WatchResponse{Event: &hactlv1.WatchResponse_ReceiveError{ReceiveError: &hactlv1.ReceiveErrorEvent{
+			Instance: in.name, Cause: d.Cause.String(), Source: addrString(d.Src), Reason: d.Reason,
+		}}})
+	}
+}
+
+// markTiming schedules a coalesced advert-timing event.
+func (in *instance) markTiming(now time.Time) {
+	if !in.timingAt.IsZero() {
+		return
+	}
+	at := in.lastTiming.Add(timingPublishEvery)
+	if at.Before(now) {
+		at = now
+	}
+	in.timingAt = at
+}
+
+func (in *instance) publishTiming(now time.Time) {
+	in.timingAt = time.Time{}
+	in.lastTiming = now
+	st := in.fsm.Status(now)
+	in.a.publish(&hactlv1.WatchResponse{Event: &hactlv1.WatchResponse_AdvertTiming{AdvertTiming: &hactlv1.AdvertTimingEvent{
+		Instance:        in.name,
+		Timing:          timingProto(in.cfg, st, now),
+		AdvertsSent:     st.AdvertsSent,
+		AdvertsReceived: st.AdvertsReceived,
+		ReceiveErrors:   errorsProto(st.Errors, in.queueDrops),
+		Master:          masterProto(st, in.src),
+	}}})
+}
+
+// resetTimer points the loop's one timer at the earliest deadline.
+func (in *instance) resetTimer(t *time.Timer) {
+	var next time.Time
+	consider := func(d time.Time) {
+		if !d.IsZero() && (next.IsZero() || d.Before(next)) {
+			next = d
+		}
+	}
+	for _, d := range in.deadlines {
+		consider(d)
+	}
+	consider(in.garpAt)
+	consider(in.garpRefreshAt)
+	consider(in.timingAt)
+	if !t.Stop() {
+		select {
+		case <-t.C:
+		default:
+		}
+	}
+	if next.IsZero() {
+		t.Reset(time.Hour)
+		return
+	}
+	t.Reset(max(time.Until(next), 0))
+}
+
+// fireDue runs every deadline that has passed, the state machine's first.
+func (in *instance) fireDue(now time.Time) {
+	for _, k := range []vrrp.TimerKind{vrrp.TimerMasterDown, vrrp.TimerAdver, vrrp.TimerOverride} {
+		if d, ok := in.deadlines[k]; ok && !d.IsZero() && !d.After(now) {
+			delete(in.deadlines, k)
+			in.step(now, vrrp.TimerFired{Kind: k})
+		}
+	}
+	if !in.garpAt.IsZero() && !in.garpAt.After(now) {
+		in.garpAt = time.Time{}
+		in.announce(in.garpRepeat())
+	}
+	if !in.garpRefreshAt.IsZero() && !in.garpRefreshAt.After(now) {
+		in.announce(in.cfg.GARPMasterRefreshRepeat)
+		in.garpRefreshAt = now.Add(in.cfg.GARPMasterRefresh)
+	}
+	if !in.timingAt.IsZero() && !in.timingAt.After(now) {
+		in.publishTiming(now)
+	}
+}
+
+func addrString(a netip.Addr) string {
+	if !a.IsValid() {
+		return ""
+	}
+	return a.String()
+}

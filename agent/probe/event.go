@@ -1,0 +1,122 @@
+package probe
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Kind says which kind of check produced a Result.
+type Kind int
+
+// The kinds of Result. KindRestart marks a restart attempt, which is recorded
+// in the history but never counts towards fall or rise.
+const (
+	KindScript Kind = iota + 1
+	KindProcess
+	KindHTTP
+	KindInterface
+	KindRestart
+)
+
+func (k Kind) String() string {
+	switch k {
+	case KindScript:
+		return "script"
+	case KindProcess:
+		return "process"
+	case KindHTTP:
+		return "http"
+	case KindInterface:
+		return "interface"
+	case KindRestart:
+		return "restart"
+	}
+	return fmt.Sprintf("Kind(%d)", int(k))
+}
+
+// MaxOutput bounds Result.Output (and the bytes a script may leave in memory).
+const MaxOutput = 4096
+
+// Result is one observation of a probe.
+type Result struct {
+	Probe    string
+	Kind     Kind
+	OK       bool
+	Output   string // trimmed, at most MaxOutput bytes
+	Err      string // why it failed, empty when OK
+	Started  time.Time
+	Duration time.Duration
+	Attempt  int // restart attempt number (1-based); only for KindRestart
+}
+
+// Reason is the short human explanation of the result: the error, or else
+// the output.
+func (r Result) Reason() string {
+	if r.Err != "" {
+		return r.Err
+	}
+	return r.Output
+}
+
+// StateChange reports that a probe became healthy or FAILED.
+type StateChange struct {
+	Probe   string
+	Healthy bool
+	Reason  string // the last output or error
+	At      time.Time
+}
+
+// Event is what a probe sends: a Result, and a StateChange when that result
+// changed the probe's state.
+type Event struct {
+	Result Result
+	Change *StateChange
+}
+
+// Probe is a running health check.
+type Probe interface {
+	Name() string
+	// Run checks until ctx ends and sends every result on out. It returns
+	// when ctx is done, having stopped everything it started. Run a probe
+	// once at a time; it may be run again after it returned.
+	Run(ctx context.Context, out chan<- Event)
+	// Healthy is the current state; safe from any goroutine.
+	Healthy() bool
+	// History is a copy of the last results, oldest first; safe from any
+	// goroutine.
+	History() []Result
+}
+
+// send delivers ev unless ctx ends first.
+func send(ctx context.Context, out chan<- Event, ev Event) bool {
+	select {
+	case out <- ev:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// clip trims s and bounds it to MaxOutput bytes without splitting a rune.
+func clip(s string) string {
+	s = strings.TrimSpace(s)
+	if len(s) <= MaxOutput {
+		return s
+	}
+	// Cut before the rune that straddles the limit.
+	n := MaxOutput
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+var (
+	_ Probe = (*ScriptProbe)(nil)
+	_ Probe = (*ProcessProbe)(nil)
+	_ Probe = (*HTTPProbe)(nil)
+	_ Probe = (*InterfaceProbe)(nil)
+)

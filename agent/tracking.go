@@ -1,0 +1,252 @@
+package agent
+
+import (
+	"context"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/hagent-dev/hagent/agent/config"
+	"github.com/hagent-dev/hagent/agent/probe"
+	"github.com/hagent-dev/hagent/agent/vrrp"
+	hactlv1 "github.com/hagent-dev/hagent/gen/hactl/v1"
+	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+// probeHistory is how many results of each probe the API shows.
+const probeHistory = 16
+
+// track is how one instance uses one probe: keepalived's weight semantics, with the
+// weight and reverse of the track_* line overriding the probe's own.
+type track struct {
+	key     string // probe key: kind + ":" + name
+	name    string
+	kind    string
+	weight  int
+	reverse bool
+}
+
+// probeView is the instance's copy of a probe's state, for status.
+type probeView struct {
+	name    string
+	kind    string
+	weight  int
+	healthy bool
+	reason  string
+	results []probe.Result
+}
+
+// probeMsg carries one probe event to an instance.
+type probeMsg struct {
+	key string
+	ev  probe.Event
+}
+
+func probeKey(kind, name string) string { return kind + ":" + name }
+
+// tracksOf resolves an instance's track_script, track_process and track_interface lines.
+func tracksOf(cfg *config.Config, ic *config.Instance) map[string]track {
+	out := map[string]track{}
+	for _, r := range ic.TrackScripts {
+		if s, ok := cfg.Scripts[r.Name]; ok {
+			out[probeKey("script", r.Name)] = resolveTrack("script", r, s.Weight, s.Reverse)
+		} else if h, ok := cfg.HTTPChecks[r.Name]; ok {
+			out[probeKey("http", r.Name)] = resolveTrack("http", r, h.Weight, h.Reverse)
+		}
+	}
+	for _, r := range ic.TrackProcesses {
+		if p, ok := cfg.Processes[r.Name]; ok {
+			out[probeKey("process", r.Name)] = resolveTrack("process", r, p.Weight, p.Reverse)
+		}
+	}
+	for _, r := range ic.TrackInterfaces {
+		out[probeKey("interface", r.Name)] = resolveTrack("interface", r, 0, false)
+	}
+	return out
+}
+
+func resolveTrack(kind string, r config.TrackRef, weight int, reverse bool) track {
+	t := track{key: probeKey(kind, r.Name), name: r.Name, kind: kind, weight: weight, reverse: reverse}
+	if r.WeightSet {
+		t.weight, t.reverse = r.Weight, r.Reverse
+	}
+	return t
+}
+
+// onProbe applies a probe event with keepalived's semantics: weight 0 makes a failure
+// FAULT; a positive weight is added while the probe succeeds; a negative one while it
+// fails; reverse swaps success and failure.
+func (in *instance) onProbe(now time.Time, m probeMsg) {
+	t, ok := in.tracks[m.key]
+	if !ok {
+		return
+	}
+	v := in.probeViews[m.key]
+	r := m.ev.Result
+	if !r.Started.IsZero() {
+		v.results = append(v.results, r)
+		if len(v.results) > probeHistory {
+			v.results = v.results[len(v.results)-probeHistory:]
+		}
+	}
+	changed := m.ev.Change != nil
+	if changed {
+		v.healthy = m.ev.Change.Healthy
+		v.reason = m.ev.Change.Reason
+	}
+	if !r.Started.IsZero() {
+		in.a.publish(&hactlv1.WatchResponse{Event: &hactlv1.WatchResponse_ProbeResult{ProbeResult: &hactlv1.ProbeResultEvent{
+			Instance: in.name, Probe: t.name, Result: probeResultProto(r), Healthy: v.healthy, Changed: changed,
+		}}})
+	}
+	if !changed {
+		return
+	}
+	in.log.Info("probe changed", "probe", t.name, "kind", t.kind, "healthy", v.healthy, "reason", v.reason)
+	ok = v.healthy != t.reverse
+	src := t.kind + " " + t.name
+	switch {
+	case t.weight == 0 && ok:
+		in.step(now, vrrp.FaultCleared{Source: src})
+	case t.weight == 0:
+		reason := v.reason
+		if reason == "" {
+			reason = "failed"
+		}
+		in.step(now, vrrp.Fault{Source: src, Reason: reason})
+	case t.weight > 0 && ok, t.weight < 0 && !ok:
+		in.step(now, vrrp.PriorityDelta{Source: src, Delta: t.weight})
+	default:
+		in.step(now, vrrp.PriorityDelta{Source: src, Delta: 0})
+	}
+}
+
+// probes runs each probe the config tracks once, however many instances track it.
+type probes struct {
+	log    *slog.Logger
+	hub    *probe.ProcHub
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+func newProbes(log *slog.Logger) *probes {
+	return &probes{log: log}
+}
+
+// start runs every probe some instance tracks; deliver hands each event on.
+func (p *probes) start(ctx context.Context, cfg *config.Config, deliver func(key string, ev probe.Event)) {
+	ctx, p.cancel = context.WithCancel(ctx)
+	used := map[string]bool{}
+	for _, ic := range cfg.Instances {
+		for k := range tracksOf(cfg, ic) {
+			used[k] = true
+		}
+	}
+	keys := make([]string, 0, len(used))
+	for k := range used {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, key := range keys {
+		pr, err := p.build(cfg, key)
+		if err != nil {
+			p.log.Error("probe not started", "probe", key, "err", err)
+			continue
+		}
+		ch := make(chan probe.Event, 64)
+		p.wg.Add(2)
+		go func() {
+			defer p.wg.Done()
+			defer close(ch)
+			pr.Run(ctx, ch)
+		}()
+		go func() {
+			defer p.wg.Done()
+			for ev := range ch {
+				deliver(key, ev)
+			}
+		}()
+	}
+}
+
+func (p *probes) build(cfg *config.Config, key string) (probe.Probe, error) {
+	kind, name := splitKey(key)
+	switch kind {
+	case "script":
+		s := cfg.Scripts[name]
+		return probe.NewScript(probe.ScriptSpec{
+			Name: name, Script: s.Script, Interval: s.Interval, Timeout: s.Timeout,
+			Fall: s.Fall, Rise: s.Rise, User: s.User, Group: s.Group, InitFail: s.InitFail,
+			Restart: restartSpec(s.Restart),
+		})
+	case "http":
+		h := cfg.HTTPChecks[name]
+		return probe.NewHTTP(probe.HTTPSpec{
+			Name: name, URL: h.URL, Status: h.Status, BodyContains: h.BodyContains,
+			Interval: h.Interval, Timeout: h.Timeout, Fall: h.Fall, Rise: h.Rise,
+			Restart: restartSpec(h.Restart),
+		})
+	case "process":
+		if p.hub == nil {
+			p.hub = probe.NewProcHub(p.log)
+		}
+		t := cfg.Processes[name]
+		spec := probe.ProcessSpec{
+			Name: name, Process: t.Process, FullCommand: t.FullCommand, Params: t.Params,
+			ParamMatch: t.ParamMatch, Quorum: t.Quorum, QuorumMax: t.QuorumMax, Delay: t.Delay,
+			TerminateDelay: t.TerminateDelay, ForkDelay: t.ForkDelay,
+			Restart: restartSpec(t.Restart),
+		}
+		if t.SameNetNS {
+			ino, err := probe.NetNSInode(0)
+			if err != nil {
+				return nil, err
+			}
+			spec.NetNSInode = ino
+		}
+		return probe.NewProcess(p.hub, spec)
+	default:
+		return probe.NewInterface(probe.InterfaceSpec{Name: name, Ifname: name})
+	}
+}
+
+func restartSpec(r config.Restart) probe.Restart {
+	return probe.Restart{Command: r.Command, Attempts: r.Attempts, Backoff: r.Backoff}
+}
+
+func splitKey(key string) (kind, name string) {
+	for i := range len(key) {
+		if key[i] == ':' {
+			return key[:i], key[i+1:]
+		}
+	}
+	return "", key
+}
+
+func (p *probes) stopAll() {
+	if p.cancel != nil {
+		p.cancel()
+	}
+	p.wg.Wait()
+}
+
+// deliverProbeEvent hands a probe event to every instance that tracks the probe.
+func (a *Agent) deliverProbeEvent(key string, ev probe.Event) {
+	for _, in := range a.instanceList() {
+		if _, ok := in.tracks[key]; ok {
+			in.send(probeMsg{key: key, ev: ev})
+		}
+	}
+}
+
+func probeResultProto(r probe.Result) *hactlv1.ProbeResult {
+	out := r.Output
+	if r.Err != "" {
+		out = r.Err
+	}
+	return &hactlv1.ProbeResult{
+		At: timestamppb.New(r.Started), Ok: r.OK, Duration: durationpb.New(r.Duration), Output: out,
+	}
+}

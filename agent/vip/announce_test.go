@@ -1,0 +1,113 @@
+package vip
+
+import (
+	"bytes"
+	"net"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/mdlayher/ndp"
+	"github.com/mdlayher/packet"
+	"golang.org/x/net/ipv6"
+	"golang.org/x/sys/unix"
+)
+
+// TestAnnounceReachesThePeer announces an IPv4 and an IPv6 VIP from one
+// namespace and reads them in another: the GARP byte for byte from a packet
+// socket, the NA through an ICMPv6 socket, which only delivers it if the
+// kernel accepted its checksum and hop limit.
+func TestAnnounceReachesThePeer(t *testing.T) {
+	t.Parallel()
+	nsA, nsB := newNamespace(t, true), newNamespace(t, true)
+	run(t, "ip", "-n", nsA, "link", "add", "eth0", "type", "veth", "peer", "name", "eth0", "netns", nsB)
+	run(t, "ip", "-n", nsA, "link", "set", "eth0", "up")
+	run(t, "ip", "-n", nsB, "link", "set", "eth0", "up")
+	waitOperUp(t, nsA, "eth0")
+	waitOperUp(t, nsB, "eth0")
+	llA := waitLinkLocal(t, nsA, "eth0")
+	waitLinkLocal(t, nsB, "eth0") // the ICMPv6 socket binds to it
+
+	var (
+		arpConn *packet.Conn
+		ndpConn *ndp.Conn
+		macA    net.HardwareAddr
+	)
+	inNamespace(t, nsA, func() error {
+		ifi, err := net.InterfaceByName("eth0")
+		if err != nil {
+			return err
+		}
+		macA = ifi.HardwareAddr
+		return nil
+	})
+	inNamespace(t, nsB, func() error {
+		ifi, err := net.InterfaceByName("eth0")
+		if err != nil {
+			return err
+		}
+		if arpConn, err = packet.Listen(ifi, packet.Raw, unix.ETH_P_ARP, nil); err != nil {
+			return err
+		}
+		if ndpConn, _, err = ndp.Listen(ifi, ndp.LinkLocal); err != nil {
+			return err
+		}
+		return ndpConn.SetControlMessage(ipv6.FlagHopLimit, true)
+	})
+	t.Cleanup(func() { arpConn.Close(); ndpConn.Close() })
+
+	v4, v6 := netip.MustParseAddr("198.51.100.10"), netip.MustParseAddr("fd00::10")
+	inNamespace(t, nsA, func() error { return NewAnnouncer().Announce("eth0", []netip.Addr{v4, v6}) })
+
+	want, err := GARPFrame(macA, v4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	if err := arpConn.SetReadDeadline(deadline); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 1500)
+	for {
+		n, _, err := arpConn.ReadFrom(buf)
+		if err != nil {
+			t.Fatalf("no gratuitous ARP received: %v", err)
+		}
+		if bytes.Equal(buf[:n], want) {
+			break
+		}
+	}
+
+	if err := ndpConn.SetReadDeadline(deadline); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		m, cm, from, err := ndpConn.ReadFrom()
+		if err != nil {
+			t.Fatalf("no neighbor advertisement received: %v", err)
+		}
+		na, ok := m.(*ndp.NeighborAdvertisement)
+		if !ok || na.TargetAddress != v6 {
+			continue // router solicitations, MLD-triggered traffic
+		}
+		if !na.Override || na.Solicited || from.WithZone("") != llA || cm == nil || cm.HopLimit != 255 {
+			t.Errorf("NA %+v from %v hop limit %v, want override, unsolicited, from %v, hop limit 255", na, from, cm, llA)
+		}
+		return
+	}
+}
+
+func TestAnnounceNeedsEthernet(t *testing.T) {
+	t.Parallel()
+	ns := newNamespace(t, true)
+	err := func() (err error) {
+		inNamespace(t, ns, func() error {
+			err = NewAnnouncer().Announce("lo", []netip.Addr{netip.MustParseAddr("127.0.0.2")})
+			return nil
+		})
+		return err
+	}()
+	if err == nil {
+		t.Error("announce on loopback succeeded")
+	}
+}

@@ -1,0 +1,138 @@
+package vip
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// Binder adds and removes virtual addresses. Both operations are idempotent
+// and report whether they changed the kernel's state, so the agent can log
+// and announce only real changes.
+type Binder interface {
+	Add(v VIP) (changed bool, err error)
+	Remove(v VIP) (changed bool, err error)
+	List(ifname string) ([]netip.Prefix, error)
+}
+
+// NetlinkBinder is the Binder over rtnetlink.
+type NetlinkBinder struct {
+	h *netlink.Handle
+}
+
+var _ Binder = (*NetlinkBinder)(nil)
+
+// NewBinder returns a Binder working through h, which may belong to another
+// network namespace (netlink.NewHandleAt). A nil h works in the current
+// namespace of each calling thread.
+func NewBinder(h *netlink.Handle) *NetlinkBinder {
+	if h == nil {
+		h = &netlink.Handle{}
+	}
+	return &NetlinkBinder{h: h}
+}
+
+// Add puts v on its device. An address already there (same address and
+// prefix length) is not an error: Add reports changed=false. IPv6 addresses
+// skip duplicate address detection (nodad) so they are usable at once, as
+// a VIP taking over from a failed master must be.
+func (b *NetlinkBinder) Add(v VIP) (bool, error) {
+	if err := v.validate(); err != nil {
+		return false, err
+	}
+	link, err := b.h.LinkByName(v.Dev)
+	if err != nil {
+		return false, fmt.Errorf("add %v: %w", v, err)
+	}
+	addr := netlinkAddr(v.Prefix)
+	addr.Scope, _ = ParseScope(v.Scope) // validated above
+	if v.Prefix.Addr().Is4() {
+		addr.Label = v.Label
+		// 0.0.0.0 tells the netlink library to send no broadcast rather
+		// than derive one: keepalived sets brd only when configured.
+		addr.Broadcast = net.IPv4zero
+		if v.Broadcast.IsValid() {
+			addr.Broadcast = v.Broadcast.AsSlice()
+		}
+	} else {
+		addr.Flags = unix.IFA_F_NODAD
+	}
+	if err := b.h.AddrAdd(link, addr); err != nil {
+		if errors.Is(err, unix.EEXIST) {
+			return false, nil
+		}
+		return false, fmt.Errorf("add %v: %w", v, err)
+	}
+	return true, nil
+}
+
+// Remove takes v off its device, matching on address and prefix length
+// only (not label), so an address whose label was changed by hand still
+// goes. An address or device that is already gone is not an error: Remove
+// reports changed=false.
+func (b *NetlinkBinder) Remove(v VIP) (bool, error) {
+	if !v.Prefix.IsValid() || v.Dev == "" {
+		return false, fmt.Errorf("remove %v: invalid address or device", v)
+	}
+	link, err := b.h.LinkByName(v.Dev)
+	if err != nil {
+		var notFound netlink.LinkNotFoundError
+		if errors.As(err, &notFound) {
+			return false, nil
+		}
+		return false, fmt.Errorf("remove %v: %w", v, err)
+	}
+	if err := b.h.AddrDel(link, netlinkAddr(v.Prefix)); err != nil {
+		if errors.Is(err, unix.EADDRNOTAVAIL) {
+			return false, nil
+		}
+		return false, fmt.Errorf("remove %v: %w", v, err)
+	}
+	return true, nil
+}
+
+// List returns every address on ifname, both families.
+func (b *NetlinkBinder) List(ifname string) ([]netip.Prefix, error) {
+	link, err := b.h.LinkByName(ifname)
+	if err != nil {
+		return nil, fmt.Errorf("list addresses of %s: %w", ifname, err)
+	}
+	addrs, err := b.h.AddrList(link, netlink.FAMILY_ALL)
+	if err != nil {
+		return nil, fmt.Errorf("list addresses of %s: %w", ifname, err)
+	}
+	out := make([]netip.Prefix, 0, len(addrs))
+	for _, a := range addrs {
+		if p, ok := prefixOf(a.IPNet); ok {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+func netlinkAddr(p netip.Prefix) *netlink.Addr {
+	bits := 32
+	if p.Addr().Is6() {
+		bits = 128
+	}
+	return &netlink.Addr{IPNet: &net.IPNet{
+		IP:   p.Addr().AsSlice(),
+		Mask: net.CIDRMask(p.Bits(), bits),
+	}}
+}
+
+func prefixOf(n *net.IPNet) (netip.Prefix, bool) {
+	if n == nil {
+		return netip.Prefix{}, false
+	}
+	ip, ok := netip.AddrFromSlice(n.IP)
+	if !ok {
+		return netip.Prefix{}, false
+	}
+	ones, _ := n.Mask.Size()
+	return netip.PrefixFrom(ip.Unmap(), ones), true
+}

@@ -1,0 +1,205 @@
+package agent
+
+import (
+	"context"
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/hagent-dev/hagent/agent/vip"
+	"github.com/hagent-dev/hagent/agent/vrrp"
+	hactlv1 "github.com/hagent-dev/hagent/gen/hactl/v1"
+	"github.com/vishvananda/netns"
+)
+
+// bindAll adds every VIP; one that fails is logged and the others still go on.
+func (in *instance) bindAll(reason string) {
+	for _, v := range in.vips {
+		in.bindOne(v, reason)
+	}
+}
+
+func (in *instance) bindOne(v vip.VIP, reason string) {
+	changed, err := in.a.binder.Add(v)
+	if err != nil {
+		in.log.Error("add VIP", "vip", v.String(), "err", err)
+		return
+	}
+	in.bound[v.Prefix] = true
+	if changed {
+		in.log.Info("VIP added", "vip", v.String(), "reason", reason)
+		in.publishVIP(v, true, reason)
+	}
+}
+
+func (in *instance) unbindAll(reason string) {
+	for _, v := range in.vips {
+		in.unbindOne(v, reason)
+	}
+}
+
+func (in *instance) unbindOne(v vip.VIP, reason string) {
+	changed, err := in.a.binder.Remove(v)
+	if err != nil {
+		in.log.Error("remove VIP", "vip", v.String(), "err", err)
+		return
+	}
+	delete(in.bound, v.Prefix)
+	if changed {
+		in.log.Info("VIP removed", "vip", v.String(), "reason", reason)
+		in.publishVIP(v, false, reason)
+	}
+}
+
+// unbindLeftovers removes VIPs a crashed agent left behind, so that a node that starts
+// as BACKUP never answers for an address it does not own.
+func (in *instance) unbindLeftovers() {
+	for _, v := range in.vips {
+		have, err := in.a.binder.List(v.Dev)
+		if err != nil {
+			continue
+		}
+		if slices.Contains(have, v.Prefix) {
+			in.unbindOne(v, "left behind by an earlier run")
+		}
+	}
+}
+
+func (in *instance) publishVIP(v vip.VIP, bound bool, reason string) {
+	in.a.publish(&hactlv1.WatchResponse{Event: &hactlv1.WatchResponse_Vip{Vip: &hactlv1.VipEvent{
+		Instance: in.name, Address: v.Prefix.String(), Bound: bound, Reason: reason,
+	}}})
+}
+
+func (in *instance) garpRepeat() int {
+	if in.cfg.GARPMasterRepeat > 0 {
+		return in.cfg.GARPMasterRepeat
+	}
+	return 1
+}
+
+// announceBurst sends garp_master_repeat announcements now and schedules the second
+// burst after garp_master_delay and the periodic refresh, as keepalived does.
+func (in *instance) announceBurst(now time.Time) {
+	in.announce(in.garpRepeat())
+	in.garpAt = time.Time{}
+	if in.cfg.GARPMasterDelay > 0 {
+		in.garpAt = now.Add(in.cfg.GARPMasterDelay)
+	}
+	in.garpRefreshAt = time.Time{}
+	if in.cfg.GARPMasterRefresh > 0 {
+		in.garpRefreshAt = now.Add(in.cfg.GARPMasterRefresh)
+	}
+}
+
+// announce sends n rounds of GARP / unsolicited NA for the VIPs, per device.
+func (in *instance) announce(n int) {
+	byDev := map[string][]netip.Addr{}
+	var devs []string
+	for _, v := range in.vips {
+		if _, ok := byDev[v.Dev]; !ok {
+			devs = append(devs, v.Dev)
+		}
+		byDev[v.Dev] = append(byDev[v.Dev], v.Prefix.Addr())
+	}
+	for range n {
+		for _, d := range devs {
+			if err := in.a.announcer.Announce(d, byDev[d]); err != nil {
+				in.log.Warn("announce VIPs", "dev", d, "err", err)
+			}
+		}
+	}
+}
+
+// linkMsg: the instance's interface changed state.
+type linkMsg struct {
+	ifname string
+	up     bool
+	reason string
+}
+
+// addrMsg: an address left an interface.
+type addrMsg struct {
+	ifname string
+	prefix netip.Prefix
+}
+
+func (in *instance) onLink(now time.Time, m linkMsg) {
+	if m.ifname != in.cfg.Interface || in.cfg.DontTrackPrimary {
+		return
+	}
+	src := "interface " + m.ifname
+	if m.up {
+		in.step(now, vrrp.FaultCleared{Source: src})
+	} else {
+		in.step(now, vrrp.Fault{Source: src, Reason: "link " + m.reason})
+	}
+}
+
+// onAddrRemoved puts back a VIP someone removed by hand while we are master.
+func (in *instance) onAddrRemoved(now time.Time, m addrMsg) {
+	if in.fsm.State() != vrrp.StateMaster {
+		return
+	}
+	for _, v := range in.vips {
+		if v.Prefix == m.prefix && v.Dev == m.ifname {
+			in.log.Warn("VIP removed from the interface while MASTER; putting it back", "vip", v.String())
+			delete(in.bound, v.Prefix)
+			in.bindOne(v, "removed by hand while MASTER")
+			if err := in.a.announcer.Announce(v.Dev, []netip.Addr{v.Prefix.Addr()}); err != nil {
+				in.log.Warn("announce VIP", "vip", v.String(), "err", err)
+			}
+		}
+	}
+}
+
+// watchKernel follows link and address changes of every interface our instances use,
+// and hands them to the instances. A failed subscription is re-established.
+func (a *Agent) watchKernel(ctx context.Context) {
+	for {
+		ifnames := map[string]bool{}
+		for _, in := range a.instanceList() {
+			ifnames[in.cfg.Interface] = true
+			for _, v := range in.vips {
+				ifnames[v.Dev] = true
+			}
+		}
+		names := make([]string, 0, len(ifnames))
+		for n := range ifnames {
+			names = append(names, n)
+		}
+		events, err := vip.Watch(ctx, netns.None(), names)
+		if err != nil {
+			a.log.Error("watch interfaces", "err", err)
+		} else {
+			for ev := range events {
+				a.dispatchKernel(ev)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func (a *Agent) dispatchKernel(ev vip.Event) {
+	var m any
+	switch ev := ev.(type) {
+	case vip.LinkUp:
+		m = linkMsg{ifname: ev.Ifname, up: true}
+	case vip.LinkDown:
+		m = linkMsg{ifname: ev.Ifname, reason: ev.Reason}
+	case vip.AddrRemoved:
+		m = addrMsg{ifname: ev.Ifname, prefix: ev.Prefix}
+	case vip.WatchError:
+		a.log.Warn("interface watch", "err", ev.Err)
+		return
+	default:
+		return
+	}
+	for _, in := range a.instanceList() {
+		in.send(m)
+	}
+}

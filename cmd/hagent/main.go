@@ -1,0 +1,269 @@
+// Command hagent is the VRRP agent: it reads keepalived.conf, runs every vrrp_instance,
+// and serves the hactl API. This file only wires flags, signals and systemd together.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/coreos/go-systemd/v22/daemon"
+	"github.com/hagent-dev/hagent/agent"
+	"github.com/hagent-dev/hagent/agent/api"
+	"github.com/hagent-dev/hagent/agent/config"
+	"github.com/hagent-dev/hagent/agent/metrics"
+	"github.com/hagent-dev/hagent/agent/vip"
+	"golang.org/x/sys/unix"
+)
+
+// version is set by the Makefile (-ldflags -X main.version=...).
+var version = "dev"
+
+const defaultAPI = "unix:///run/hagent/hagent.sock"
+
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+type options struct {
+	file        string
+	test        bool
+	cleanup     bool
+	name        string
+	apis        listFlag
+	tls         api.TLSFiles
+	metricsAddr string
+	logLevel    string
+	showVersion bool
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func parseFlags(args []string, stderr io.Writer) (*options, error) {
+	o := &options{}
+	fs := flag.NewFlagSet("hagent", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.file, "f", "/etc/keepalived/keepalived.conf", "keepalived.conf to run")
+	fs.BoolVar(&o.test, "t", false, "check the config and exit: 0 when good, else FILE:LINE: message per problem")
+	fs.BoolVar(&o.cleanup, "cleanup", false, "remove every VIP of the config from this host and exit (ExecStopPost)")
+	fs.StringVar(&o.name, "name", "", "node name (default: the hostname)")
+	fs.Var(&o.apis, "api", "API listener, unix:///path or tcp://host:port; repeatable (default "+defaultAPI+")")
+	fs.StringVar(&o.tls.Cert, "tls-cert", "", "server certificate for tcp:// listeners")
+	fs.StringVar(&o.tls.Key, "tls-key", "", "server key for tcp:// listeners")
+	fs.StringVar(&o.tls.CA, "tls-ca", "", "CA that signs client certificates (mutual TLS)")
+	fs.StringVar(&o.metricsAddr, "metrics", "", "serve Prometheus /metrics on host:port")
+	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.BoolVar(&o.showVersion, "version", false, "print the version and exit")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	if len(o.apis) == 0 {
+		o.apis = listFlag{defaultAPI}
+	}
+	return o, nil
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	o, err := parseFlags(args, stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintln(stderr, "hagent:", err)
+		return 2
+	}
+	if o.showVersion {
+		fmt.Fprintln(stdout, "hagent", version)
+		return 0
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
+		fmt.Fprintln(stderr, "hagent: --log-level:", err)
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	slog.SetDefault(log)
+
+	switch {
+	case o.test:
+		return checkConfig(o.file, stdout, stderr)
+	case o.cleanup:
+		return cleanup(o.file, log, stderr)
+	}
+	return serve(o, log, stderr)
+}
+
+// checkConfig is `hagent -t`. A script that does not exist on this host is reported as a
+// warning: the config may be checked away from the host that runs it.
+func checkConfig(path string, stdout, stderr io.Writer) int {
+	var missing []string
+	cfg, err := config.Load(path, config.WithFileCheck(func(p string) error {
+		if err := config.ExecutableExists(p); err != nil {
+			missing = append(missing, err.Error())
+		}
+		return nil
+	}))
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	for _, w := range cfg.Warnings {
+		fmt.Fprintln(stderr, "warning:", w)
+	}
+	for _, m := range missing {
+		fmt.Fprintln(stderr, "warning:", m)
+	}
+	for _, line := range cfg.Summary() {
+		fmt.Fprintln(stdout, line)
+	}
+	fmt.Fprintf(stdout, "%s: OK\n", path)
+	return 0
+}
+
+func cleanup(path string, log *slog.Logger, stderr io.Writer) int {
+	cfg, err := config.Load(path, config.CheckFiles(false))
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	n, err := agent.Cleanup(cfg, vip.NewBinder(nil), log)
+	if err != nil {
+		fmt.Fprintln(stderr, "hagent --cleanup:", err)
+		return 1
+	}
+	log.Info("cleanup done", "removed", n)
+	return 0
+}
+
+func serve(o *options, log *slog.Logger, stderr io.Writer) int {
+	cfg, err := config.Load(o.file)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	var lns []net.Listener
+	closeAll := func() {
+		for _, ln := range lns {
+			ln.Close()
+		}
+	}
+	for _, addr := range o.apis {
+		ln, err := api.Listen(addr, &o.tls)
+		if err != nil {
+			closeAll()
+			fmt.Fprintln(stderr, "hagent:", err)
+			return 1
+		}
+		lns = append(lns, ln)
+	}
+
+	hub := api.NewHub(4096)
+	a, err := agent.New(cfg,
+		agent.WithName(o.name), agent.WithVersion(version), agent.WithConfigPath(o.file),
+		agent.WithListeners(o.apis), agent.WithLogger(log), agent.WithHub(hub))
+	if err != nil {
+		closeAll()
+		fmt.Fprintln(stderr, "hagent:", err)
+		return 1
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+
+	srv := api.NewServer(a, hub, log)
+	apiDone := make(chan error, 1)
+	go func() { apiDone <- srv.Serve(ctx, lns...) }()
+	if o.metricsAddr != "" {
+		go func() {
+			if err := metrics.Serve(ctx, o.metricsAddr, a.Status); err != nil {
+				log.Error("metrics", "err", err)
+			}
+		}()
+	}
+
+	signals := make(chan os.Signal, 4)
+	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	go func() {
+		for sig := range signals {
+			if sig == syscall.SIGHUP {
+				reload(ctx, a, o.file, log)
+				continue
+			}
+			log.Info("stopping", "signal", sig.String())
+			_, _ = daemon.SdNotify(false, daemon.SdNotifyStopping)
+			stop()
+			return
+		}
+	}()
+
+	runErr := a.Run(ctx, func() {
+		_, _ = daemon.SdNotify(false, daemon.SdNotifyReady)
+		go watchdog(ctx)
+		log.Info("hagent running", "name", a.Name(), "version", version, "config", o.file, "api", o.apis.String())
+	})
+	stop()
+	if err := <-apiDone; err != nil {
+		log.Warn("api", "err", err)
+	}
+	if runErr != nil {
+		fmt.Fprintln(stderr, "hagent:", runErr)
+		return 1
+	}
+	log.Info("stopped")
+	return 0
+}
+
+// reload is SIGHUP: a config that does not load leaves the running one in place.
+func reload(ctx context.Context, a *agent.Agent, path string, log *slog.Logger) {
+	_, _ = daemon.SdNotify(false, fmt.Sprintf("RELOADING=1\nMONOTONIC_USEC=%d", monotonicUsec()))
+	defer func() { _, _ = daemon.SdNotify(false, daemon.SdNotifyReady) }()
+	cfg, err := config.Load(path)
+	if err != nil {
+		a.ReloadFailed(err)
+		return
+	}
+	if _, err := a.Reload(ctx, cfg); err != nil {
+		log.Error("reload", "err", err)
+	}
+}
+
+// watchdog pings systemd at half the WatchdogSec it was given, if any.
+func watchdog(ctx context.Context) {
+	every, err := daemon.SdWatchdogEnabled(false)
+	if err != nil || every == 0 {
+		return
+	}
+	t := time.NewTicker(every / 2)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			_, _ = daemon.SdNotify(false, daemon.SdNotifyWatchdog)
+		}
+	}
+}
+
+// monotonicUsec is CLOCK_MONOTONIC in microseconds, as systemd's RELOADING=1 wants.
+func monotonicUsec() int64 {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
+		return 0
+	}
+	return ts.Sec*1e6 + ts.Nsec/1e3
+}
