@@ -106,7 +106,7 @@ func (a *Agent) SetMaintenance(ctx context.Context, req *hactlv1.SetMaintenanceR
 		msg = "maintenance on: holding every instance out of mastership"
 	}
 	a.publish(&hactlv1.WatchResponse{Event: &hactlv1.WatchResponse_ControlAction{ControlAction: &hactlv1.ControlActionEvent{
-		Action: "maintenance", Who: who, Detail: msg,
+		Action: "maintenance", Who: who, Detail: msg, Maintenance: on,
 	}}})
 	a.log.Info("maintenance", "on", on, "who", who)
 	return &hactlv1.SetMaintenanceResponse{Message: msg, Maintenance: on}, nil

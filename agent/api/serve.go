@@ -69,7 +69,7 @@ func (s *Server) grpcServer() *grpc.Server {
 		grpc.MaxConcurrentStreams(maxStreamsPerConn),
 		// Ping idle connections so that a Watch whose client vanished ends.
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
-		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
 		grpc.ChainUnaryInterceptor(unaryAuth),
 		grpc.ChainStreamInterceptor(streamAuth),
 	)

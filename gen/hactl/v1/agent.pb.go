@@ -1879,10 +1879,12 @@ func (x *ConfigReloadEvent) GetChanges() []string {
 type ControlActionEvent struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// action is failover, maintenance or clear.
-	Action        string `protobuf:"bytes,1,opt,name=action,proto3" json:"action,omitempty"`
-	Instance      string `protobuf:"bytes,2,opt,name=instance,proto3" json:"instance,omitempty"`
-	Who           string `protobuf:"bytes,3,opt,name=who,proto3" json:"who,omitempty"`
-	Detail        string `protobuf:"bytes,4,opt,name=detail,proto3" json:"detail,omitempty"`
+	Action   string `protobuf:"bytes,1,opt,name=action,proto3" json:"action,omitempty"`
+	Instance string `protobuf:"bytes,2,opt,name=instance,proto3" json:"instance,omitempty"`
+	Who      string `protobuf:"bytes,3,opt,name=who,proto3" json:"who,omitempty"`
+	Detail   string `protobuf:"bytes,4,opt,name=detail,proto3" json:"detail,omitempty"`
+	// maintenance is the node's maintenance flag after a maintenance action.
+	Maintenance   bool `protobuf:"varint,5,opt,name=maintenance,proto3" json:"maintenance,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1943,6 +1945,13 @@ func (x *ControlActionEvent) GetDetail() string {
 		return x.Detail
 	}
 	return ""
+}
+
+func (x *ControlActionEvent) GetMaintenance() bool {
+	if x != nil {
+		return x.Maintenance
+	}
+	return false
 }
 
 type ReceiveErrorEvent struct {
@@ -2390,12 +2399,13 @@ const file_hactl_v1_agent_proto_rawDesc = "" +
 	"\x05error\x18\x02 \x01(\tR\x05error\x12\x1f\n" +
 	"\vconfig_hash\x18\x03 \x01(\tR\n" +
 	"configHash\x12\x18\n" +
-	"\achanges\x18\x04 \x03(\tR\achanges\"r\n" +
+	"\achanges\x18\x04 \x03(\tR\achanges\"\x94\x01\n" +
 	"\x12ControlActionEvent\x12\x16\n" +
 	"\x06action\x18\x01 \x01(\tR\x06action\x12\x1a\n" +
 	"\binstance\x18\x02 \x01(\tR\binstance\x12\x10\n" +
 	"\x03who\x18\x03 \x01(\tR\x03who\x12\x16\n" +
-	"\x06detail\x18\x04 \x01(\tR\x06detail\"u\n" +
+	"\x06detail\x18\x04 \x01(\tR\x06detail\x12 \n" +
+	"\vmaintenance\x18\x05 \x01(\bR\vmaintenance\"u\n" +
 	"\x11ReceiveErrorEvent\x12\x1a\n" +
 	"\binstance\x18\x01 \x01(\tR\binstance\x12\x14\n" +
 	"\x05cause\x18\x02 \x01(\tR\x05cause\x12\x16\n" +

@@ -1,0 +1,126 @@
+package cluster
+
+import (
+	"encoding/json"
+	"time"
+
+	hactlv1 "github.com/hagent-dev/hagent/gen/hactl/v1"
+)
+
+// StatusDoc is `hactl status --json`: the contract's fields (name, reachable,
+// instances with name, vrid, state, priority, effective_priority, vips, master) and
+// a few additions. Fields may be added; none may be renamed or removed.
+type StatusDoc struct {
+	Nodes []NodeDoc `json:"nodes"`
+}
+
+// NodeDoc is one agent in a StatusDoc.
+type NodeDoc struct {
+	Name      string `json:"name"`
+	Reachable bool   `json:"reachable"`
+	// Instances is empty (never null) for an unreachable agent.
+	Instances []InstanceDoc `json:"instances"`
+
+	// Additions to the contract.
+	Address     string `json:"address"`
+	Error       string `json:"error,omitempty"`
+	Version     string `json:"version,omitempty"`
+	Maintenance bool   `json:"maintenance"`
+}
+
+// InstanceDoc is one VRRP instance of a node in a StatusDoc.
+type InstanceDoc struct {
+	Name string `json:"name"`
+	VRID uint32 `json:"vrid"`
+	// State is one of INIT BACKUP MASTER FAULT STOP.
+	State             string `json:"state"`
+	Priority          uint32 `json:"priority"`
+	EffectivePriority uint32 `json:"effective_priority"`
+	// VIPs are the configured virtual addresses, bound or not.
+	VIPs []string `json:"vips"`
+	// Master is the address of the master this node believes in, "" if unknown.
+	Master string `json:"master"`
+
+	// Additions to the contract.
+	Interface   string     `json:"interface,omitempty"`
+	StateReason string     `json:"state_reason,omitempty"`
+	StateSince  *time.Time `json:"state_since,omitempty"`
+	// BoundVIPs are the VIPs this node has bound now.
+	BoundVIPs   []string `json:"bound_vips"`
+	Maintenance bool     `json:"maintenance"`
+}
+
+// NewStatusDoc converts the answers of Status (or State.Statuses) to the JSON model.
+// Stale data of an unreachable node is left out: the document says what is true now.
+func NewStatusDoc(nodes []NodeStatus) StatusDoc {
+	doc := StatusDoc{Nodes: make([]NodeDoc, 0, len(nodes))}
+	for _, n := range nodes {
+		nd := NodeDoc{
+			Name:      n.Name,
+			Reachable: n.Reachable,
+			Instances: []InstanceDoc{},
+			Address:   n.Addr,
+			Error:     n.Err,
+		}
+		if n.Reachable {
+			nd.Version = n.Node.GetVersion()
+			nd.Maintenance = n.Node.GetMaintenance()
+			for _, in := range n.Node.GetInstances() {
+				nd.Instances = append(nd.Instances, newInstanceDoc(in))
+			}
+		}
+		doc.Nodes = append(doc.Nodes, nd)
+	}
+	return doc
+}
+
+func newInstanceDoc(in *hactlv1.Instance) InstanceDoc {
+	d := InstanceDoc{
+		Name:              in.GetName(),
+		VRID:              in.GetVrid(),
+		State:             contractState(in.GetState()),
+		Priority:          in.GetBasePriority(),
+		EffectivePriority: in.GetEffectivePriority(),
+		VIPs:              []string{},
+		BoundVIPs:         []string{},
+		Master:            in.GetMaster().GetAddress(),
+		Interface:         in.GetInterface(),
+		StateReason:       in.GetStateReason(),
+		Maintenance:       in.GetMaintenance(),
+	}
+	if ts := in.GetStateSince(); ts != nil {
+		t := ts.AsTime()
+		d.StateSince = &t
+	}
+	for _, v := range in.GetVips() {
+		d.VIPs = append(d.VIPs, v.GetAddress())
+		if v.GetBound() {
+			d.BoundVIPs = append(d.BoundVIPs, v.GetAddress())
+		}
+	}
+	return d
+}
+
+// contractState maps a state to the contract's five names. An agent that reports no
+// state has not started the instance yet: INIT.
+func contractState(s hactlv1.State) string {
+	if s == hactlv1.State_STATE_UNSPECIFIED {
+		return "INIT"
+	}
+	return StateName(s)
+}
+
+// StatusJSON renders nodes as `hactl status --json` prints them: one indented object.
+func StatusJSON(nodes []NodeStatus) ([]byte, error) {
+	return json.MarshalIndent(NewStatusDoc(nodes), "", "  ")
+}
+
+// AnyReachable reports whether at least one node answered.
+func (d StatusDoc) AnyReachable() bool {
+	for _, n := range d.Nodes {
+		if n.Reachable {
+			return true
+		}
+	}
+	return false
+}

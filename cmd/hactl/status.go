@@ -1,0 +1,97 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/hagent-dev/hagent/cluster"
+)
+
+// errNoneReachable makes status fail when no agent answered.
+var errNoneReachable = errors.New("no agent is reachable")
+
+func runStatus(ctx context.Context, g *globals, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("status", g, stderr, "status [--json]")
+	asJSON := fs.Bool("json", false, "print JSON")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(pos, 0, "no arguments"); err != nil {
+		return err
+	}
+	cfg, err := g.config()
+	if err != nil {
+		return err
+	}
+	nodes := cluster.Status(ctx, cfg)
+	if *asJSON {
+		b, err := cluster.StatusJSON(nodes)
+		if err != nil {
+			return fmt.Errorf("encode status: %w", err)
+		}
+		if _, err := fmt.Fprintf(stdout, "%s\n", b); err != nil {
+			return err
+		}
+	} else if err := writeStatusTable(stdout, cluster.NewStatusDoc(nodes)); err != nil {
+		return err
+	}
+	if !cluster.NewStatusDoc(nodes).AnyReachable() {
+		return errNoneReachable
+	}
+	return nil
+}
+
+// writeStatusTable prints one line per node and instance:
+//
+//	NODE     INSTANCE  VRID  STATE   PRIO  EFF  VIPS             MASTER
+//	cenvm71  VI_1      51    MASTER  100   100  192.168.188.109* 192.168.188.71
+func writeStatusTable(w io.Writer, doc cluster.StatusDoc) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NODE\tINSTANCE\tVRID\tSTATE\tPRIO\tEFF\tVIPS\tMASTER")
+	for _, n := range doc.Nodes {
+		name := n.Name
+		if n.Maintenance {
+			name += " (maintenance)"
+		}
+		if !n.Reachable {
+			fmt.Fprintf(tw, "%s\tunreachable: %s\n", name, n.Error)
+			continue
+		}
+		if len(n.Instances) == 0 {
+			fmt.Fprintf(tw, "%s\t(no instances)\n", name)
+		}
+		for _, in := range n.Instances {
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%d\t%s\t%s\n", name, in.Name, in.VRID, in.State,
+				in.Priority, in.EffectivePriority, vipList(in), orDash(in.Master))
+		}
+	}
+	return tw.Flush()
+}
+
+// vipList marks the VIPs the node has bound with "*".
+func vipList(in cluster.InstanceDoc) string {
+	bound := map[string]bool{}
+	for _, v := range in.BoundVIPs {
+		bound[v] = true
+	}
+	parts := make([]string, 0, len(in.VIPs))
+	for _, v := range in.VIPs {
+		if bound[v] {
+			v += "*"
+		}
+		parts = append(parts, v)
+	}
+	return orDash(strings.Join(parts, ","))
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

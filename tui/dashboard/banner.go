@@ -1,0 +1,20 @@
+package dashboard
+
+import (
+	"github.com/hagent-dev/hagent/cluster"
+	"github.com/hagent-dev/hagent/tui/format"
+	"github.com/hagent-dev/hagent/tui/theme"
+)
+
+// Banners renders the cluster alarms, one full-width line each: split brain in red,
+// no master in amber.
+func Banners(th *theme.Theme, st *cluster.State, width int) []string {
+	var out []string
+	for _, a := range st.SplitBrain() {
+		out = append(out, th.BannerSplit.Render(format.Pad(format.Fit(" SPLIT BRAIN "+a.String()+" all MASTER", width), width)))
+	}
+	for _, a := range st.NoMaster() {
+		out = append(out, th.BannerNoMaster.Render(format.Pad(format.Fit(" NO MASTER "+a.String(), width), width)))
+	}
+	return out
+}

@@ -1,0 +1,192 @@
+package tui
+
+import (
+	"context"
+	"time"
+
+	"github.com/charmbracelet/bubbles/help"
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+
+	"github.com/hagent-dev/hagent/cluster"
+	"github.com/hagent-dev/hagent/tui/dashboard"
+	"github.com/hagent-dev/hagent/tui/dialog"
+	"github.com/hagent-dev/hagent/tui/eventlog"
+	"github.com/hagent-dev/hagent/tui/keys"
+	"github.com/hagent-dev/hagent/tui/theme"
+	"github.com/hagent-dev/hagent/tui/timing"
+)
+
+// Model is the console's root model: it owns the cluster state and routes messages to
+// the components.
+type Model struct {
+	opts  Options
+	ctx   context.Context
+	th    *theme.Theme
+	keys  keys.KeyMap
+	state *cluster.State
+	now   time.Time
+
+	dash   dashboard.Model
+	timing timing.Model
+	log    eventlog.Model
+	dialog dialog.Model
+	help   help.Model
+
+	status    string
+	statusErr bool
+	width     int
+	height    int
+	closed    bool
+}
+
+// New builds the console.
+func New(opts Options) Model {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Location == nil {
+		opts.Location = time.Local
+	}
+	if opts.Renderer == nil {
+		opts.Renderer = lipgloss.DefaultRenderer()
+	}
+	if opts.Context == nil {
+		opts.Context = context.Background()
+	}
+	th := theme.New(opts.Renderer)
+	km := keys.Default()
+	h := help.New()
+	h.Styles = th.Help
+	m := Model{
+		opts:   opts,
+		ctx:    opts.Context,
+		th:     th,
+		keys:   km,
+		state:  cluster.NewState(opts.Cluster),
+		now:    opts.Now(),
+		dash:   dashboard.New(th, km),
+		timing: timing.New(th),
+		log:    eventlog.New(th, km, opts.Location),
+		dialog: dialog.New(th),
+		help:   h,
+		width:  80,
+		height: 24,
+	}
+	m.refresh()
+	m.layout()
+	return m
+}
+
+// State is the console's model of the cluster (for tests and the caller after exit).
+func (m Model) State() *cluster.State { return m.state }
+
+// Init starts reading events and the clock.
+func (m Model) Init() tea.Cmd {
+	return tea.Batch(waitEventCmd(m.opts.Events), tickCmd())
+}
+
+// Update routes one message.
+func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.width, m.height = msg.Width, msg.Height
+		m.layout()
+		return m, nil
+	case AgentEventMsg:
+		m.now = m.opts.Now()
+		m.state.Apply(msg.Msg)
+		m.refresh()
+		return m, waitEventCmd(m.opts.Events)
+	case eventsClosedMsg:
+		m.closed = true
+		return m, nil
+	case tickMsg:
+		m.now = m.opts.Now()
+		m.refresh()
+		return m, tickCmd()
+	case actionDoneMsg:
+		m.setResult(msg.what, msg.text, msg.err)
+		return m, nil
+	case drillDoneMsg:
+		return m.drillDone(msg), nil
+	case failoverConfirmedMsg:
+		m.setStatus("failover "+msg.instance+"…", false)
+		return m, failoverCmd(m.ctx, m.opts.Failover, msg.instance, msg.target)
+	case maintenanceConfirmedMsg:
+		m.setStatus("maintenance "+msg.node+"…", false)
+		return m, maintenanceCmd(m.ctx, m.opts.Maintenance, msg.node, msg.on)
+	case drillConfirmedMsg:
+		return m.startDrill(msg.instance)
+	case dialog.CancelledMsg:
+		m.setStatus("cancelled", false)
+		return m, nil
+	case tea.KeyMsg:
+		return m.handleKey(msg)
+	}
+	// Anything else (spinner ticks, cursor blinks) belongs to the dialog or the log input.
+	var c1, c2 tea.Cmd
+	m.dialog, c1 = m.dialog.Update(msg)
+	m.log, c2 = m.log.Update(msg)
+	return m, tea.Batch(c1, c2)
+}
+
+// handleKey gives the dialog and the filter input the keyboard when they are open, then
+// handles the console's keys.
+func (m Model) handleKey(k tea.KeyMsg) (tea.Model, tea.Cmd) {
+	var cmd tea.Cmd
+	if m.dialog.Open() {
+		m.dialog, cmd = m.dialog.Update(k)
+		return m, cmd
+	}
+	if m.log.Filtering() {
+		m.log, cmd = m.log.Update(k)
+		m.layout()
+		return m, cmd
+	}
+	switch {
+	case key.Matches(k, m.keys.Quit):
+		return m, tea.Quit
+	case key.Matches(k, m.keys.Help):
+		m.help.ShowAll = !m.help.ShowAll
+		m.layout()
+		return m, nil
+	case key.Matches(k, m.keys.Failover):
+		return m.askFailover(), nil
+	case key.Matches(k, m.keys.Clear):
+		return m.clear()
+	case key.Matches(k, m.keys.Maintenance):
+		return m.askMaintenance(), nil
+	case key.Matches(k, m.keys.Drill):
+		return m.askDrill(), nil
+	case key.Matches(k, m.keys.Filter, m.keys.PageUp, m.keys.PageDown), k.Type == tea.KeyEsc:
+		m.log, cmd = m.log.Update(k)
+		return m, cmd
+	}
+	m.dash, cmd = m.dash.Update(k)
+	m.refresh()
+	return m, cmd
+}
+
+// refresh hands the components the current state.
+func (m *Model) refresh() {
+	m.dash.SetData(m.state, m.now)
+	row, _, ok := m.dash.Selected()
+	m.timing.SetData(row, ok, m.now)
+	m.log.SetEntries(m.state.Log())
+	m.layout()
+}
+
+func (m *Model) setStatus(s string, isErr bool) { m.status, m.statusErr = s, isErr }
+
+func (m *Model) setResult(what, text string, err error) {
+	switch {
+	case err != nil:
+		m.setStatus(what+": "+err.Error(), true)
+	case text != "":
+		m.setStatus(text, false)
+	default:
+		m.setStatus(what+": done", false)
+	}
+}

@@ -1,0 +1,98 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/hagent-dev/hagent/tui/dashboard"
+	"github.com/hagent-dev/hagent/tui/format"
+)
+
+// minLogHeight keeps the event log visible (title and two lines) on small screens.
+const minLogHeight = 3
+
+// layout shares the screen: header, banners, dashboard, timing, event log, status, footer.
+func (m *Model) layout() {
+	w, h := m.width, m.height
+	m.help.Width = w
+	rest := max(h-1-len(m.banners())-1-m.footerHeight(), 0)
+	m.dialog.SetSize(w, rest)
+	dashH := min(max(m.dash.Height(), 1), max(rest-minLogHeight, 1))
+	timH := min(m.timing.Height(), max(rest-dashH-minLogHeight, 0))
+	logH := max(rest-dashH-timH, 0)
+	m.dash.SetSize(w, dashH)
+	m.timing.SetSize(w, timH)
+	m.log.SetSize(w, logH)
+}
+
+func (m Model) footerHeight() int {
+	return strings.Count(m.help.View(m.keys), "\n") + 1
+}
+
+func (m Model) banners() []string {
+	return dashboard.Banners(m.th, m.state, m.width)
+}
+
+// View draws the whole screen, exactly width × height, every line truncated.
+func (m Model) View() string {
+	var parts []string
+	parts = append(parts, m.header())
+	parts = append(parts, m.banners()...)
+	if m.dialog.Open() {
+		parts = append(parts, m.dialog.View())
+	} else {
+		parts = append(parts, m.dash.View())
+		if v := m.timing.View(); v != "" {
+			parts = append(parts, v)
+		}
+		parts = append(parts, m.log.View())
+	}
+	body := strings.Split(strings.Join(parts, "\n"), "\n")
+	bodyH := m.height - 1 - m.footerHeight()
+	for len(body) < bodyH {
+		body = append(body, "")
+	}
+	body = body[:max(bodyH, 0)]
+	body = append(body, m.statusLine())
+	body = append(body, strings.Split(m.help.View(m.keys), "\n")...)
+	for i := range body {
+		body[i] = format.Fit(body[i], m.width)
+	}
+	return strings.Join(body, "\n")
+}
+
+func (m Model) header() string {
+	live := 0
+	for _, n := range m.state.Nodes {
+		if n.Reachable {
+			live++
+		}
+	}
+	left := m.th.Title.Render("hactl") + m.th.Label.Render(fmt.Sprintf("  %d/%d agents reachable · %s", live, len(m.state.Nodes), plural(len(m.state.Instances()), "instance")))
+	if m.closed {
+		left += m.th.Bad.Render("  · watch stopped")
+	}
+	right := m.th.Label.Render(m.now.In(m.opts.Location).Format("15:04:05"))
+	gap := m.width - format.Width(left) - format.Width(right)
+	if gap < 1 {
+		return left
+	}
+	return left + strings.Repeat(" ", gap) + right
+}
+
+func (m Model) statusLine() string {
+	if m.status == "" {
+		return ""
+	}
+	if m.statusErr {
+		return m.th.StatusErr.Render("✗ " + m.status)
+	}
+	return m.th.Status.Render("› " + m.status)
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return fmt.Sprintf("1 %s", word)
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
