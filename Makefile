@@ -2,7 +2,9 @@
 GO        ?= go
 BIN       ?= bin
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS   := -X main.version=$(VERSION)
+LDFLAGS   := -s -w -X main.version=$(VERSION)
+# Static and stripped: no libc mapped, a smaller binary, less resident memory.
+export CGO_ENABLED ?= 0
 FUZZTIME  ?= 10s
 TESTFLAGS ?= -timeout 40m
 
@@ -11,8 +13,8 @@ TESTFLAGS ?= -timeout 40m
 all: build
 
 build:
-	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/hagent ./cmd/hagent
-	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/hactl ./cmd/hactl
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/hagent ./cmd/hagent
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/hactl ./cmd/hactl
 
 # Every test, the lab's end-to-end ones included (they need root and network namespaces),
 # then each fuzz target for a bounded time.

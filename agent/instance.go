@@ -59,20 +59,19 @@ type instance struct {
 	stopReq chan struct{}
 
 	// Owned by the loop goroutine.
-	deadlines      map[vrrp.TimerKind]time.Time
-	garpAt         time.Time // the delayed second burst (garp_master_delay)
-	garpRefreshAt  time.Time // periodic refresh (garp_master_refresh)
-	timingAt       time.Time // next coalesced advert-timing event
-	lastTiming     time.Time
-	bound          map[netip.Prefix]bool
-	tracks         map[string]track // probe key -> how this instance uses it
-	probeViews     map[string]*probeView
-	opStopped      bool // stopped by the operator (Failover STOP)
-	overrideWho    string
-	queueDrops     uint64
-	lastDropLog    map[vrrp.Cause]time.Time
-	lastDropPub    time.Time
-	lastStateSince time.Time
+	deadlines     map[vrrp.TimerKind]time.Time
+	garpAt        time.Time // the delayed second burst (garp_master_delay)
+	garpRefreshAt time.Time // periodic refresh (garp_master_refresh)
+	timingAt      time.Time // next coalesced advert-timing event
+	lastTiming    time.Time
+	bound         map[netip.Prefix]bool
+	tracks        map[string]track // probe key -> how this instance uses it
+	probeViews    map[string]*probeView
+	opStopped     bool // stopped by the operator (Failover STOP)
+	overrideWho   string
+	queueDrops    uint64
+	lastDropLog   map[vrrp.Cause]time.Time
+	lastDropPub   time.Time
 }
 
 func newInstance(a *Agent, ic *config.Instance) (*instance, error) {

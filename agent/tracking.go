@@ -176,9 +176,14 @@ func (p *probes) build(cfg *config.Config, key string) (probe.Probe, error) {
 	switch kind {
 	case "script":
 		s := cfg.Scripts[name]
+		user, group := s.User, s.Group
+		if user == "" {
+			// global_defs script_user is the default for every script.
+			user, group = cfg.Global.ScriptUser, cfg.Global.ScriptGroup
+		}
 		return probe.NewScript(probe.ScriptSpec{
 			Name: name, Script: s.Script, Interval: s.Interval, Timeout: s.Timeout,
-			Fall: s.Fall, Rise: s.Rise, User: s.User, Group: s.Group, InitFail: s.InitFail,
+			Fall: s.Fall, Rise: s.Rise, User: user, Group: group, InitFail: s.InitFail,
 			Restart: restartSpec(s.Restart),
 		})
 	case "http":
