@@ -1,6 +1,8 @@
 package cluster
 
 import (
+	"github.com/hagent-dev/hagent/agent/api"
+
 	"errors"
 	"fmt"
 	"os"
@@ -18,9 +20,7 @@ type Agent struct {
 }
 
 // TLSFiles are the client certificate, its key and the cluster CA, used for tcp:// agents.
-type TLSFiles struct {
-	Cert, Key, CA string
-}
+type TLSFiles = api.TLSFiles
 
 // Config is the set of agents the console talks to.
 type Config struct {

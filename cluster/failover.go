@@ -7,9 +7,11 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	hactlv1 "github.com/hagent-dev/hagent/gen/hactl/v1"
 )
@@ -188,8 +190,15 @@ func anyLiveBackup(nodes []NodeStatus, instance, except string) bool {
 }
 
 // Failover forces a failover of instance to target (see PlanFailover). nodes is the
-// cluster's current state; nil asks every agent with Status first.
+// cluster's current state; nil asks every agent with Status first. The override lasts
+// until cleared.
 func Failover(ctx context.Context, cfg Config, nodes []NodeStatus, instance, target string) (Result, error) {
+	return FailoverFor(ctx, cfg, nodes, instance, target, 0)
+}
+
+// FailoverFor is Failover with an override that ends by itself after d (0: until
+// cleared).
+func FailoverFor(ctx context.Context, cfg Config, nodes []NodeStatus, instance, target string, d time.Duration) (Result, error) {
 	if nodes == nil {
 		nodes = Status(ctx, cfg)
 	}
@@ -202,6 +211,9 @@ func Failover(ctx context.Context, cfg Config, nodes []NodeStatus, instance, tar
 		return Result{}, fmt.Errorf("node %s unknown", p.Call)
 	}
 	req := &hactlv1.FailoverRequest{Instance: instance, Mode: p.Mode}
+	if d > 0 {
+		req.Duration = durationpb.New(d)
+	}
 	if p.Mode == hactlv1.OverrideMode_OVERRIDE_MODE_TAKEOVER {
 		req.TargetNode = p.Call
 	}

@@ -33,8 +33,10 @@ func DialAgent(ctx context.Context, addr string, tlsFiles *TLSFiles) (*grpc.Clie
 	conn, err := grpc.NewClient(target,
 		grpc.WithTransportCredentials(creds),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxResponseBytes)),
-		// Notice a dead agent under a quiet Watch; the server permits pings every 10s.
-		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
+		// Notice an agent whose host vanished without closing the connection (power loss,
+		// a deleted namespace) under a quiet Watch, so that the console does not show it
+		// as live; the server permits pings every 5s.
+		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 10 * time.Second, Timeout: 5 * time.Second}),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("agent %s: %w", addr, err)

@@ -36,15 +36,36 @@ func runFailover(ctx context.Context, g *globals, args []string, stdout, stderr 
 		}
 		return err
 	}
-	if *forD != 0 {
-		// cluster.Failover has no duration yet; refuse rather than set an unbounded override.
-		return usageError("--for is not supported yet")
+	if *forD < 0 {
+		return usageError("--for must be positive")
 	}
-	res, err := cluster.Failover(ctx, cfg, nil, instance, *node)
+	nodes := cluster.Status(ctx, cfg)
+	if err := refuseUnreachableTarget(nodes, instance, *node); err != nil {
+		return err
+	}
+	res, err := cluster.FailoverFor(ctx, cfg, nodes, instance, *node, *forD)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintln(stdout, failoverText(res))
+	return nil
+}
+
+// refuseUnreachableTarget refuses a failover whose target node's agent does not answer.
+// The plan would fall back to the master relinquishing, but nothing then says the
+// target is alive: if it is down, the instance has no master for a Master_Down_Interval
+// until the old master takes back over — a gap, not a handover.
+func refuseUnreachableTarget(nodes []cluster.NodeStatus, instance, target string) error {
+	p, err := cluster.PlanFailover(nodes, instance, target)
+	if err != nil || p.To == "" {
+		return nil // cluster.Failover reports the planning error itself
+	}
+	for _, n := range nodes {
+		if n.Name == p.To && !n.Reachable {
+			return fmt.Errorf("failover %s: target %s is unreachable (%s); refusing to make %s relinquish without a live successor",
+				p, p.To, n.Err, p.From)
+		}
+	}
 	return nil
 }
 
