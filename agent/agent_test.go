@@ -1,0 +1,439 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hagent-dev/hagent/agent/config"
+	"github.com/hagent-dev/hagent/agent/netio"
+	"github.com/hagent-dev/hagent/agent/probe"
+	"github.com/hagent-dev/hagent/agent/vip"
+	"github.com/hagent-dev/hagent/agent/vrrp"
+	hactlv1 "github.com/hagent-dev/hagent/gen/hactl/v1"
+)
+
+// These tests drive the agent's loop through its small side-effect interfaces: a fake
+// segment instead of raw sockets, a fake binder instead of netlink. The real ones run in
+// the lab (e2e/).
+
+var (
+	peer  = netip.MustParseAddr("192.168.188.72")
+	group = netip.MustParseAddr("224.0.0.18")
+)
+
+// segment is a fake Ethernet segment: what the agent sends, and a way to inject adverts.
+type segment struct {
+	in   chan netio.Packet
+	sent chan vrrp.Advert
+	once sync.Once
+	done chan struct{}
+}
+
+func newSegment() *segment {
+	return &segment{in: make(chan netio.Packet, 64), sent: make(chan vrrp.Advert, 256), done: make(chan struct{})}
+}
+
+func (s *segment) ReadPacket(buf []byte) (netio.Packet, error) {
+	select {
+	case p := <-s.in:
+		n := copy(buf, p.Data)
+		p.Data = buf[:n]
+		return p, nil
+	case <-s.done:
+		return netio.Packet{}, net.ErrClosed
+	}
+}
+
+func (s *segment) WriteTo(payload []byte, src, dst netip.Addr) error {
+	a, err := vrrp.Parse(payload, vrrp.ParseOptions{Src: src, Dst: dst})
+	if err != nil {
+		return fmt.Errorf("agent sent a packet that does not parse: %w", err)
+	}
+	s.sent <- a
+	return nil
+}
+
+func (s *segment) Close() error { s.once.Do(func() { close(s.done) }); return nil }
+
+// advertFrom injects an advert of the seed's VI_1 from the peer.
+func (s *segment) advertFrom(t *testing.T, prio uint8) {
+	t.Helper()
+	a := vrrp.Advert{Version: 2, VRID: 51, Priority: prio, AdverInt: 1, AuthType: vrrp.AuthPass,
+		AuthData: vrrp.PassAuthData("hell>com"), Addrs: []netip.Addr{netip.MustParseAddr("192.168.188.109")}}
+	b, err := a.Marshal(peer, group, vrrp.ChecksumPseudoHeader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.in <- netio.Packet{Src: peer, Dst: group, TTL: 255, Data: b, At: time.Now()}
+}
+
+// nextSent waits for the agent's next advert.
+func (s *segment) nextSent(t *testing.T, within time.Duration) vrrp.Advert {
+	t.Helper()
+	select {
+	case a := <-s.sent:
+		return a
+	case <-time.After(within):
+		t.Fatalf("no advert sent within %v", within)
+		return vrrp.Advert{}
+	}
+}
+
+// binder records every change, in order.
+type binder struct {
+	mu    sync.Mutex
+	bound map[netip.Prefix]bool
+	ops   []string
+}
+
+func newBinder() *binder { return &binder{bound: map[netip.Prefix]bool{}} }
+
+func (b *binder) Add(v vip.VIP) (bool, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.bound[v.Prefix] {
+		return false, nil
+	}
+	b.bound[v.Prefix] = true
+	b.ops = append(b.ops, "add "+v.Prefix.String())
+	return true, nil
+}
+
+func (b *binder) Remove(v vip.VIP) (bool, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.bound[v.Prefix] {
+		return false, nil
+	}
+	delete(b.bound, v.Prefix)
+	b.ops = append(b.ops, "remove "+v.Prefix.String())
+	return true, nil
+}
+
+func (b *binder) List(string) ([]netip.Prefix, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []netip.Prefix
+	for p := range b.bound {
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+func (b *binder) has(p string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.bound[netip.MustParsePrefix(p)]
+}
+
+func (b *binder) history() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Clone(b.ops)
+}
+
+type announcer struct {
+	mu sync.Mutex
+	n  map[netip.Addr]int
+}
+
+func (a *announcer) Announce(_ string, addrs []netip.Addr) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, x := range addrs {
+		a.n[x]++
+	}
+	return nil
+}
+
+func (a *announcer) count(addr string) int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.n[netip.MustParseAddr(addr)]
+}
+
+// seedConf is the seed's cenvm71 config, with the source address given (no interface
+// lookup) and no check script (no fork in unit tests).
+func seedConf(prio int, vips ...string) string {
+	if len(vips) == 0 {
+		vips = []string{"192.168.188.109"}
+	}
+	list := ""
+	for _, v := range vips {
+		list += "        " + v + "\n"
+	}
+	return fmt.Sprintf(`vrrp_instance VI_1 {
+    state MASTER
+    interface eth0
+    mcast_src_ip 192.168.188.71
+    virtual_router_id 51
+    priority %d
+    advert_int 1
+    garp_master_delay 0
+    authentication {
+        auth_type PASS
+        auth_pass hell>com
+    }
+    virtual_ipaddress {
+%s    }
+}
+`, prio, list)
+}
+
+type harness struct {
+	a    *Agent
+	seg  *segment
+	bind *binder
+	ann  *announcer
+	stop context.CancelFunc
+	done chan error
+}
+
+func start(t *testing.T, conf string) *harness {
+	t.Helper()
+	cfg, err := config.Parse("test.conf", []byte(conf), config.CheckFiles(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{seg: newSegment(), bind: newBinder(), ann: &announcer{n: map[netip.Addr]int{}}, done: make(chan error, 1)}
+	h.a, err = New(cfg, WithName("cenvm71"), WithBinder(h.bind), WithAnnouncer(h.ann),
+		WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.a.openConn = func(string, netio.Family, bool) (packetConn, error) { return h.seg, nil }
+	h.a.watchNet = false
+	ctx, cancel := context.WithCancel(context.Background())
+	h.stop = cancel
+	ready := make(chan struct{})
+	go func() { h.done <- h.a.Run(ctx, func() { close(ready) }) }()
+	select {
+	case <-ready:
+	case err := <-h.done:
+		t.Fatalf("agent did not start: %v", err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-h.done:
+		case <-time.After(5 * time.Second):
+			t.Error("agent did not stop")
+		}
+	})
+	return h
+}
+
+func (h *harness) instanceState(t *testing.T) *hactlv1.Instance {
+	t.Helper()
+	n := h.a.Status()
+	if len(n.GetInstances()) != 1 {
+		t.Fatalf("status has %d instances", len(n.GetInstances()))
+	}
+	return n.GetInstances()[0]
+}
+
+func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %v: %s", within, what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+func TestOwnerBindsAnnouncesAndAdvertisesAtOnce(t *testing.T) {
+	t.Parallel()
+	h := start(t, seedConf(255))
+	a := h.seg.nextSent(t, time.Second)
+	if a.Priority != 255 || a.VRID != 51 || string(a.AuthData[:]) != "hell>com" {
+		t.Fatalf("first advert %+v", a)
+	}
+	waitFor(t, time.Second, "VIP bound and announced garp_master_repeat (5) times", func() bool {
+		return h.bind.has("192.168.188.109/32") && h.ann.count("192.168.188.109") == 5
+	})
+	if st := h.instanceState(t); st.GetState() != hactlv1.State_STATE_MASTER || !st.GetVips()[0].GetBound() {
+		t.Fatalf("status %v", st)
+	}
+}
+
+func TestBackupTakesOverAfterPriorityZeroAndReleasesOnHigherAdvert(t *testing.T) {
+	t.Parallel()
+	h := start(t, seedConf(90))
+	h.seg.advertFrom(t, 100)
+	waitFor(t, time.Second, "the peer's advert counted", func() bool { return h.instanceState(t).GetAdvertsReceived() == 1 })
+	if h.bind.has("192.168.188.109/32") {
+		t.Fatal("a BACKUP bound the VIP")
+	}
+	h.seg.advertFrom(t, 0) // the master resigns: we take over after Skew_Time
+	a := h.seg.nextSent(t, 2*time.Second)
+	if a.Priority != 90 {
+		t.Fatalf("advert at priority %d", a.Priority)
+	}
+	waitFor(t, time.Second, "VIP bound", func() bool { return h.bind.has("192.168.188.109/32") })
+	h.seg.advertFrom(t, 100) // the old master is back and preempts
+	waitFor(t, time.Second, "VIP released on a higher-priority advert", func() bool { return !h.bind.has("192.168.188.109/32") })
+	if st := h.instanceState(t); st.GetState() != hactlv1.State_STATE_BACKUP || st.GetMaster().GetAddress() != peer.String() {
+		t.Fatalf("status %v", st)
+	}
+}
+
+// A graceful stop of a master sends priority 0 at once but keeps the VIP until the
+// successor's first advert: clients are never without a server.
+func TestShutdownKeepsVIPUntilTheSuccessorAdvertises(t *testing.T) {
+	t.Parallel()
+	h := start(t, seedConf(255))
+	h.seg.nextSent(t, time.Second)
+	waitFor(t, time.Second, "VIP bound", func() bool { return h.bind.has("192.168.188.109/32") })
+	h.stop()
+	for {
+		if a := h.seg.nextSent(t, time.Second); a.Priority == 0 {
+			break
+		}
+	}
+	time.Sleep(50 * time.Millisecond) // nothing to await: we check that nothing happens
+	if !h.bind.has("192.168.188.109/32") {
+		t.Fatal("VIP released before any successor advertised")
+	}
+	h.seg.advertFrom(t, 90)
+	select {
+	case err := <-h.done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("agent did not stop after the successor advertised")
+	}
+	h.done <- nil // for the cleanup
+	if h.bind.has("192.168.188.109/32") {
+		t.Fatal("VIP still bound after stop")
+	}
+}
+
+// Without a successor the stop still ends, one advert interval later.
+func TestShutdownWithoutSuccessorReleasesAfterOneInterval(t *testing.T) {
+	t.Parallel()
+	h := start(t, seedConf(255))
+	h.seg.nextSent(t, time.Second)
+	waitFor(t, time.Second, "VIP bound", func() bool { return h.bind.has("192.168.188.109/32") })
+	began := time.Now()
+	h.stop()
+	select {
+	case <-h.done:
+	case <-time.After(3 * time.Second):
+		t.Fatal("agent did not stop")
+	}
+	h.done <- nil
+	if waited := time.Since(began); waited < time.Second {
+		t.Fatalf("released after %v, before one advert interval", waited)
+	}
+	if h.bind.has("192.168.188.109/32") {
+		t.Fatal("VIP still bound")
+	}
+}
+
+// keepalived's weight semantics: weight 0 failing is FAULT; a negative weight lowers the
+// effective priority while failing; a positive one raises it while succeeding.
+func TestProbeWeights(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name      string
+		weight    int
+		healthy   bool
+		wantState hactlv1.State
+		wantPrio  uint32
+	}{
+		{"weight 0 failing is FAULT", 0, false, hactlv1.State_STATE_FAULT, 100},
+		{"weight -20 failing", -20, false, hactlv1.State_STATE_MASTER, 80},
+		{"weight -20 healthy", -20, true, hactlv1.State_STATE_MASTER, 100},
+		{"weight 30 healthy", 30, true, hactlv1.State_STATE_MASTER, 130},
+		{"weight 30 failing", 30, false, hactlv1.State_STATE_MASTER, 100},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			conf := fmt.Sprintf("vrrp_script chk {\n script /bin/true\n weight %d\n}\n", tc.weight) +
+				seedConf(100)[:len(seedConf(100))-2] + "    track_script {\n        chk\n    }\n}\n"
+			h := start(t, conf)
+			h.seg.advertFrom(t, 0) // no other master: take over at once (Skew_Time)
+			waitFor(t, 2*time.Second, "MASTER", func() bool { return h.instanceState(t).GetState() == hactlv1.State_STATE_MASTER })
+			in := h.a.instance("VI_1")
+			if err := in.call(context.Background(), func(now time.Time) {
+				in.onProbe(now, probeMsg{key: "script:chk", ev: probe.Event{
+					Result: probe.Result{Probe: "chk", OK: tc.healthy, Err: "nginx down", Started: now},
+					Change: &probe.StateChange{Probe: "chk", Healthy: tc.healthy, Reason: "nginx down"},
+				}})
+			}); err != nil {
+				t.Fatal(err)
+			}
+			st := h.instanceState(t)
+			if st.GetState() != tc.wantState || st.GetEffectivePriority() != tc.wantPrio {
+				t.Fatalf("state %v priority %d, want %v %d", st.GetState(), st.GetEffectivePriority(), tc.wantState, tc.wantPrio)
+			}
+			if tc.wantState == hactlv1.State_STATE_FAULT {
+				if len(st.GetFaults()) != 1 || st.GetFaults()[0].GetReason() != "nginx down" {
+					t.Fatalf("faults %v", st.GetFaults())
+				}
+				if h.bind.has("192.168.188.109/32") {
+					t.Fatal("FAULT kept the VIP")
+				}
+			}
+		})
+	}
+}
+
+// A reload that changes the VIP list moves only the VIPs that changed.
+func TestReloadMovesOnlyChangedVIPs(t *testing.T) {
+	t.Parallel()
+	h := start(t, seedConf(255, "192.168.188.109", "192.168.188.110"))
+	waitFor(t, time.Second, "both VIPs bound", func() bool {
+		return h.bind.has("192.168.188.109/32") && h.bind.has("192.168.188.110/32")
+	})
+	cfg, err := config.Parse("test.conf", []byte(seedConf(255, "192.168.188.109", "192.168.188.111")), config.CheckFiles(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := len(h.bind.history())
+	changes, err := h.a.Reload(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := h.bind.history()[before:]
+	want := []string{"remove 192.168.188.110/32", "add 192.168.188.111/32"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("reload did %v, want %v (changes %v)", got, want, changes)
+	}
+	// The adverts now carry the new list.
+	for {
+		a := h.seg.nextSent(t, 2*time.Second)
+		if slices.Contains(a.Addrs, netip.MustParseAddr("192.168.188.111")) {
+			break
+		}
+	}
+}
+
+func TestFailoverRefusals(t *testing.T) {
+	t.Parallel()
+	h := start(t, seedConf(255))
+	h.seg.nextSent(t, time.Second)
+	_, err := h.a.Failover(context.Background(), &hactlv1.FailoverRequest{Instance: "VI_9", Mode: hactlv1.OverrideMode_OVERRIDE_MODE_RELINQUISH}, "test")
+	if err == nil {
+		t.Fatal("unknown instance accepted")
+	}
+	_, err = h.a.Failover(context.Background(), &hactlv1.FailoverRequest{Instance: "VI_1", Mode: hactlv1.OverrideMode_OVERRIDE_MODE_RELINQUISH}, "test")
+	if err == nil {
+		t.Fatal("the address owner (255) relinquished")
+	}
+	_, err = h.a.Failover(context.Background(), &hactlv1.FailoverRequest{Instance: "VI_1", Mode: hactlv1.OverrideMode_OVERRIDE_MODE_TAKEOVER, TargetNode: "cenvm72"}, "test")
+	if err == nil {
+		t.Fatal("a takeover meant for cenvm72 was accepted by cenvm71")
+	}
+}
