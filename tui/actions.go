@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"strings"
 
 	tea "github.com/charmbracelet/bubbletea"
 
@@ -90,7 +91,7 @@ func (m Model) startDrill(instance string) (Model, tea.Cmd) {
 
 func (m Model) drillDone(msg drillDoneMsg) Model {
 	title := "Failover test · " + msg.instance
-	body := msg.report
+	body := strings.TrimRight(msg.report, "\n") // the report ends its last line; the box adds its own spacing
 	if msg.err != nil {
 		title += " · FAILED"
 		if body != "" {

@@ -133,7 +133,8 @@ func (m Model) View() string {
 	if m.kind == Closed {
 		return ""
 	}
-	inner := max(min(m.width-4, 72), 10)
+	// Wide enough for a failover test report line (about 80 cells) on a 100-column screen.
+	inner := max(min(m.width-4, 96), 10)
 	var lines []string
 	title := m.th.DialogTitle.Render(m.title)
 	if m.kind == Progress {

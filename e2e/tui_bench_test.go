@@ -1,0 +1,282 @@
+package e2e
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hagent-dev/hagent/agent/api"
+	hactlv1 "github.com/hagent-dev/hagent/gen/hactl/v1"
+	"github.com/hagent-dev/hagent/lab"
+)
+
+// TestTUIBench measures the console for BENCHMARKS.md (issue 6): how long a transition
+// in an agent takes to show on hactl's screen, and hactl's CPU and memory while it
+// watches two agents, at the seed's advert_int 1 and with VRRPv3 advert_int 0.01. It
+// logs the numbers and asserts none of them. It takes about a minute and a half and
+// loads the CPU (the screen is polled every 10 ms), so it only runs with LAB_BENCH=1.
+// Knobs: LAB_TUI_ROUNDS (failover+clear rounds, default 5), LAB_TUI_WINDOW (resource
+// window, default 20s).
+func TestTUIBench(t *testing.T) {
+	if os.Getenv("LAB_BENCH") != "1" {
+		t.Skip("benchmark: set LAB_BENCH=1")
+	}
+	rounds, err := strconv.Atoi(cmp.Or(os.Getenv("LAB_TUI_ROUNDS"), "5"))
+	if err != nil || rounds < 1 {
+		t.Fatalf("LAB_TUI_ROUNDS=%q: want a positive number", os.Getenv("LAB_TUI_ROUNDS"))
+	}
+	window, err := time.ParseDuration(cmp.Or(os.Getenv("LAB_TUI_WINDOW"), "20s"))
+	if err != nil {
+		t.Fatalf("LAB_TUI_WINDOW: %v", err)
+	}
+	var summary []string
+	for _, sc := range []struct {
+		name    string
+		configs map[string]string
+	}{
+		{"advert_int 1 (seed, VRRPv2)", nil},
+		{"advert_int 0.01 (VRRPv3)", map[string]string{
+			"cenvm71": "testdata/tui/cenvm71-v3-10ms.conf",
+			"cenvm72": "testdata/tui/cenvm72-v3-10ms.conf",
+		}},
+	} {
+		t.Run(strings.Fields(sc.name)[1], func(t *testing.T) {
+			summary = append(summary, tuiBenchScenario(t, sc.name, sc.configs, rounds, window))
+		})
+	}
+	t.Logf("\n| agents | transition → screen (median / max, %d each way) | hactl CPU | hactl RSS (max / peak) | agent CPU | transitions in window |\n|---|---|---|---|---|---|\n%s",
+		rounds, strings.Join(summary, "\n"))
+}
+
+// tuiBenchScenario runs one lab and returns its summary table row.
+func tuiBenchScenario(t *testing.T, name string, configs map[string]string, rounds int, window time.Duration) string {
+	l := lab.Start(t, lab.Options{APITCP: true, Configs: configs})
+	c := tuiStart(t, l, 120, 40)
+	c.waitRoles("cenvm71", "cenvm72", 30*time.Second)
+
+	transitions := make(chan tuiTransition, 1024)
+	var count atomic.Int64
+	for _, h := range l.Hosts {
+		tuiWatchTransitions(t, l, h, transitions, &count)
+	}
+
+	// Latency: move mastership with the CLI over the unix sockets, so that the console
+	// only watches, and time the agent's transition against the first screen showing it.
+	var lat []time.Duration
+	for i := range rounds {
+		for _, step := range []struct {
+			args           []string
+			master, backup string
+		}{
+			{[]string{"failover", "VI_1"}, "cenvm72", "cenvm71"},
+			{[]string{"failover", "VI_1", "--clear"}, "cenvm71", "cenvm72"},
+		} {
+			tuiDrain(transitions)
+			tuiHactlCLI(t, l, step.args...)
+			seen := tuiWaitScreenFast(t, c, step.master, step.backup, 10*time.Second)
+			at := tuiAwaitTransition(t, transitions, step.master, hactlv1.State_STATE_MASTER, 10*time.Second)
+			lat = append(lat, seen.Sub(at))
+			t.Logf("round %d: %s MASTER at %s (agent), on screen %v later", i+1, step.master, at.Format("15:04:05.000000"), seen.Sub(at))
+		}
+	}
+	slices.Sort(lat)
+
+	// Resources: hactl idle-watching two agents for the window.
+	pid := c.hactlPID()
+	agents := map[string]int{}
+	for _, h := range l.Hosts {
+		agents[h] = l.AgentPID(h)
+	}
+	before := count.Load()
+	cpu0 := tuiCPUTicks(t, pid)
+	agentCPU0 := map[string]uint64{}
+	for h, p := range agents {
+		agentCPU0[h] = tuiCPUTicks(t, p)
+	}
+	start := time.Now()
+	var maxRSS int64
+	for time.Since(start) < window {
+		maxRSS = max(maxRSS, tuiStatusKB(t, pid, "VmRSS"))
+		time.Sleep(time.Second)
+	}
+	elapsed := time.Since(start)
+	hz := tuiClockTicks(t)
+	pct := func(ticks uint64) float64 { return 100 * float64(ticks) / hz / elapsed.Seconds() }
+	hactlCPU := pct(tuiCPUTicks(t, pid) - cpu0)
+	peak := tuiStatusKB(t, pid, "VmHWM")
+	var agentCPU []string
+	for _, h := range l.Hosts {
+		agentCPU = append(agentCPU, fmt.Sprintf("%s %.1f%%", h, pct(tuiCPUTicks(t, agents[h])-agentCPU0[h])))
+	}
+	flaps := count.Load() - before
+	t.Logf("%s: transition→screen median %v, min %v, max %v (screen polled every 10 ms); hactl over %v: CPU %.2f%%, RSS max %d KiB, peak %d KiB; agents CPU %s; %d transitions during the window",
+		name, lat[len(lat)/2], lat[0], lat[len(lat)-1], elapsed.Round(time.Millisecond), hactlCPU, maxRSS, peak, strings.Join(agentCPU, ", "), flaps)
+	t.Logf("screen at the end of the window:\n%s", c.capture())
+	return fmt.Sprintf("| %s | %v / %v | %.2f%% | %.1f / %.1f MiB | %s | %d |",
+		name, lat[len(lat)/2].Round(time.Millisecond), lat[len(lat)-1].Round(time.Millisecond),
+		hactlCPU, float64(maxRSS)/1024, float64(peak)/1024, strings.Join(agentCPU, ", "), flaps)
+}
+
+// tuiTransition is one transition an agent reported on its Watch stream.
+type tuiTransition struct {
+	node string
+	to   hactlv1.State
+	at   time.Time // the agent's timestamp
+}
+
+// tuiWatchTransitions streams host's events over its unix socket and sends every
+// transition to out until the test ends.
+func tuiWatchTransitions(t *testing.T, l *lab.Lab, host string, out chan<- tuiTransition, count *atomic.Int64) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	conn, err := api.DialAgent(ctx, "unix://"+l.APISocket(host), nil)
+	if err != nil {
+		cancel()
+		t.Fatalf("dial %s: %v", host, err)
+	}
+	stream, err := hactlv1.NewAgentServiceClient(conn).Watch(ctx, &hactlv1.WatchRequest{})
+	if err != nil {
+		cancel()
+		conn.Close()
+		t.Fatalf("watch %s: %v", host, err)
+	}
+	done := make(chan struct{})
+	t.Cleanup(func() { cancel(); <-done; conn.Close() })
+	go func() {
+		defer close(done)
+		for {
+			ev, err := stream.Recv()
+			if err != nil {
+				return
+			}
+			if tr := ev.GetTransition(); tr != nil {
+				count.Add(1)
+				select {
+				case out <- tuiTransition{node: host, to: tr.GetTo(), at: ev.GetTime().AsTime()}:
+				default: // the buffer is full (nobody reads during the resource window): only counted
+				}
+			}
+		}
+	}()
+}
+
+func tuiDrain(ch <-chan tuiTransition) {
+	for {
+		select {
+		case <-ch:
+		default:
+			return
+		}
+	}
+}
+
+// tuiAwaitTransition returns the agent time of node's next transition to state.
+func tuiAwaitTransition(t *testing.T, ch <-chan tuiTransition, node string, to hactlv1.State, timeout time.Duration) time.Time {
+	t.Helper()
+	deadline := time.After(timeout)
+	for {
+		select {
+		case tr := <-ch:
+			if tr.node == node && tr.to == to {
+				return tr.at
+			}
+		case <-deadline:
+			t.Fatalf("timed out after %v waiting for %s's Watch stream to report a transition to %v", timeout, node, to)
+		}
+	}
+}
+
+// tuiWaitScreenFast polls the screen every 10 ms until it shows master MASTER and backup
+// BACKUP, and returns when the capture that first showed it returned.
+func tuiWaitScreenFast(t *testing.T, c *tuiConsole, master, backup string, timeout time.Duration) time.Time {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		s := c.capture()
+		now := time.Now()
+		if tuiNodeState(s, master) == "MASTER" && tuiNodeState(s, backup) == "BACKUP" {
+			return now
+		}
+		if now.After(deadline) {
+			t.Fatalf("timed out after %v waiting for the screen to show %s MASTER and %s BACKUP:\n%s", timeout, master, backup, s)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// tuiHactlCLI runs an hactl subcommand against the lab's agents over their unix sockets.
+func tuiHactlCLI(t *testing.T, l *lab.Lab, args ...string) {
+	t.Helper()
+	var flags []string
+	for _, h := range l.Hosts {
+		flags = append(flags, "--agent", h+"=unix://"+l.APISocket(h))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, hactlBin, append(flags, args...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("hactl %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
+
+// tuiCPUTicks is pid's user+system CPU time in clock ticks (/proc/PID/stat fields 14, 15).
+func tuiCPUTicks(t *testing.T, pid int) uint64 {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		t.Fatalf("read stat of pid %d: %v", pid, err)
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:]) // f[0] is field 3
+	if len(f) < 13 {
+		t.Fatalf("/proc/%d/stat: %d fields after comm", pid, len(f))
+	}
+	u, err1 := strconv.ParseUint(f[11], 10, 64)
+	k, err2 := strconv.ParseUint(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		t.Fatalf("/proc/%d/stat: utime %q stime %q", pid, f[11], f[12])
+	}
+	return u + k
+}
+
+// tuiStatusKB reads a "Name: N kB" line of /proc/PID/status.
+func tuiStatusKB(t *testing.T, pid int, name string) int64 {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatalf("read status of pid %d: %v", pid, err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, name+":"); ok {
+			n, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			if err != nil {
+				t.Fatalf("/proc/%d/status %s: %v", pid, name, err)
+			}
+			return n
+		}
+	}
+	t.Fatalf("/proc/%d/status has no %s", pid, name)
+	return 0
+}
+
+// tuiClockTicks is USER_HZ, the unit of /proc/PID/stat times.
+func tuiClockTicks(t *testing.T) float64 {
+	t.Helper()
+	out, err := exec.Command("getconf", "CLK_TCK").Output()
+	if err != nil {
+		return 100 // what Linux uses on every architecture we build for
+	}
+	hz, err := strconv.ParseFloat(strings.TrimSpace(string(out)), 64)
+	if err != nil || hz <= 0 {
+		t.Fatalf("getconf CLK_TCK: %q", out)
+	}
+	return hz
+}
