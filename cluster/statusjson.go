@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"encoding/json"
+	"strings"
 	"time"
 
 	hactlv1 "github.com/hagent-dev/hagent/gen/hactl/v1"
@@ -48,6 +49,16 @@ type InstanceDoc struct {
 	// BoundVIPs are the VIPs this node has bound now.
 	BoundVIPs   []string `json:"bound_vips"`
 	Maintenance bool     `json:"maintenance"`
+	// Override is an operator's failover override in force, if any.
+	Override *OverrideDoc `json:"override,omitempty"`
+}
+
+// OverrideDoc is a failover override: mode takeover, relinquish or stop, who set it,
+// and when it ends by itself (nil: until cleared).
+type OverrideDoc struct {
+	Mode  string     `json:"mode"`
+	Who   string     `json:"who,omitempty"`
+	Until *time.Time `json:"until,omitempty"`
 }
 
 // NewStatusDoc converts the answers of Status (or State.Statuses) to the JSON model.
@@ -91,6 +102,16 @@ func newInstanceDoc(in *hactlv1.Instance) InstanceDoc {
 	if ts := in.GetStateSince(); ts != nil {
 		t := ts.AsTime()
 		d.StateSince = &t
+	}
+	if o := in.GetOverride(); o.GetMode() > hactlv1.OverrideMode_OVERRIDE_MODE_NONE {
+		d.Override = &OverrideDoc{
+			Mode: strings.ToLower(strings.TrimPrefix(o.GetMode().String(), "OVERRIDE_MODE_")),
+			Who:  o.GetWho(),
+		}
+		if u := o.GetUntil(); u != nil {
+			t := u.AsTime()
+			d.Override.Until = &t
+		}
 	}
 	for _, v := range in.GetVips() {
 		d.VIPs = append(d.VIPs, v.GetAddress())

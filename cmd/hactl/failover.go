@@ -40,6 +40,14 @@ func runFailover(ctx context.Context, g *globals, args []string, stdout, stderr 
 		return usageError("--for must be positive")
 	}
 	nodes := cluster.Status(ctx, cfg)
+	if !cluster.NewStatusDoc(nodes).AnyReachable() {
+		// Say why rather than "instance unknown": nobody could be asked.
+		var why []string
+		for _, n := range nodes {
+			why = append(why, n.Name+": "+n.Err)
+		}
+		return fmt.Errorf("%w: %s", errNoneReachable, strings.Join(why, "; "))
+	}
 	if err := refuseUnreachableTarget(nodes, instance, *node); err != nil {
 		return err
 	}
