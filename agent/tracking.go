@@ -204,6 +204,12 @@ func (p *probes) build(cfg *config.Config, key string) (probe.Probe, error) {
 			TerminateDelay: t.TerminateDelay, ForkDelay: t.ForkDelay,
 			Restart: restartSpec(t.Restart),
 		}
+		if len(t.Params) == 0 {
+			// The config's default param_match "exact" only means something with
+			// parameters; without them keepalived matches the name against comm,
+			// and the probe reads any ParamMatch as "compare the command line".
+			spec.ParamMatch = ""
+		}
 		if t.SameNetNS {
 			ino, err := probe.NetNSInode(0)
 			if err != nil {
@@ -250,6 +256,10 @@ func probeResultProto(r probe.Result) *hactlv1.ProbeResult {
 	out := r.Output
 	if r.Err != "" {
 		out = r.Err
+		if r.Output != "" {
+			// A failing script's own words ("nginx down") are the useful part.
+			out += ": " + r.Output
+		}
 	}
 	return &hactlv1.ProbeResult{
 		At: timestamppb.New(r.Started), Ok: r.OK, Duration: durationpb.New(r.Duration), Output: out,

@@ -62,7 +62,7 @@ type cnProcSocket struct {
 func openCnProc(ackTimeout time.Duration) (*cnProcSocket, error) {
 	sock, err := subscribeCnProc(netns.None(), netns.None())
 	if err != nil && !errors.Is(err, unix.EPERM) {
-		initNS, nsErr := netns.GetFromPath("/proc/1/ns/net")
+		initNS, nsErr := openInitialNetNS()
 		if nsErr != nil {
 			return nil, fmt.Errorf("%w (and open the initial network namespace: %v)", err, nsErr)
 		}
@@ -87,6 +87,21 @@ func openCnProc(ackTimeout time.Duration) (*cnProcSocket, error) {
 		return nil, err
 	}
 	return sock, nil
+}
+
+// openInitialNetNS opens the initial network namespace through PID 1, or else
+// through PID 2 (kthreadd: kernel threads live in the initial namespaces), because
+// some inits cannot be inspected even by root (a microVM's non-dumpable init
+// answers EACCES on /proc/1/ns/net).
+func openInitialNetNS() (netns.NsHandle, error) {
+	h, err := netns.GetFromPath("/proc/1/ns/net")
+	if err == nil {
+		return h, nil
+	}
+	if h2, err2 := netns.GetFromPath("/proc/2/ns/net"); err2 == nil {
+		return h2, nil
+	}
+	return h, err
 }
 
 func subscribeCnProc(newNS, curNS netns.NsHandle) (*cnProcSocket, error) {
