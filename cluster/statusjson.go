@@ -51,6 +51,15 @@ type InstanceDoc struct {
 	Maintenance bool     `json:"maintenance"`
 	// Override is an operator's failover override in force, if any.
 	Override *OverrideDoc `json:"override,omitempty"`
+	// Faults are why a FAULT instance is in FAULT: the failing probe or link, and its
+	// last error or output.
+	Faults []FaultDoc `json:"faults,omitempty"`
+}
+
+// FaultDoc is one fault source of an instance.
+type FaultDoc struct {
+	Source string `json:"source"`
+	Reason string `json:"reason"`
 }
 
 // OverrideDoc is a failover override: mode takeover, relinquish or stop, who set it,
@@ -112,6 +121,9 @@ func newInstanceDoc(in *hactlv1.Instance) InstanceDoc {
 			t := u.AsTime()
 			d.Override.Until = &t
 		}
+	}
+	for _, f := range in.GetFaults() {
+		d.Faults = append(d.Faults, FaultDoc{Source: f.GetSource(), Reason: f.GetReason()})
 	}
 	for _, v := range in.GetVips() {
 		d.VIPs = append(d.VIPs, v.GetAddress())
