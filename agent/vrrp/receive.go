@@ -125,9 +125,12 @@ func (i *Instance) trackPreemptDelay(prio uint8) {
 func (i *Instance) masterReceive(src netip.Addr, a *Advert) {
 	switch {
 	case a.Priority == 0:
-		// Another router resigns: show at once that there is a master.
+		// Another router resigns: show at once that there is a master. It was a master
+		// too (a healed split brain, see below), so its gratuitous ARPs may hold clients:
+		// announce the VIPs again to bring them back.
 		i.sendAdvert(i.prio)
 		i.arm(TimerAdver, i.now.Add(i.cfg.AdverInt))
+		i.emit(Announce{})
 	case a.Priority > i.prio || (a.Priority == i.prio && src.Compare(i.cfg.PrimaryAddr) > 0):
 		why := fmt.Sprintf("%s has higher priority %d, ours %d", src, a.Priority, i.prio)
 		if a.Priority == i.prio {
@@ -138,7 +141,13 @@ func (i *Instance) masterReceive(src netip.Addr, a *Advert) {
 		}
 		i.observe(src, a.Priority)
 		d := i.masterDownInterval()
-		i.enterBackup(why, false, i.now.Add(d), downCause{src: src, wait: d})
+		// Not in RFC 5798: we resign with one priority-0 advert. When a split brain heals
+		// and the higher master's advert arrives here first, this is the only thing the
+		// higher master ever hears of us, and it answers by advertising and announcing
+		// the VIPs at once (above); without it the clients our gratuitous ARPs took stay
+		// unserved until their ARP entries expire. A backup that hears the priority 0
+		// starts its Skew_Time, but the master's immediate advert stops it.
+		i.enterBackup(why, true, i.now.Add(d), downCause{src: src, wait: d})
 	default:
 		// A lower priority master: RFC 5798 discards it. keepalived 2.2.7 also re-advertises
 		// at once ("forcing new election"), which ends a split brain within one packet.
