@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/hagent-dev/hagent/agent/config"
@@ -55,13 +56,17 @@ type instance struct {
 	notify  *notifier
 	packets chan packetMsg
 	inbox   chan any
-	stopped chan struct{} // closed when the loop has ended
-	stopReq chan struct{}
+	// announceQ feeds announceLoop; master tells it whether the VIPs are still ours.
+	announceQ chan announceJob
+	master    atomic.Bool
+	stopped   chan struct{} // closed when the loop has ended
+	stopReq   chan struct{}
 
 	// Owned by the loop goroutine.
 	deadlines     map[vrrp.TimerKind]time.Time
 	garpAt        time.Time // the delayed second burst (garp_master_delay)
 	garpRefreshAt time.Time // periodic refresh (garp_master_refresh)
+	releaseAt     time.Time // VIPs kept after losing to a higher master (handoverLinger)
 	timingAt      time.Time // next coalesced advert-timing event
 	lastTiming    time.Time
 	bound         map[netip.Prefix]bool
@@ -87,6 +92,7 @@ func newInstance(a *Agent, ic *config.Instance) (*instance, error) {
 		family:      family,
 		log:         a.log.With("instance", ic.Name),
 		packets:     make(chan packetMsg, packetQueue),
+		announceQ:   make(chan announceJob, 4),
 		inbox:       make(chan any, 256),
 		stopped:     make(chan struct{}),
 		stopReq:     make(chan struct{}),
@@ -232,6 +238,7 @@ func (in *instance) run(ctx context.Context) {
 	defer close(in.stopped)
 	go in.notify.run()
 	defer in.notify.close()
+	go in.announceLoop()
 
 	now := time.Now()
 	// A VIP left behind by a crash: we start as BACKUP (or as the owner, which binds
@@ -245,11 +252,18 @@ func (in *instance) run(ctx context.Context) {
 		in.resetTimer(timer)
 		select {
 		case p := <-in.packets:
-			in.step(p.at, vrrp.AdvertReceived{Src: p.src, Dst: p.dst, TTL: p.ttl, Packet: p.data})
-			in.markTiming(time.Now())
+			in.receive(p)
 		case m := <-in.inbox:
 			in.handle(time.Now(), m)
 		case <-timer.C:
+			// Adverts that arrived before the Master_Down_Timer expired come first: when
+			// the loop was held up, select would otherwise pick the expired timer at
+			// random over the queued adverts that re-arm it (a spurious takeover).
+			if d, ok := in.deadlines[vrrp.TimerMasterDown]; ok && !d.After(time.Now()) {
+				for range len(in.packets) {
+					in.receive(<-in.packets)
+				}
+			}
 			in.fireDue(time.Now())
 		case <-in.stopReq:
 			in.shutdown(time.Now())
@@ -257,6 +271,28 @@ func (in *instance) run(ctx context.Context) {
 		}
 	}
 }
+
+// receive feeds one queued packet to the state machine, at the time it was read.
+func (in *instance) receive(p packetMsg) {
+	wasMaster := in.fsm.State() == vrrp.StateMaster
+	acts := in.fsm.Step(p.at, vrrp.AdvertReceived{Src: p.src, Dst: p.dst, TTL: p.ttl, Packet: p.data})
+	if wasMaster && in.fsm.State() == vrrp.StateBackup {
+		// A higher master has just sent its first advert; its gratuitous ARPs follow
+		// (after its VIP bind, from another goroutine). Keep the VIPs until they have
+		// moved the clients, so that a takeover or preemption is make before break.
+		acts = slices.DeleteFunc(acts, func(a vrrp.Action) bool { _, ok := a.(vrrp.UnbindVIPs); return ok })
+		in.releaseAt = time.Now().Add(handoverLinger)
+	}
+	in.apply(p.at, acts)
+	in.markTiming(time.Now())
+}
+
+// handoverLinger is how long a master that lost to a higher priority keeps its VIPs.
+// The new master advertises before it binds the VIPs and sends its gratuitous ARPs,
+// tens of milliseconds later on a busy host; releasing at its advert left clients
+// sending to an address nobody answered for that long (lost SYNs). Both holding the
+// VIP for a moment is harmless: each serves what reaches it.
+const handoverLinger = 500 * time.Millisecond
 
 func (in *instance) shutdown(now time.Time) {
 	in.stopFSM(now, "instance stopped")
@@ -301,7 +337,11 @@ func (in *instance) awaitSuccessor(wait time.Duration) {
 		case p := <-in.packets:
 			a, err := vrrp.Parse(p.data, vrrp.ParseOptions{Src: p.src, Dst: p.dst, Checksum: in.ckMode})
 			if err == nil && a.VRID == in.vrid && a.Priority > 0 && p.src != in.src {
-				in.log.Info("successor advertising; releasing the VIPs", "master", p.src, "priority", a.Priority)
+				// Its gratuitous ARPs follow its advert, after its VIP bind: keep the
+				// VIPs for handoverLinger as a master that lost to a higher one does,
+				// or clients send to an address nobody answers until they arrive.
+				in.log.Info("successor advertising; releasing the VIPs", "master", p.src, "priority", a.Priority, "after", handoverLinger)
+				time.Sleep(handoverLinger)
 				return
 			}
 		case <-deadline.C:
@@ -380,6 +420,14 @@ func (in *instance) onTransition(now time.Time, t vrrp.Transition) {
 	if t.To != vrrp.StateMaster {
 		in.garpAt, in.garpRefreshAt = time.Time{}, time.Time{}
 	}
+	if !in.releaseAt.IsZero() && t.To != vrrp.StateBackup {
+		// Master again (the VIPs are still bound), or FAULT/STOP: they go at once.
+		in.releaseAt = time.Time{}
+		if t.To != vrrp.StateMaster {
+			in.unbindAll("left BACKUP")
+		}
+	}
+	in.master.Store(t.To == vrrp.StateMaster)
 	in.a.publish(&hactlv1.WatchResponse{Event: &hactlv1.WatchResponse_Transition{Transition: &hactlv1.TransitionEvent{
 		Instance: in.name, From: stateProto(t.From), To: stateProto(t.To), Reason: t.Reason,
 	}}})
@@ -460,6 +508,7 @@ func (in *instance) resetTimer(t *time.Timer) {
 	consider(in.garpAt)
 	consider(in.garpRefreshAt)
 	consider(in.timingAt)
+	consider(in.releaseAt)
 	if !t.Stop() {
 		select {
 		case <-t.C:
@@ -491,6 +540,10 @@ func (in *instance) fireDue(now time.Time) {
 	}
 	if !in.timingAt.IsZero() && !in.timingAt.After(now) {
 		in.publishTiming(now)
+	}
+	if !in.releaseAt.IsZero() && !in.releaseAt.After(now) {
+		in.releaseAt = time.Time{}
+		in.unbindAll("handed over to a higher master")
 	}
 }
 

@@ -92,21 +92,51 @@ func (in *instance) announceBurst(now time.Time) {
 	}
 }
 
-// announce sends n rounds of GARP / unsolicited NA for the VIPs, per device.
+// announceJob is n rounds of GARP / unsolicited NA for the VIPs, per device.
+type announceJob struct {
+	devs   []string
+	byDev  map[string][]netip.Addr
+	rounds int
+}
+
+// announce queues n rounds of GARP / unsolicited NA for the VIPs, per device, for
+// announceLoop. The loop never sends them itself: each Announce opens and closes a
+// packet socket, and the close waits for an RCU grace period (synchronize_net), 10 ms
+// and more on a busy host; a burst of garp_master_repeat of them held the loop long
+// enough to miss a 10 ms advert interval's Master_Down_Interval.
 func (in *instance) announce(n int) {
-	byDev := map[string][]netip.Addr{}
-	var devs []string
+	j := announceJob{byDev: map[string][]netip.Addr{}, rounds: n}
 	for _, v := range in.vips {
-		if _, ok := byDev[v.Dev]; !ok {
-			devs = append(devs, v.Dev)
+		if _, ok := j.byDev[v.Dev]; !ok {
+			j.devs = append(j.devs, v.Dev)
 		}
-		byDev[v.Dev] = append(byDev[v.Dev], v.Prefix.Addr())
+		j.byDev[v.Dev] = append(j.byDev[v.Dev], v.Prefix.Addr())
 	}
-	for range n {
-		for _, d := range devs {
-			if err := in.a.announcer.Announce(d, byDev[d]); err != nil {
-				in.log.Warn("announce VIPs", "dev", d, "err", err)
+	select {
+	case in.announceQ <- j:
+	default:
+		in.log.Warn("announcements are behind; skipping a burst", "rounds", n)
+	}
+}
+
+// announceLoop sends the queued announcements until the instance stops. A burst stops
+// early once the instance is no longer MASTER: the VIPs are no longer ours to claim.
+func (in *instance) announceLoop() {
+	for {
+		select {
+		case j := <-in.announceQ:
+			for range j.rounds {
+				if !in.master.Load() {
+					break
+				}
+				for _, d := range j.devs {
+					if err := in.a.announcer.Announce(d, j.byDev[d]); err != nil {
+						in.log.Warn("announce VIPs", "dev", d, "err", err)
+					}
+				}
 			}
+		case <-in.stopped:
+			return
 		}
 	}
 }

@@ -45,6 +45,8 @@ type options struct {
 	metricsAddr string
 	logLevel    string
 	showVersion bool
+	rtPriority  int
+	rtFromFlag  bool // --rt-priority was given: it wins over max_auto_priority
 }
 
 func main() {
@@ -66,12 +68,18 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.metricsAddr, "metrics", "", "serve Prometheus /metrics on host:port")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.BoolVar(&o.showVersion, "version", false, "print the version and exit")
+	fs.IntVar(&o.rtPriority, "rt-priority", defaultRTPriority,
+		"SCHED_RR priority (1-99) of the agent's threads, so that busy neighbours cannot delay adverts at a short advert_int; 0 keeps normal scheduling (default: global_defs max_auto_priority if set, else 0)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
+	if o.rtPriority < 0 || o.rtPriority > 99 {
+		return nil, fmt.Errorf("--rt-priority %d: want 0 (off) or 1-99", o.rtPriority)
+	}
+	fs.Visit(func(f *flag.Flag) { o.rtFromFlag = o.rtFromFlag || f.Name == "rt-priority" })
 	if len(o.apis) == 0 {
 		o.apis = listFlag{defaultAPI}
 	}
@@ -183,6 +191,11 @@ func serve(o *options, log *slog.Logger, stderr io.Writer) int {
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
+	rt := o.rtPriority
+	if !o.rtFromFlag && cfg.Global.MaxAutoPriority > 0 {
+		rt = cfg.Global.MaxAutoPriority
+	}
+	runRealtime(ctx, rt, log)
 
 	srv := api.NewServer(a, hub, log)
 	apiDone := make(chan error, 1)
