@@ -21,8 +21,10 @@ import (
 const timingPublishEvery = 100 * time.Millisecond
 
 // packetQueue bounds the packets waiting for an instance. A flood beyond it is dropped
-// before the state machine, and counted.
-const packetQueue = 1024
+// before the state machine, and counted. The loop takes a packet in about a microsecond,
+// so a short queue absorbs any burst; the buffer is allocated up front for every
+// instance, so a long one costs memory at hundreds of instances.
+const packetQueue = 128
 
 // packetMsg is one received VRRP packet, its bytes owned by the message.
 type packetMsg struct {
@@ -483,6 +485,10 @@ func (in *instance) markTiming(now time.Time) {
 func (in *instance) publishTiming(now time.Time) {
 	in.timingAt = time.Time{}
 	in.lastTiming = now
+	if !in.a.hub.Watched() {
+		// Nobody streams: a watcher that comes gets a snapshot with the same numbers.
+		return
+	}
 	st := in.fsm.Status(now)
 	in.a.publish(&hactlv1.WatchResponse{Event: &hactlv1.WatchResponse_AdvertTiming{AdvertTiming: &hactlv1.AdvertTimingEvent{
 		Instance:        in.name,

@@ -149,6 +149,10 @@ func (h *Hub) unsubscribe(s *subscriber) {
 	delete(h.subs, s)
 }
 
+// Watched reports whether any Watch stream is open, so that a publisher can skip
+// building events nobody would read (advert timing at hundreds of instances).
+func (h *Hub) Watched() bool { return h.subscriberCount() > 0 }
+
 // subscriberCount is for tests that check streams do not leak.
 func (h *Hub) subscriberCount() int {
 	h.mu.Lock()
