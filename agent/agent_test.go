@@ -437,3 +437,28 @@ func TestFailoverRefusals(t *testing.T) {
 		t.Fatal("a takeover meant for cenvm72 was accepted by cenvm71")
 	}
 }
+
+// An operator's relinquish (towards a peer that is not a hagent) is make before break
+// too: priority 0 at once, the VIP kept until the successor advertises.
+func TestRelinquishKeepsVIPUntilTheSuccessorAdvertises(t *testing.T) {
+	t.Parallel()
+	h := start(t, seedConf(100))
+	h.seg.advertFrom(t, 0) // no other master: we take over after Skew_Time
+	waitFor(t, 2*time.Second, "VIP bound", func() bool { return h.bind.has("192.168.188.109/32") })
+	if _, err := h.a.Failover(context.Background(), &hactlv1.FailoverRequest{Instance: "VI_1", Mode: hactlv1.OverrideMode_OVERRIDE_MODE_RELINQUISH}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if a := h.seg.nextSent(t, time.Second); a.Priority == 0 {
+			break
+		}
+	}
+	if st := h.instanceState(t); st.GetState() != hactlv1.State_STATE_BACKUP {
+		t.Fatalf("state %v after relinquish", st.GetState())
+	}
+	if !h.bind.has("192.168.188.109/32") {
+		t.Fatal("VIP released before any successor advertised")
+	}
+	h.seg.advertFrom(t, 90)
+	waitFor(t, 2*time.Second, "VIP released after the successor advertised", func() bool { return !h.bind.has("192.168.188.109/32") })
+}

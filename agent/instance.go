@@ -68,7 +68,10 @@ type instance struct {
 	deadlines     map[vrrp.TimerKind]time.Time
 	garpAt        time.Time // the delayed second burst (garp_master_delay)
 	garpRefreshAt time.Time // periodic refresh (garp_master_refresh)
-	releaseAt     time.Time // VIPs kept after losing to a higher master (handoverLinger)
+	releaseAt     time.Time // VIPs kept after leaving MASTER for BACKUP, until then
+	// awaitingSuccessor: we left MASTER for BACKUP and keep the VIPs until another
+	// router's advert says it has taken over (then handoverLinger more) or releaseAt.
+	awaitingSuccessor bool
 	timingAt      time.Time // next coalesced advert-timing event
 	lastTiming    time.Time
 	bound         map[netip.Prefix]bool
@@ -276,25 +279,41 @@ func (in *instance) run(ctx context.Context) {
 
 // receive feeds one queued packet to the state machine, at the time it was read.
 func (in *instance) receive(p packetMsg) {
-	wasMaster := in.fsm.State() == vrrp.StateMaster
-	acts := in.fsm.Step(p.at, vrrp.AdvertReceived{Src: p.src, Dst: p.dst, TTL: p.ttl, Packet: p.data})
-	if wasMaster && in.fsm.State() == vrrp.StateBackup {
-		// A higher master has just sent its first advert; its gratuitous ARPs follow
-		// (after its VIP bind, from another goroutine). Keep the VIPs until they have
-		// moved the clients, so that a takeover or preemption is make before break.
-		acts = slices.DeleteFunc(acts, func(a vrrp.Action) bool { _, ok := a.(vrrp.UnbindVIPs); return ok })
+	in.step(p.at, vrrp.AdvertReceived{Src: p.src, Dst: p.dst, TTL: p.ttl, Packet: p.data})
+	if in.awaitingSuccessor && in.isSuccessorAdvert(p) {
+		in.awaitingSuccessor = false
 		in.releaseAt = time.Now().Add(handoverLinger)
 	}
-	in.apply(p.at, acts)
 	in.markTiming(time.Now())
 }
 
-// handoverLinger is how long a master that lost to a higher priority keeps its VIPs.
-// The new master advertises before it binds the VIPs and sends its gratuitous ARPs,
-// tens of milliseconds later on a busy host; releasing at its advert left clients
-// sending to an address nobody answered for that long (lost SYNs). Both holding the
-// VIP for a moment is harmless: each serves what reaches it.
+// isSuccessorAdvert reports a valid advert of our VRID from another router that is
+// taking part (priority above 0).
+func (in *instance) isSuccessorAdvert(p packetMsg) bool {
+	a, err := vrrp.Parse(p.data, vrrp.ParseOptions{Src: p.src, Dst: p.dst, Checksum: in.ckMode})
+	return err == nil && a.VRID == in.vrid && a.Priority > 0 && p.src != in.src
+}
+
+// handoverLinger is how long a master that handed over keeps its VIPs after its
+// successor's first advert. The new master advertises before it binds the VIPs and
+// sends its gratuitous ARPs, tens of milliseconds later on a busy host; releasing at its
+// advert left clients sending to an address nobody answered for that long (lost SYNs).
+// Both holding the VIP for a moment is harmless: each serves what reaches it.
 const handoverLinger = 500 * time.Millisecond
+
+// keepVIPsForSuccessor turns a MASTER to BACKUP step (a higher master's advert, an
+// operator's relinquish, maintenance) into make before break: the VIPs stay until the
+// successor advertises, and handoverLinger more, or one advert interval at most.
+func (in *instance) keepVIPsForSuccessor(now time.Time, acts []vrrp.Action) []vrrp.Action {
+	for _, a := range acts {
+		if t, ok := a.(vrrp.Transition); ok && t.From == vrrp.StateMaster && t.To == vrrp.StateBackup {
+			in.awaitingSuccessor = true
+			in.releaseAt = now.Add(in.cfg.AdvertInt + successorGrace)
+			return slices.DeleteFunc(acts, func(a vrrp.Action) bool { _, ok := a.(vrrp.UnbindVIPs); return ok })
+		}
+	}
+	return acts
+}
 
 func (in *instance) shutdown(now time.Time) {
 	in.stopFSM(now, "instance stopped")
@@ -337,12 +356,11 @@ func (in *instance) awaitSuccessor(wait time.Duration) {
 	for {
 		select {
 		case p := <-in.packets:
-			a, err := vrrp.Parse(p.data, vrrp.ParseOptions{Src: p.src, Dst: p.dst, Checksum: in.ckMode})
-			if err == nil && a.VRID == in.vrid && a.Priority > 0 && p.src != in.src {
+			if in.isSuccessorAdvert(p) {
 				// Its gratuitous ARPs follow its advert, after its VIP bind: keep the
 				// VIPs for handoverLinger as a master that lost to a higher one does,
 				// or clients send to an address nobody answers until they arrive.
-				in.log.Info("successor advertising; releasing the VIPs", "master", p.src, "priority", a.Priority, "after", handoverLinger)
+				in.log.Info("successor advertising; releasing the VIPs", "master", p.src, "after", handoverLinger)
 				time.Sleep(handoverLinger)
 				return
 			}
@@ -377,6 +395,7 @@ func (in *instance) step(now time.Time, ev vrrp.Event) {
 }
 
 func (in *instance) apply(now time.Time, acts []vrrp.Action) {
+	acts = in.keepVIPsForSuccessor(now, acts)
 	for _, act := range acts {
 		switch x := act.(type) {
 		case vrrp.SendAdvert:
@@ -424,7 +443,7 @@ func (in *instance) onTransition(now time.Time, t vrrp.Transition) {
 	}
 	if !in.releaseAt.IsZero() && t.To != vrrp.StateBackup {
 		// Master again (the VIPs are still bound), or FAULT/STOP: they go at once.
-		in.releaseAt = time.Time{}
+		in.releaseAt, in.awaitingSuccessor = time.Time{}, false
 		if t.To != vrrp.StateMaster {
 			in.unbindAll("left BACKUP")
 		}
@@ -548,8 +567,8 @@ func (in *instance) fireDue(now time.Time) {
 		in.publishTiming(now)
 	}
 	if !in.releaseAt.IsZero() && !in.releaseAt.After(now) {
-		in.releaseAt = time.Time{}
-		in.unbindAll("handed over to a higher master")
+		in.releaseAt, in.awaitingSuccessor = time.Time{}, false
+		in.unbindAll("handed over to the new master")
 	}
 }
 
