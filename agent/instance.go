@@ -20,6 +20,10 @@ import (
 // that a 10 ms advert interval does not flood API watchers.
 const timingPublishEvery = 100 * time.Millisecond
 
+// timingEventIntervals is how many recent inter-arrival times an advert-timing event
+// carries; a snapshot carries the whole history.
+const timingEventIntervals = 16
+
 // packetQueue bounds the packets waiting for an instance. A flood beyond it is dropped
 // before the state machine, and counted. The loop takes a packet in about a microsecond,
 // so a short queue absorbs any burst; the buffer is allocated up front for every
@@ -509,9 +513,15 @@ func (in *instance) publishTiming(now time.Time) {
 		return
 	}
 	st := in.fsm.Status(now)
+	timing := timingProto(in.cfg, st, now)
+	// min, mean, max and jitter cover the whole history; the event carries only the
+	// latest intervals (what a sparkline shows): events stay small in the resume ring.
+	if n := len(timing.Recent); n > timingEventIntervals {
+		timing.Recent = timing.Recent[n-timingEventIntervals:]
+	}
 	in.a.publish(&hactlv1.WatchResponse{Event: &hactlv1.WatchResponse_AdvertTiming{AdvertTiming: &hactlv1.AdvertTimingEvent{
 		Instance:        in.name,
-		Timing:          timingProto(in.cfg, st, now),
+		Timing:          timing,
 		AdvertsSent:     st.AdvertsSent,
 		AdvertsReceived: st.AdvertsReceived,
 		ReceiveErrors:   errorsProto(st.Errors, in.queueDrops),
