@@ -495,7 +495,8 @@ func (in *instance) onDropped(now time.Time, d vrrp.Dropped) {
 
 // markTiming schedules a coalesced advert-timing event.
 func (in *instance) markTiming(now time.Time) {
-	if !in.timingAt.IsZero() {
+	if !in.timingAt.IsZero() || !in.a.hub.Watched() {
+		// Already scheduled, or nobody streams: no wake-up just to skip the event.
 		return
 	}
 	at := in.lastTiming.Add(timingPublishEvery)

@@ -1,18 +1,49 @@
 #!/usr/bin/env bash
-# bench.sh — failover benchmark of one VRRP daemon in the lab, as a markdown table.
+# bench.sh — keepalived 2.2.7 and hagent measured side by side in the lab, one
+# markdown report.
 #
-#   lab/bench.sh [hagent|keepalived]      (default hagent; or DAEMON=...)
-#   REPS=5 WINDOW=60s OUT=lab/results/<daemon>-<date>.md
+#   lab/bench.sh                               every group, both daemons
+#   SCENARIOS=gaps,probes lab/bench.sh         a subset (gaps probes failover partition scale jitter)
+#   DAEMONS=hagent lab/bench.sh                one daemon only
+#   REPS=5 WINDOW=60s SCALE=1,50,255 LOAD_MAX=3 OUT=lab/results/bench-<date>.md
 #
-# Runs TestBench (lab/bench_test.go): graceful stop, preempt back, host loss, link
-# up, nginx death, each REPS times with the client-side prober, then the daemon's
-# RSS and CPU over WINDOW. Takes about (40 s x REPS) + WINDOW + 30 s.
+# Runs TestBench (lab/bench_*_test.go). The groups:
+#   gaps       graceful stop, preempt back, host loss, link up, nginx death (seed
+#              check script), then RSS/PSS/CPU over WINDOW       ~ 2 x (40 s x REPS + WINDOW)
+#   probes     nginx death with hagent's vrrp_track_process and vrrp_http_check   ~ 25 s x REPS
+#   failover   hagent's Failover RPC (hactl failover) and clearing it            ~ 10 s x REPS
+#   partition  VRRP dropped both ways with nft, both MASTER, heal                ~ 2 x 15 s x REPS
+#   scale      RSS/PSS/CPU at 1/50/255 instances, 255-instance link-down failover ~ 2 x (3 x WINDOW + 60 s)
+#   jitter     VRRPv3 advert_int 0.01, idle and 2 CPU hogs, tcpdump on the bridge ~ 2 x (2 x WINDOW + 20 s)
+# The machine may be shared: LOAD_MAX waits (up to 3 min per group) for the 1-min
+# load average to drop below it; the report records the load and the prober's
+# max spacing. The jitter group needs tcpdump (apt-get install tcpdump).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-daemon=${1:-${DAEMON:-hagent}}
-out=${OUT:-lab/results/$daemon-$(date +%F).md}
+scenarios=${SCENARIOS:-gaps,probes,failover,partition,scale,jitter}
+out=${OUT:-lab/results/bench-$(date +%F).md}
 [[ $out == /* ]] || out=$PWD/$out
 mkdir -p "$(dirname "$out")"
-LAB_BENCH=1 LAB_BENCH_DAEMON=$daemon LAB_BENCH_REPS=${REPS:-5} LAB_BENCH_WINDOW=${WINDOW:-60s} \
-	LAB_BENCH_OUT=$out go test ./lab -run '^TestBench$' -count=1 -v -timeout 0
-echo "report: $out"
+if [[ $scenarios == *jitter* ]] && ! command -v tcpdump >/dev/null; then
+	echo "bench: the jitter group needs tcpdump: apt-get install tcpdump" >&2
+	exit 1
+fi
+# A private copy of the agent: bin/hagent may be rebuilt by someone else mid-run.
+bindir=$(mktemp -d /tmp/hagent-bench.XXXXXX)
+trap 'rm -rf "$bindir"' EXIT
+src=${HAGENT:-bin/hagent}
+[[ -x $src ]] || { echo "bench: no agent binary at $src (make build)" >&2; exit 1; }
+cp "$src" "$bindir/hagent"
+export HAGENT=$bindir/hagent
+cmd="lab/bench.sh"
+[[ -n ${SCENARIOS:-} ]] && cmd="SCENARIOS=$SCENARIOS $cmd"
+[[ -n ${DAEMONS:-} ]] && cmd="DAEMONS=$DAEMONS $cmd"
+[[ -n ${REPS:-} ]] && cmd="REPS=$REPS $cmd"
+[[ -n ${WINDOW:-} ]] && cmd="WINDOW=$WINDOW $cmd"
+[[ -n ${SCALE:-} ]] && cmd="SCALE=$SCALE $cmd"
+[[ -n ${LOAD_MAX:-} ]] && cmd="LOAD_MAX=$LOAD_MAX $cmd"
+LAB_BENCH=1 LAB_BENCH_SCENARIOS=$scenarios LAB_BENCH_DAEMONS=${DAEMONS:-keepalived,hagent} \
+	LAB_BENCH_REPS=${REPS:-5} LAB_BENCH_WINDOW=${WINDOW:-60s} LAB_BENCH_SCALE=${SCALE:-1,50,255} \
+	LAB_BENCH_LOAD_MAX=${LOAD_MAX:-} LAB_BENCH_CMD="$cmd" LAB_BENCH_OUT=$out \
+	go test ./lab -run '^TestBench$' -count=1 -v -timeout 0
+echo "report: $out (agent: $src, $("$HAGENT" --version 2>&1 | head -1))"

@@ -14,36 +14,77 @@ import (
 	"time"
 )
 
-// TestBench measures the keepalived baseline's scenarios (anchors/keepalived-
-// baseline.md) for one daemon, with the same probe and metrics, and writes a
-// markdown report. It takes minutes, so it only runs with LAB_BENCH=1; use
-// lab/bench.sh. Knobs: LAB_BENCH_DAEMON (hagent|keepalived, default hagent),
-// LAB_BENCH_REPS (default 5), LAB_BENCH_WINDOW (resource window, default 60s),
-// LAB_BENCH_OUT (report file; default: test log only).
+// TestBench measures keepalived 2.2.7 and hagent side by side in the same run,
+// with the keepalived baseline's probe and metrics (anchors/keepalived-
+// baseline.md), and writes one markdown report. It takes many minutes, so it only
+// runs with LAB_BENCH=1; use lab/bench.sh. Knobs:
+//
+//	LAB_BENCH_SCENARIOS  comma-separated groups (default all): gaps, probes,
+//	                     failover, partition, scale, jitter
+//	LAB_BENCH_DAEMONS    default "keepalived,hagent"
+//	LAB_BENCH_REPS       repetitions per scenario (default 5)
+//	LAB_BENCH_WINDOW     resource / jitter window (default 60s)
+//	LAB_BENCH_SCALE      instance counts for the scale group (default "1,50,255")
+//	LAB_BENCH_LOAD_MAX   before each group, wait up to 3 min for the 1-min load
+//	                     average to drop below this (the machine is shared)
+//	LAB_BENCH_OUT        report file (default: test log only); rewritten after
+//	                     every group, so a partial run still leaves a report
+//	LAB_BENCH_CMD        the command line to print in the report
 func TestBench(t *testing.T) {
 	if os.Getenv("LAB_BENCH") != "1" {
 		t.Skip("benchmark: set LAB_BENCH=1 (see lab/bench.sh)")
 	}
-	daemon := Daemon(cmp.Or(os.Getenv("LAB_BENCH_DAEMON"), string(Hagent)))
-	reps := envInt(t, "LAB_BENCH_REPS", 5)
 	window, err := time.ParseDuration(cmp.Or(os.Getenv("LAB_BENCH_WINDOW"), "60s"))
 	if err != nil {
 		t.Fatalf("LAB_BENCH_WINDOW: %v", err)
 	}
-	b := &bench{t: t, l: Start(t, Options{Daemon: daemon}), results: map[string][]Gap{}, loadStart: loadAvg()}
-	started := time.Now()
-	for i := range reps {
-		t.Logf("repetition %d/%d", i+1, reps)
-		b.repetition()
+	r := &benchRun{
+		t:         t,
+		reps:      envInt(t, "LAB_BENCH_REPS", 5),
+		window:    window,
+		started:   time.Now(),
+		loadStart: loadAvg(),
+		out:       os.Getenv("LAB_BENCH_OUT"),
+		cmd:       cmp.Or(os.Getenv("LAB_BENCH_CMD"), "LAB_BENCH=1 go test ./lab -run '^TestBench$' -v -timeout 0"),
 	}
-	res := b.resources(window)
-	report := b.report(daemon, reps, started, window, res)
-	t.Log("\n" + report)
-	if out := os.Getenv("LAB_BENCH_OUT"); out != "" {
-		if err := os.WriteFile(out, []byte(report), 0o644); err != nil {
-			t.Fatalf("write report: %v", err)
+	for _, d := range strings.Split(cmp.Or(os.Getenv("LAB_BENCH_DAEMONS"), "keepalived,hagent"), ",") {
+		r.daemons = append(r.daemons, Daemon(strings.TrimSpace(d)))
+	}
+	groups := []struct {
+		name string
+		run  func(*testing.T)
+	}{
+		{"gaps", r.gapsGroup},
+		{"probes", r.probesGroup},
+		{"failover", r.failoverGroup},
+		{"partition", r.partitionGroup},
+		{"scale", r.scaleGroup},
+		{"jitter", r.jitterGroup},
+	}
+	want := strings.Split(cmp.Or(os.Getenv("LAB_BENCH_SCENARIOS"), "gaps,probes,failover,partition,scale,jitter"), ",")
+	for _, g := range groups {
+		if !slices.Contains(want, g.name) {
+			continue
 		}
+		r.waitLoad()
+		t.Run(g.name, g.run)
 	}
+	t.Log("\n" + r.report())
+}
+
+// benchRun collects the sections of one report.
+type benchRun struct {
+	t         *testing.T
+	reps      int
+	window    time.Duration
+	daemons   []Daemon
+	started   time.Time
+	loadStart string
+	out, cmd  string
+	sections  []string
+	versions  map[Daemon]string
+	// gapRes is the gaps group's results, reused by later groups for comparison.
+	gapRes gapResults
 }
 
 const (
@@ -54,199 +95,220 @@ const (
 	checkInterval = 3 * time.Second
 )
 
-// The scenarios, in report order.
-var scenarios = []string{
-	"graceful stop: SIGTERM the master's daemon",
-	"preempt back: start the daemon on cenvm71 again",
-	"host loss: `ip link set eth0 down` on the master",
-	"link up again, cenvm71 preempts",
-	"nginx `kill -9` on the master, nginx cannot restart",
+// waitLoad waits (bounded) for a quieter machine when LAB_BENCH_LOAD_MAX is set.
+func (r *benchRun) waitLoad() {
+	limit, err := strconv.ParseFloat(os.Getenv("LAB_BENCH_LOAD_MAX"), 64)
+	if err != nil || limit <= 0 {
+		return
+	}
+	deadline := time.Now().Add(3 * time.Minute)
+	for load1() >= limit && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Second)
+	}
+	r.t.Logf("load average %s (limit %.1f)", loadAvg(), limit)
 }
 
-type bench struct {
-	t       *testing.T
-	l       *Lab
-	results map[string][]Gap
-	// loadStart is /proc/loadavg at the start: the machine is shared, and a busy
-	// machine starves the prober (see Gap.MaxSpacing).
-	loadStart string
+// section appends a finished group to the report and rewrites the report file.
+func (r *benchRun) section(t *testing.T, title, body string, started time.Time, loadStart string) {
+	s := fmt.Sprintf("## %s\n\n- %s to %s; load average at start %s, at end %s\n\n%s\n",
+		title, started.Format("2006-01-02 15:04:05"), time.Now().Format("15:04:05"), loadStart, loadAvg(), body)
+	r.sections = append(r.sections, s)
+	t.Log("\n" + s)
+	if r.out != "" {
+		if err := os.WriteFile(r.out, []byte(r.report()), 0o644); err != nil {
+			t.Fatalf("write report: %v", err)
+		}
+	}
 }
 
-func (b *bench) waitStart() {
-	b.l.WaitFor(func() bool { return b.l.Serves(master) }, 30*time.Second, "the start state: only %s holds the VIP and serves", master)
-	time.Sleep(1500 * time.Millisecond) // steady adverts
+func (r *benchRun) version(l *Lab, d Daemon) {
+	if r.versions == nil {
+		r.versions = map[Daemon]string{}
+	}
+	if _, ok := r.versions[d]; !ok {
+		r.versions[d] = daemonVersion(l, d)
+	}
 }
 
-// measure runs the prober for 1 s, sleeps a random 0..phase (so the event does
+func (r *benchRun) report() string {
+	var w strings.Builder
+	fmt.Fprintf(&w, "# VRRP benchmark: %s\n\n", joinDaemons(r.daemons, " vs "))
+	fmt.Fprintf(&w, "- command: `%s`\n", r.cmd)
+	fmt.Fprintf(&w, "- run: %s to %s, %d repetitions per scenario, resource/jitter window %v\n",
+		r.started.Format("2006-01-02 15:04"), time.Now().Format("15:04"), r.reps, r.window)
+	for _, d := range r.daemons {
+		if v, ok := r.versions[d]; ok {
+			fmt.Fprintf(&w, "- %s: %s\n", d, v)
+		}
+	}
+	fmt.Fprintf(&w, "- machine: %s; load average at start %s, at end %s (shared machine: other engineers ran tests at the same time)\n", machine(), r.loadStart, loadAvg())
+	fmt.Fprintf(&w, "- probe: from the client every 10 ms, new TCP connection each, 200 ms timeout; a random 0..advert_int (nginx with the check script: 0..3 s) sleep before each event\n")
+	fmt.Fprintf(&w, "- gap = end of the first success from the new server - end of the last success from the old; event→serves = first new success - event; failed = requests started between the event and the first new success that failed; max probe spacing = longest time between two request starts from 1 s before the event to the first new success (10 ms when the prober is not starved)\n")
+	fmt.Fprintf(&w, "- values are min / median / max over the repetitions; ratio = hagent median / keepalived median\n\n")
+	for _, s := range r.sections {
+		w.WriteString(s)
+		w.WriteString("\n")
+	}
+	return w.String()
+}
+
+// gapResults are the measured switches per scenario and daemon.
+type gapResults map[string]map[Daemon][]Gap
+
+func (g gapResults) add(scenario string, d Daemon, x Gap) {
+	if g[scenario] == nil {
+		g[scenario] = map[Daemon][]Gap{}
+	}
+	g[scenario][d] = append(g[scenario][d], x)
+}
+
+// gapTable renders one row per scenario with every daemon's values side by side.
+func gapTable(res gapResults, scenarios []string, daemons []Daemon) string {
+	var w strings.Builder
+	head := []string{"scenario"}
+	for _, col := range []string{"gap ms", "event → serves ms", "failed requests", "max probe spacing ms"} {
+		for _, d := range daemons {
+			head = append(head, col+" "+string(d))
+		}
+		if col != "max probe spacing ms" && hasBoth(daemons) {
+			head = append(head, "ratio")
+		}
+	}
+	w.WriteString("| " + strings.Join(head, " | ") + " |\n|" + strings.Repeat("---|", len(head)) + "\n")
+	metrics := []func(Gap) float64{
+		func(g Gap) float64 { return ms(g.Gap) },
+		func(g Gap) float64 { return ms(g.EventToServe) },
+		func(g Gap) float64 { return float64(g.Failed) },
+		func(g Gap) float64 { return ms(g.MaxSpacing) },
+	}
+	for _, s := range scenarios {
+		row := []string{s}
+		for i, m := range metrics {
+			for _, d := range daemons {
+				row = append(row, stats(res[s][d], m))
+			}
+			if i < 3 && hasBoth(daemons) {
+				row = append(row, ratio(res[s][Hagent], res[s][Keepalived], m))
+			}
+		}
+		w.WriteString("| " + strings.Join(row, " | ") + " |\n")
+	}
+	w.WriteString("\n<details><summary>every repetition (gap / event→serves / failed, ms)</summary>\n\n")
+	for _, s := range scenarios {
+		for _, d := range daemons {
+			if len(res[s][d]) == 0 {
+				continue
+			}
+			fmt.Fprintf(&w, "- %s, %s:", s, d)
+			for _, g := range res[s][d] {
+				if missed(g) {
+					w.WriteString(" missed")
+					continue
+				}
+				fmt.Fprintf(&w, " %.0f/%.0f/%d", ms(g.Gap), ms(g.EventToServe), g.Failed)
+			}
+			w.WriteString("\n")
+		}
+	}
+	w.WriteString("\n</details>\n")
+	return w.String()
+}
+
+func hasBoth(ds []Daemon) bool { return slices.Contains(ds, Hagent) && slices.Contains(ds, Keepalived) }
+
+func joinDaemons(ds []Daemon, sep string) string {
+	s := make([]string, len(ds))
+	for i, d := range ds {
+		s[i] = string(d)
+	}
+	return strings.Join(s, sep)
+}
+
+// waitServes waits for the start state: only host holds the VIP and serves.
+func waitServes(l *Lab, host string) {
+	l.WaitFor(func() bool { return l.Serves(host) }, 60*time.Second, "the start state: only %s holds the VIP and serves", host)
+}
+
+// measureGap runs the prober for 1 s, sleeps a random 0..phase (so the event does
 // not sit at a fixed phase of the advert timer or check interval), triggers the
-// event, and records the client's switch from -> to.
-func (b *bench) measure(name, from, to string, phase time.Duration, event func() time.Time) {
-	b.t.Helper()
-	p := b.l.StartProber()
+// event, and returns the client's switch from -> to. When the switch does not
+// happen within 20 s (a starved machine), it logs that and returns a Gap marked
+// missed, so one slow repetition does not end the benchmark.
+func measureGap(t *testing.T, l *Lab, name, from, to string, phase time.Duration, event func() time.Time) Gap {
+	t.Helper()
+	p := l.StartProber()
 	time.Sleep(time.Second)
 	time.Sleep(rand.N(phase))
 	ev := event()
-	if _, err := p.WaitServed(to, ev, 20*time.Second); err != nil {
-		b.t.Fatalf("%s: %v", name, err)
+	if _, err := p.WaitServed(to, ev, missAfter); err != nil {
+		p.Stop()
+		t.Logf("%s: MISSED: %v (load %s)", name, err, loadAvg())
+		return Gap{From: from, To: to, EventToServe: -1}
 	}
 	time.Sleep(300 * time.Millisecond) // let requests in flight around the switch end
 	g, err := Analyze(p.Stop(), ev, from, to)
 	if err != nil {
-		b.t.Fatalf("%s: %v", name, err)
+		t.Fatalf("%s: %v", name, err)
 	}
-	b.t.Logf("%s: %v", name, g)
-	b.results[name] = append(b.results[name], g)
+	t.Logf("%s: %v", name, g)
+	return g
 }
 
-func (b *bench) repetition() {
-	l := b.l
-	b.waitStart()
-	b.measure(scenarios[0], master, backup, advertInt, func() time.Time { return l.StopAgent(master) })
-	time.Sleep(1500 * time.Millisecond)
-	b.measure(scenarios[1], backup, master, advertInt, func() time.Time { return l.StartAgent(master) })
+// missAfter is how long measureGap waits for the switch.
+const missAfter = 20 * time.Second
 
-	b.waitStart()
-	b.measure(scenarios[2], master, backup, advertInt, func() time.Time { return l.LinkDown(master) })
-	time.Sleep(1500 * time.Millisecond)
-	b.measure(scenarios[3], backup, master, advertInt, func() time.Time { return l.LinkUp(master) })
-
-	b.waitStart()
-	l.BreakNginx(master)
-	b.measure(scenarios[4], master, backup, checkInterval, func() time.Time { return l.KillNginx(master) })
-	// The seed's check script stops the daemon; give it time to exit, then put
-	// the master back together.
-	_ = Poll(func() bool { return l.AgentPID(master) == 0 }, 10*time.Second)
-	l.FixNginx(master)
-	l.StartNginx(master)
-	if l.AgentPID(master) == 0 {
-		l.StartAgent(master)
-	}
-}
-
-// usage is one node's daemon processes over the resource window.
-type usage struct {
-	node      string
-	procs     []string
-	rssKB     int
-	cpu, kids time.Duration // own CPU, and reaped children's (the check script)
-	window    time.Duration
-}
-
-func (b *bench) resources(window time.Duration) []usage {
-	b.waitStart()
-	tick := clockTick(b.t)
-	type snap struct{ own, kids uint64 }
-	sample := func(pids []int) (s snap) {
-		for _, p := range pids {
-			if st, err := readProcStat(p); err == nil {
-				s.own += st.UTime + st.STime
-				s.kids += st.CUTime + st.CSTime
-			}
-		}
-		return s
-	}
-	nodes := []string{master, backup}
-	pids := map[string][]int{}
-	before := map[string]snap{}
-	for _, n := range nodes {
-		pids[n] = b.daemonPIDs(n)
-		before[n] = sample(pids[n])
-	}
-	b.t.Logf("resource window %v", window)
-	time.Sleep(window)
-	var out []usage
-	for _, n := range nodes {
-		after := sample(pids[n])
-		u := usage{node: n, window: window,
-			cpu:  time.Duration(after.own-before[n].own) * tick,
-			kids: time.Duration(after.kids-before[n].kids) * tick}
-		for _, p := range pids[n] {
-			rss, err := vmRSS(p)
-			if err != nil {
-				b.t.Fatalf("%s pid %d ended during the window: %v", n, p, err)
-			}
-			u.rssKB += rss
-			u.procs = append(u.procs, fmt.Sprintf("%d:%dkB", p, rss))
-		}
-		out = append(out, u)
-	}
-	return out
-}
-
-// daemonPIDs is the daemon's main process and its children running the same
-// program (keepalived's VRRP child), not a check script that happens to run.
-func (b *bench) daemonPIDs(node string) []int {
-	pid := b.l.AgentPID(node)
-	if pid == 0 {
-		b.t.Fatalf("no daemon on %s", node)
-	}
-	main, err := readProcStat(pid)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	out := []int{pid}
-	for _, c := range children(pid) {
-		if st, err := readProcStat(c); err == nil && st.Comm == main.Comm {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
-func (b *bench) report(daemon Daemon, reps int, started time.Time, window time.Duration, res []usage) string {
-	var w strings.Builder
-	fmt.Fprintf(&w, "# Failover benchmark: %s\n\n", daemon)
-	fmt.Fprintf(&w, "- run: %s to %s, %d repetitions per scenario, `lab/bench.sh %s`\n",
-		started.Format("2006-01-02 15:04"), time.Now().Format("15:04"), reps, daemon)
-	fmt.Fprintf(&w, "- daemon: %s\n", daemonVersion(b.l, daemon))
-	fmt.Fprintf(&w, "- machine: %s; load average at start %s, at end %s\n", machine(), b.loadStart, loadAvg())
-	fmt.Fprintf(&w, "- lab: seed configs (v2, advert_int 1, check script every 3 s), probe from the client every 10 ms, new TCP connection each, 200 ms timeout; random 0..1 s (nginx: 0..3 s) before each event\n")
-	fmt.Fprintf(&w, "- max probe spacing = longest time between two request starts from 1 s before the event to the first new success: the real resolution (10 ms when the prober is not starved)\n")
-	fmt.Fprintf(&w, "- gap = end of first success from the new server - end of last success from the old; event→serves = first new success - event; failed = requests started between the event and the first new success that failed\n\n")
-	fmt.Fprintf(&w, "| scenario | reps | client-visible gap ms (min / median / max) | event → new server serves ms | failed requests | max probe spacing ms |\n|---|---|---|---|---|---|\n")
-	for _, s := range scenarios {
-		gs := b.results[s]
-		fmt.Fprintf(&w, "| %s | %d | %s | %s | %s | %s |\n", s, len(gs),
-			stats(gs, func(g Gap) float64 { return ms(g.Gap) }),
-			stats(gs, func(g Gap) float64 { return ms(g.EventToServe) }),
-			stats(gs, func(g Gap) float64 { return float64(g.Failed) }),
-			stats(gs, func(g Gap) float64 { return ms(g.MaxSpacing) }))
-	}
-	fmt.Fprintf(&w, "\n| node | window | daemon processes (pid:VmRSS) | VmRSS sum kB | daemon CPU s | CPU %% | reaped children CPU s (check script) |\n|---|---|---|---|---|---|---|\n")
-	for _, u := range res {
-		fmt.Fprintf(&w, "| %s | %v | %s | %d | %.3f | %.2f | %.2f |\n", u.node, u.window,
-			strings.Join(u.procs, " "), u.rssKB, u.cpu.Seconds(),
-			100*u.cpu.Seconds()/u.window.Seconds(), u.kids.Seconds())
-	}
-	fmt.Fprintf(&w, "\nCPU is the utime+stime delta of the daemon's processes from /proc/PID/stat over the window, in a steady state (%s master, %s backup); VmRSS is sampled at the end of the window.\n\n", master, backup)
-	fmt.Fprintf(&w, "<details><summary>every repetition (gap / event→serves / failed)</summary>\n\n")
-	for _, s := range scenarios {
-		fmt.Fprintf(&w, "- %s:", s)
-		for _, g := range b.results[s] {
-			fmt.Fprintf(&w, " %.0f/%.0f/%d", ms(g.Gap), ms(g.EventToServe), g.Failed)
-		}
-		fmt.Fprintln(&w)
-	}
-	fmt.Fprintf(&w, "\n</details>\n")
-	return w.String()
-}
+func missed(g Gap) bool { return g.EventToServe < 0 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
+func median(v []float64) float64 {
+	v = slices.Clone(v)
+	slices.Sort(v)
+	if len(v)%2 == 0 {
+		return (v[len(v)/2-1] + v[len(v)/2]) / 2
+	}
+	return v[len(v)/2]
+}
+
+// values are f of the repetitions that did not miss.
+func values(gs []Gap, f func(Gap) float64) []float64 {
+	var v []float64
+	for _, g := range gs {
+		if !missed(g) {
+			v = append(v, f(g))
+		}
+	}
+	return v
+}
+
 func stats(gs []Gap, f func(Gap) float64) string {
-	if len(gs) == 0 {
+	s := statsOf(values(gs, f))
+	if n := len(gs) - len(values(gs, f)); n > 0 {
+		s += fmt.Sprintf(" (+%d missed: no switch within %v)", n, missAfter)
+	}
+	return s
+}
+
+func statsOf(v []float64) string {
+	if len(v) == 0 {
 		return "-"
 	}
-	v := make([]float64, len(gs))
-	for i, g := range gs {
-		v[i] = f(g)
+	return fmt.Sprintf("%.0f / %.0f / %.0f", slices.Min(v), median(v), slices.Max(v))
+}
+
+func ratio(h, k []Gap, f func(Gap) float64) string {
+	hv, kv := values(h, f), values(k, f)
+	if len(hv) == 0 || len(kv) == 0 {
+		return "-"
 	}
-	slices.Sort(v)
-	med := v[len(v)/2]
-	if len(v)%2 == 0 {
-		med = (v[len(v)/2-1] + v[len(v)/2]) / 2
+	return ratioOf(median(hv), median(kv))
+}
+
+func ratioOf(h, k float64) string {
+	if k == 0 {
+		return "-"
 	}
-	return fmt.Sprintf("%.0f / %.0f / %.0f", v[0], med, v[len(v)-1])
+	return fmt.Sprintf("%.2f×", h/k)
 }
 
 func envInt(t *testing.T, name string, def int) int {
@@ -294,6 +356,11 @@ func loadAvg() string {
 		return "?"
 	}
 	return strings.Join(f[:3], " ")
+}
+
+func load1() float64 {
+	f, _ := strconv.ParseFloat(strings.Fields(loadAvg() + " 0")[0], 64)
+	return f
 }
 
 func machine() string {
