@@ -30,7 +30,6 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
-	"github.com/hagent-dev/hagent/agent/api"
 	hactlv1 "github.com/hagent-dev/hagent/gen/hactl/v1"
 	"github.com/hagent-dev/hagent/lab"
 )
@@ -199,22 +198,13 @@ func apiWaitRoles(t *testing.T, l *lab.Lab, want map[string]string, timeout time
 	return doc
 }
 
-// apiNode asks host's agent for its status over the unix socket (the override and the
-// advert counters are not in the status JSON).
 func apiNode(t *testing.T, l *lab.Lab, host string) *hactlv1.Node {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	conn, err := api.DialAgent(ctx, "unix://"+l.APISocket(host), nil)
+	n, err := l.Status(host)
 	if err != nil {
-		t.Fatalf("dial %s's API: %v", host, err)
+		t.Fatal(err)
 	}
-	defer conn.Close()
-	resp, err := hactlv1.NewAgentServiceClient(conn).GetStatus(ctx, &hactlv1.GetStatusRequest{})
-	if err != nil {
-		t.Fatalf("status of %s over its unix socket: %v", host, err)
-	}
-	return resp.GetNode()
+	return n
 }
 
 func apiGRPCInstance(t *testing.T, l *lab.Lab, host string) *hactlv1.Instance {

@@ -443,25 +443,8 @@ func probeConfigs(t *testing.T, names map[string]string) map[string]string {
 	return out
 }
 
-// probeStatus asks host's agent for its status and returns instance VI_1.
 func probeStatus(l *lab.Lab, host string) (*hactlv1.Instance, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel()
-	conn, err := api.DialAgent(ctx, "unix://"+l.APISocket(host), nil)
-	if err != nil {
-		return nil, err
-	}
-	defer conn.Close()
-	resp, err := hactlv1.NewAgentServiceClient(conn).GetStatus(ctx, &hactlv1.GetStatusRequest{})
-	if err != nil {
-		return nil, fmt.Errorf("status of %s: %w", host, err)
-	}
-	for _, in := range resp.GetNode().GetInstances() {
-		if in.GetName() == probeInstance {
-			return in, nil
-		}
-	}
-	return nil, fmt.Errorf("status of %s: no instance %s", host, probeInstance)
+	return l.Instance(host, probeInstance)
 }
 
 // probeWaitState waits until host's VI_1 is in state and returns its status.

@@ -339,18 +339,7 @@ func stressNode(t *testing.T, l *lab.Lab, host string) *hactlv1.Node {
 }
 
 func stressTryNode(l *lab.Lab, host string) (*hactlv1.Node, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	conn, err := api.DialAgent(ctx, "unix://"+l.APISocket(host), nil)
-	if err != nil {
-		return nil, fmt.Errorf("dial %s: %w", host, err)
-	}
-	defer conn.Close()
-	resp, err := hactlv1.NewAgentServiceClient(conn).GetStatus(ctx, &hactlv1.GetStatusRequest{})
-	if err != nil {
-		return nil, fmt.Errorf("status of %s: %w", host, err)
-	}
-	return resp.GetNode(), nil
+	return l.Status(host)
 }
 
 // stressInstance returns one instance of host's status.
@@ -619,19 +608,11 @@ func (c stressCPU) percent(t *testing.T) float64 {
 // stressTicks is utime+stime of every thread of pid, from /proc/PID/stat.
 func stressTicks(t *testing.T, pid int) uint64 {
 	t.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	n, err := lab.CPUTicks(pid)
 	if err != nil {
 		t.Fatalf("CPU of pid %d: %v", pid, err)
 	}
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	// f[0] is field 3 (state); utime and stime are fields 14 and 15.
-	ut, err1 := strconv.ParseUint(f[11], 10, 64)
-	st, err2 := strconv.ParseUint(f[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		t.Fatalf("parse /proc/%d/stat: %q", pid, s)
-	}
-	return ut + st
+	return n
 }
 
 // stressRSS is VmRSS of pid in KiB.

@@ -5,7 +5,6 @@ package e2e
 // both lab hosts. The helpers at the end (issue3*) are shared with interop_test.go.
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/netip"
@@ -18,7 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hagent-dev/hagent/agent/api"
 	hactlv1 "github.com/hagent-dev/hagent/gen/hactl/v1"
 	"github.com/hagent-dev/hagent/lab"
 	"github.com/vishvananda/netlink"
@@ -394,23 +392,7 @@ func issue3WaitRoles(t *testing.T, l *lab.Lab, master, backup string) {
 
 // issue3Instance returns VI_1 from host's agent status over its unix socket.
 func issue3Instance(l *lab.Lab, host string) (*hactlv1.Instance, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	conn, err := api.DialAgent(ctx, "unix://"+l.APISocket(host), nil)
-	if err != nil {
-		return nil, fmt.Errorf("dial %s's agent: %w", host, err)
-	}
-	defer conn.Close()
-	resp, err := hactlv1.NewAgentServiceClient(conn).GetStatus(ctx, &hactlv1.GetStatusRequest{})
-	if err != nil {
-		return nil, fmt.Errorf("status of %s: %w", host, err)
-	}
-	for _, in := range resp.GetNode().GetInstances() {
-		if in.GetName() == issue3InstanceName {
-			return in, nil
-		}
-	}
-	return nil, fmt.Errorf("status of %s: no instance %s", host, issue3InstanceName)
+	return l.Instance(host, issue3InstanceName)
 }
 
 // issue3State is host's VI_1 state, or STATE_UNSPECIFIED when its agent does not answer.

@@ -227,24 +227,13 @@ func tuiHactlCLI(t *testing.T, l *lab.Lab, args ...string) {
 	}
 }
 
-// tuiCPUTicks is pid's user+system CPU time in clock ticks (/proc/PID/stat fields 14, 15).
 func tuiCPUTicks(t *testing.T, pid int) uint64 {
 	t.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	n, err := lab.CPUTicks(pid)
 	if err != nil {
-		t.Fatalf("read stat of pid %d: %v", pid, err)
+		t.Fatalf("CPU of pid %d: %v", pid, err)
 	}
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:]) // f[0] is field 3
-	if len(f) < 13 {
-		t.Fatalf("/proc/%d/stat: %d fields after comm", pid, len(f))
-	}
-	u, err1 := strconv.ParseUint(f[11], 10, 64)
-	k, err2 := strconv.ParseUint(f[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		t.Fatalf("/proc/%d/stat: utime %q stime %q", pid, f[11], f[12])
-	}
-	return u + k
+	return n
 }
 
 // tuiStatusKB reads a "Name: N kB" line of /proc/PID/status.

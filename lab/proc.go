@@ -98,3 +98,16 @@ func vmRSS(pid int) (int, error) {
 	}
 	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
 }
+
+// CPUTicks is the CPU time pid has used, utime+stime of all its threads, in clock ticks
+// (USER_HZ, 100 a second on Linux).
+func CPUTicks(pid int) (uint64, error) {
+	st, err := readProcStat(pid)
+	if err != nil {
+		return 0, err
+	}
+	return st.UTime + st.STime, nil
+}
+
+// VmRSS is pid's resident set size in kB.
+func VmRSS(pid int) (int, error) { return vmRSS(pid) }
