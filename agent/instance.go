@@ -76,16 +76,16 @@ type instance struct {
 	// awaitingSuccessor: we left MASTER for BACKUP and keep the VIPs until another
 	// router's advert says it has taken over (then handoverLinger more) or releaseAt.
 	awaitingSuccessor bool
-	timingAt      time.Time // next coalesced advert-timing event
-	lastTiming    time.Time
-	bound         map[netip.Prefix]bool
-	tracks        map[string]track // probe key -> how this instance uses it
-	probeViews    map[string]*probeView
-	opStopped     bool // stopped by the operator (Failover STOP)
-	overrideWho   string
-	queueDrops    uint64
-	lastDropLog   map[vrrp.Cause]time.Time
-	lastDropPub   time.Time
+	timingAt          time.Time // next coalesced advert-timing event
+	lastTiming        time.Time
+	bound             map[netip.Prefix]bool
+	tracks            map[string]track // probe key -> how this instance uses it
+	probeViews        map[string]*probeView
+	opStopped         bool // stopped by the operator (Failover STOP)
+	overrideWho       string
+	queueDrops        uint64
+	lastDropLog       map[vrrp.Cause]time.Time
+	lastDropPub       time.Time
 }
 
 func newInstance(a *Agent, ic *config.Instance) (*instance, error) {
