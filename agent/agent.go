@@ -176,13 +176,15 @@ func (a *Agent) shutdown() {
 	wg.Wait()
 	a.wg.Wait()
 	a.mu.Lock()
-	if a.probes != nil {
-		a.probes.stopAll()
-	}
-	if a.sockets != nil {
-		a.sockets.closeAll()
-	}
+	running, socks := a.probes, a.sockets
 	a.mu.Unlock()
+	// Not under a.mu: a probe's delivery takes it, and stopAll waits for deliveries.
+	if running != nil {
+		running.stopAll()
+	}
+	if socks != nil {
+		socks.closeAll()
+	}
 }
 
 func (a *Agent) startInstanceLocked(ctx context.Context, ic *config.Instance) error {

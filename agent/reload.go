@@ -39,9 +39,11 @@ func (a *Agent) Reload(ctx context.Context, cfg *config.Config) ([]string, error
 
 	probesChanged := !sameProbes(old, cfg)
 	if probesChanged {
+		// Not under a.mu: a probe's delivery takes it, and stopAll waits for deliveries.
 		a.mu.Lock()
-		a.probes.stopAll()
+		running := a.probes
 		a.mu.Unlock()
+		running.stopAll()
 		changes = append(changes, "probes restarted")
 	}
 
