@@ -196,6 +196,7 @@ func serve(o *options, log *slog.Logger, stderr io.Writer) int {
 		rt = cfg.Global.MaxAutoPriority
 	}
 	runRealtime(ctx, rt, log)
+	go trimMemory(ctx)
 
 	srv := api.NewServer(a, hub, log)
 	apiDone := make(chan error, 1)
