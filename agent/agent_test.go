@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
@@ -461,4 +463,36 @@ func TestRelinquishKeepsVIPUntilTheSuccessorAdvertises(t *testing.T) {
 	}
 	h.seg.advertFrom(t, 90)
 	waitFor(t, 2*time.Second, "VIP released after the successor advertised", func() bool { return !h.bind.has("192.168.188.109/32") })
+}
+
+// Notify scripts run as keepalived runs them: notify_master as written, then `notify`
+// with INSTANCE "VI_1" MASTER <priority>; on stop, notify_stop and `notify … STOP`.
+func TestNotifyScriptsGetKeepalivedArguments(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	log := filepath.Join(dir, "notify.log")
+	script := filepath.Join(dir, "notify.sh")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\necho \"$*\" >> "+log+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	conf := seedConf(255)[:len(seedConf(255))-2] +
+		fmt.Sprintf("    notify %s\n    notify_master \"%s master-hook\"\n    notify_stop \"%s stop-hook\"\n}\n", script, script, script)
+	h := start(t, conf)
+	read := func() string {
+		b, _ := os.ReadFile(log)
+		return string(b)
+	}
+	waitFor(t, 5*time.Second, "notify_master then notify with keepalived's arguments", func() bool {
+		return read() == "master-hook\nINSTANCE VI_1 MASTER 255\n"
+	})
+	h.stop()
+	select {
+	case <-h.done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("agent did not stop")
+	}
+	h.done <- nil
+	if got, want := read(), "master-hook\nINSTANCE VI_1 MASTER 255\nstop-hook\nINSTANCE VI_1 STOP 255\n"; got != want {
+		t.Fatalf("notify log:\n%s\nwant:\n%s", got, want)
+	}
 }
