@@ -118,6 +118,9 @@ type tuiConsole struct {
 	t      *testing.T
 	socket string // tmux -L name: a server of our own, nobody else's sessions
 	target string
+	// exitFile receives hactl's exit status: tmux 3.3's pane_dead_status is not
+	// reliably set when a pane dies.
+	exitFile string
 }
 
 // tuiStart runs hactl at width×height in the lab's client namespace, connected to
@@ -129,8 +132,9 @@ func tuiStart(t *testing.T, l *lab.Lab, width, height int) *tuiConsole {
 	if _, err := rand.Read(b[:]); err != nil {
 		t.Fatal(err)
 	}
-	c := &tuiConsole{t: t, socket: fmt.Sprintf("hagent-e2e-tui-%d-%s", os.Getpid(), hex.EncodeToString(b[:])), target: "hactl"}
-	// Our own config: the pane stays after hactl exits so its exit status can be read.
+	c := &tuiConsole{t: t, socket: fmt.Sprintf("hagent-e2e-tui-%d-%s", os.Getpid(), hex.EncodeToString(b[:])), target: "hactl",
+		exitFile: filepath.Join(t.TempDir(), "exit")}
+	// Our own config: the pane stays after hactl exits so its last screen can be read.
 	conf := filepath.Join(t.TempDir(), "tmux.conf")
 	if err := os.WriteFile(conf, []byte("set -g remain-on-exit on\nset -g history-limit 100\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -157,7 +161,7 @@ func tuiStart(t *testing.T, l *lab.Lab, width, height int) *tuiConsole {
 		tuiKillHactl(pid)
 	})
 	c.tmux("-f", conf, "new-session", "-d", "-s", c.target, "-x", strconv.Itoa(width), "-y", strconv.Itoa(height),
-		strings.Join(quoted, " "))
+		strings.Join(quoted, " ")+"; echo $? > '"+c.exitFile+"'")
 	return c
 }
 
@@ -221,11 +225,11 @@ func (c *tuiConsole) waitRoles(master, backup string, timeout time.Duration) str
 // paneStatus is "alive", or "exit N" once the pane's process has ended.
 func (c *tuiConsole) paneStatus() string {
 	c.t.Helper()
-	out := strings.Fields(c.tmux("list-panes", "-t", c.target, "-F", "#{pane_dead} #{pane_dead_status}"))
-	if len(out) > 0 && out[0] == "1" {
-		return "exit " + strings.Join(out[1:], " ")
+	b, err := os.ReadFile(c.exitFile)
+	if err != nil || !strings.HasSuffix(string(b), "\n") {
+		return "alive"
 	}
-	return "alive"
+	return "exit " + strings.TrimSpace(string(b))
 }
 
 // quit sends q and waits for hactl to exit with status 0.
