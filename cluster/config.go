@@ -52,7 +52,7 @@ func (c Config) Validate() error {
 			return fmt.Errorf("agent %q configured twice", a.Name)
 		}
 		seen[a.Name] = true
-		if _, err := parseAddr(a.Addr); err != nil {
+		if _, err := api.ParseAddr(a.Addr); err != nil {
 			return fmt.Errorf("agent %q: %w", a.Name, err)
 		}
 	}
@@ -106,7 +106,7 @@ func ParseAgentFlag(s string) (Agent, error) {
 	if !ok || name == "" || addr == "" {
 		return Agent{}, fmt.Errorf("--agent %q: want NAME=ADDR (unix:///path or tcp://host:port)", s)
 	}
-	if _, err := parseAddr(addr); err != nil {
+	if _, err := api.ParseAddr(addr); err != nil {
 		return Agent{}, fmt.Errorf("--agent %q: %w", s, err)
 	}
 	return Agent{Name: name, Addr: addr}, nil

@@ -124,7 +124,7 @@ func (r *benchRun) scaleGroup(t *testing.T) {
 					time.Sleep(3*time.Second + rand.N(advertInt))
 					ev := l.LinkDown(master)
 					var f scaleFailover
-					err := Poll2ms(func() bool {
+					err := PollEvery(func() bool {
 						k, now := c72.count(), time.Since(ev)
 						if k > 0 && f.first == 0 {
 							f.first = now
@@ -136,7 +136,7 @@ func (r *benchRun) scaleGroup(t *testing.T) {
 							f.all = now
 						}
 						return k == n
-					}, 30*time.Second)
+					}, 2*time.Millisecond, 30*time.Second)
 					if err != nil {
 						t.Fatalf("%s to take over all %d VIPs after the link went down: %v (has %d)", backup, n, err, c72.count())
 					}
@@ -215,16 +215,4 @@ func kbOf(kb int, ok bool) string {
 		return "-"
 	}
 	return strconv.Itoa(kb)
-}
-
-// Poll2ms calls cond every 2 ms until it returns true or timeout passes.
-func Poll2ms(cond func() bool, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			return fmt.Errorf("timed out after %v", timeout)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-	return nil
 }

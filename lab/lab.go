@@ -323,12 +323,17 @@ func (l *Lab) WaitFor(cond func() bool, timeout time.Duration, format string, ar
 
 // Poll calls cond every 20 ms until it returns true or timeout passes.
 func Poll(cond func() bool, timeout time.Duration) error {
+	return PollEvery(cond, 20*time.Millisecond, timeout)
+}
+
+// PollEvery calls cond every interval until it returns true or timeout passes.
+func PollEvery(cond func() bool, interval, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for !cond() {
 		if time.Now().After(deadline) {
 			return fmt.Errorf("timed out after %v", timeout)
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(interval)
 	}
 	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"strings"
 	"time"
 
 	"google.golang.org/grpc"
@@ -46,28 +45,20 @@ func DialAgent(ctx context.Context, addr string, tlsFiles *TLSFiles) (*grpc.Clie
 }
 
 func dialTarget(addr string, tlsFiles *TLSFiles) (string, credentials.TransportCredentials, error) {
-	switch {
-	case strings.HasPrefix(addr, unixScheme):
-		path := strings.TrimPrefix(addr, unixScheme)
-		if !strings.HasPrefix(path, "/") {
-			return "", nil, fmt.Errorf("agent %q: want an absolute socket path (unix:///run/hagent/api.sock)", addr)
-		}
-		return "unix://" + path, insecure.NewCredentials(), nil
-	case strings.HasPrefix(addr, tcpScheme):
-		hostport := strings.TrimPrefix(addr, tcpScheme)
-		host, _, err := net.SplitHostPort(hostport)
-		if err != nil {
-			return "", nil, fmt.Errorf("agent %s: %w", addr, err)
-		}
-		if !tlsFiles.complete() {
-			return "", nil, fmt.Errorf("agent %s: --tls-cert, --tls-key and --tls-ca are required", addr)
-		}
-		cfg, err := tlsFiles.clientConfig(host)
-		if err != nil {
-			return "", nil, fmt.Errorf("agent %s: %w", addr, err)
-		}
-		return "passthrough:///" + hostport, credentials.NewTLS(cfg), nil
-	default:
-		return "", nil, fmt.Errorf("agent address %q: want unix:///path or tcp://host:port", addr)
+	a, err := ParseAddr(addr)
+	if err != nil {
+		return "", nil, err
 	}
+	if a.Unix {
+		return "unix://" + a.Path, insecure.NewCredentials(), nil
+	}
+	if !tlsFiles.complete() {
+		return "", nil, fmt.Errorf("agent %s: --tls-cert, --tls-key and --tls-ca are required", addr)
+	}
+	host, _, _ := net.SplitHostPort(a.Path)
+	cfg, err := tlsFiles.clientConfig(host)
+	if err != nil {
+		return "", nil, fmt.Errorf("agent %s: %w", addr, err)
+	}
+	return "passthrough:///" + a.Path, credentials.NewTLS(cfg), nil
 }

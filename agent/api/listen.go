@@ -8,7 +8,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 )
@@ -26,17 +25,17 @@ const (
 //   - tcp://host:port: TLS (1.2 minimum, 1.3 preferred) with a client certificate from
 //     the CA required on every connection. tlsFiles must name cert, key and CA.
 func Listen(addr string, tlsFiles *TLSFiles) (net.Listener, error) {
-	switch {
-	case strings.HasPrefix(addr, unixScheme):
-		return listenUnix(strings.TrimPrefix(addr, unixScheme))
-	case strings.HasPrefix(addr, tcpScheme):
-		return listenTLS(addr, tlsFiles)
-	default:
-		return nil, fmt.Errorf("api address %q: want unix:///path or tcp://host:port", addr)
+	a, err := ParseAddr(addr)
+	if err != nil {
+		return nil, err
 	}
+	if a.Unix {
+		return listenUnix(a.Path)
+	}
+	return listenTLS(addr, a.Path, tlsFiles)
 }
 
-func listenTLS(addr string, tlsFiles *TLSFiles) (net.Listener, error) {
+func listenTLS(addr, hostport string, tlsFiles *TLSFiles) (net.Listener, error) {
 	if !tlsFiles.complete() {
 		return nil, fmt.Errorf("tcp listener %s: --tls-cert, --tls-key and --tls-ca are required", addr)
 	}
@@ -44,7 +43,7 @@ func listenTLS(addr string, tlsFiles *TLSFiles) (net.Listener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tcp listener %s: %w", addr, err)
 	}
-	ln, err := net.Listen("tcp", strings.TrimPrefix(addr, tcpScheme))
+	ln, err := net.Listen("tcp", hostport)
 	if err != nil {
 		return nil, fmt.Errorf("tcp listener %s: %w", addr, err)
 	}
@@ -52,9 +51,6 @@ func listenTLS(addr string, tlsFiles *TLSFiles) (net.Listener, error) {
 }
 
 func listenUnix(path string) (net.Listener, error) {
-	if !filepath.IsAbs(path) {
-		return nil, fmt.Errorf("unix listener %q: want an absolute path (unix:///run/hagent/api.sock)", path)
-	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("unix listener %s: %w", path, err)
 	}
