@@ -16,8 +16,10 @@ import (
 	"github.com/hagent-dev/hagent/agent/api"
 	"github.com/hagent-dev/hagent/agent/config"
 	"github.com/hagent-dev/hagent/agent/netio"
+	"github.com/hagent-dev/hagent/agent/probe"
 	"github.com/hagent-dev/hagent/agent/vip"
 	hactlv1 "github.com/hagent-dev/hagent/gen/hactl/v1"
+	"github.com/vishvananda/netns"
 )
 
 // Binder adds and removes addresses (vip.NetlinkBinder in production).
@@ -45,6 +47,12 @@ type Agent struct {
 	announcer  Announcer
 	openConn   func(ifname string, family netio.Family, unicast bool) (packetConn, error)
 	watchNet   bool
+	// watch and readLink follow and read link state (vip.Watch, vip.LinkState).
+	watch    func(ctx context.Context, ifnames []string) (<-chan vip.Event, error)
+	readLink func(ifname string) (up bool, reason string, err error)
+
+	watchMu sync.Mutex // serialises (re)starts of the kernel watch
+	kwatch  *kernelWatch
 
 	mu          sync.Mutex // guards what follows; the instances own their own state
 	cfg         *config.Config
@@ -55,6 +63,13 @@ type Agent struct {
 	maintenance bool
 	runCtx      context.Context
 	wg          sync.WaitGroup
+	// notifiers is the latest notify-script queue of each instance name: a restarted
+	// instance's scripts wait for its predecessor's. notifyWG waits for all on shutdown.
+	notifiers map[string]*notifier
+	notifyWG  sync.WaitGroup
+	// probeLast is each running probe's last state change, for instances that start
+	// after it was reported (replayProbes).
+	probeLast map[string]probe.StateChange
 }
 
 // Option configures an Agent.
@@ -91,6 +106,8 @@ func New(cfg *config.Config, opts ...Option) (*Agent, error) {
 		started:   time.Now(),
 		log:       slog.Default(),
 		instances: map[string]*instance{},
+		notifiers: map[string]*notifier{},
+		probeLast: map[string]probe.StateChange{},
 		watchNet:  true,
 	}
 	for _, o := range opts {
@@ -114,6 +131,14 @@ func New(cfg *config.Config, opts ...Option) (*Agent, error) {
 	}
 	if a.openConn == nil {
 		a.openConn = openNetioConn
+	}
+	if a.watch == nil {
+		a.watch = func(ctx context.Context, ifnames []string) (<-chan vip.Event, error) {
+			return vip.Watch(ctx, netns.None(), ifnames)
+		}
+	}
+	if a.readLink == nil {
+		a.readLink = func(ifname string) (bool, string, error) { return vip.LinkState(netns.None(), ifname) }
 	}
 	return a, nil
 }
@@ -146,9 +171,7 @@ func (a *Agent) Run(ctx context.Context, ready func()) error {
 		a.shutdown()
 		return startErr
 	}
-	if a.watchNet {
-		go a.watchKernel(ctx)
-	}
+	a.rewatchKernel(ctx)
 	if ready != nil {
 		ready()
 	}
@@ -175,6 +198,10 @@ func (a *Agent) shutdown() {
 	}
 	wg.Wait()
 	a.wg.Wait()
+	a.stopKernelWatch()
+	// notify_stop and the like, queued by the stops above: a service manager's stop
+	// waits for them, as it waits for keepalived's (each is bounded by notifyTimeout).
+	a.notifyWG.Wait()
 	a.mu.Lock()
 	running, socks := a.probes, a.sockets
 	a.mu.Unlock()
@@ -197,6 +224,15 @@ func (a *Agent) startInstanceLocked(ctx context.Context, ic *config.Instance) er
 	}
 	a.instances[ic.Name] = in
 	a.order = append(a.order, ic.Name)
+	if prev := a.notifiers[ic.Name]; prev != nil {
+		in.notify.after = prev.done
+	}
+	a.notifiers[ic.Name] = in.notify
+	a.notifyWG.Add(1)
+	go func() {
+		defer a.notifyWG.Done()
+		in.notify.run()
+	}()
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()

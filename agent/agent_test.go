@@ -201,6 +201,12 @@ type harness struct {
 
 func start(t *testing.T, conf string) *harness {
 	t.Helper()
+	return startWith(t, conf, nil)
+}
+
+// startWith is start with a hook that adjusts the agent before it runs.
+func startWith(t *testing.T, conf string, adjust func(*Agent)) *harness {
+	t.Helper()
 	cfg, err := config.Parse("test.conf", []byte(conf), config.CheckFiles(false))
 	if err != nil {
 		t.Fatal(err)
@@ -213,6 +219,9 @@ func start(t *testing.T, conf string) *harness {
 	}
 	h.a.openConn = func(string, netio.Family, bool) (packetConn, error) { return h.seg, nil }
 	h.a.watchNet = false
+	if adjust != nil {
+		adjust(h.a)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	h.stop = cancel
 	ready := make(chan struct{})

@@ -38,18 +38,31 @@ type packetMsg struct {
 	data     []byte
 }
 
-// callMsg runs fn inside the instance's loop, the only writer of its state.
+// callMsg runs fn inside the instance's loop, the only writer of its state. The caller
+// and the loop race to claim it: the loop runs fn only if it claims the message first,
+// and a caller whose context ended first cancels it, so a call that returned an error
+// never runs later (a timed-out failover must not fire once the loop catches up).
 type callMsg struct {
-	fn   func(now time.Time)
-	done chan struct{}
+	fn    func(now time.Time)
+	done  chan struct{}
+	claim *atomic.Int32 // callPending, then callRunning (loop) or callCancelled (caller)
 }
+
+const (
+	callPending int32 = iota
+	callRunning
+	callCancelled
+)
 
 // instance is one vrrp_instance: a goroutine that owns the state machine, its timers,
 // its VIPs and its view of the tracked probes. Everything reaches it as a message.
 type instance struct {
-	a       *Agent
-	cfg     *config.Instance
+	a   *Agent
+	cfg *config.Instance // owned by the loop: a reload swaps it in place (reconfigure)
+	// Fixed for the instance's life (a change restarts it), so readable anywhere.
 	name    string
+	ifname  string
+	version int
 	vrid    uint8
 	family  netio.Family
 	fsm     *vrrp.Instance
@@ -65,8 +78,11 @@ type instance struct {
 	// announceQ feeds announceLoop; master tells it whether the VIPs are still ours.
 	announceQ chan announceJob
 	master    atomic.Bool
-	stopped   chan struct{} // closed when the loop has ended
-	stopReq   chan struct{}
+	// queueDrops counts packets dropped because the loop was behind; the socket reader
+	// adds to it without waiting for the loop, which may be stopping or stuck.
+	queueDrops atomic.Uint64
+	stopped    chan struct{} // closed when the loop has ended
+	stopReq    chan struct{}
 
 	// Owned by the loop goroutine.
 	deadlines     map[vrrp.TimerKind]time.Time
@@ -83,7 +99,6 @@ type instance struct {
 	probeViews        map[string]*probeView
 	opStopped         bool // stopped by the operator (Failover STOP)
 	overrideWho       string
-	queueDrops        uint64
 	lastDropLog       map[vrrp.Cause]time.Time
 	lastDropPub       time.Time
 }
@@ -97,6 +112,8 @@ func newInstance(a *Agent, ic *config.Instance) (*instance, error) {
 		a:           a,
 		cfg:         ic,
 		name:        ic.Name,
+		ifname:      ic.Interface,
+		version:     ic.Version,
 		vrid:        uint8(ic.VRID),
 		family:      family,
 		log:         a.log.With("instance", ic.Name),
@@ -189,8 +206,10 @@ func (in *instance) deliverPacket(p packetMsg) {
 	select {
 	case in.packets <- p:
 	default:
-		// The loop is behind; a flood must not grow memory or stall the reader.
-		in.send(callMsg{fn: func(time.Time) { in.queueDrops++ }})
+		// The loop is behind, or stopping (a master waiting for its successor, a
+		// restart during a reload): a flood must not grow memory, and the reader,
+		// shared by every instance on the interface, must never wait for this one.
+		in.queueDrops.Add(1)
 	}
 }
 
@@ -214,9 +233,13 @@ func (in *instance) send(m any) bool {
 	}
 }
 
-// call runs fn in the loop and waits for it.
+// call runs fn in the loop and waits for it. It returns nil only if fn ran; with an
+// error, fn has not run and never will.
 func (in *instance) call(ctx context.Context, fn func(now time.Time)) error {
-	m := callMsg{fn: fn, done: make(chan struct{})}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m := callMsg{fn: fn, done: make(chan struct{}), claim: new(atomic.Int32)}
 	select {
 	case in.inbox <- m:
 	case <-in.stopped:
@@ -224,13 +247,31 @@ func (in *instance) call(ctx context.Context, fn func(now time.Time)) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+	stoppedErr := fmt.Errorf("instance %s has stopped", in.name)
 	select {
 	case <-m.done:
 		return nil
 	case <-in.stopped:
-		return fmt.Errorf("instance %s has stopped", in.name)
+		// The loop ended; it may have run fn just before.
+		if m.claim.CompareAndSwap(callPending, callCancelled) {
+			return stoppedErr
+		}
 	case <-ctx.Done():
-		return ctx.Err()
+		if m.claim.CompareAndSwap(callPending, callCancelled) {
+			return ctx.Err()
+		}
+	}
+	// The loop claimed the message first: fn runs (or ran) now, in a moment.
+	select {
+	case <-m.done:
+		return nil
+	case <-in.stopped:
+		select {
+		case <-m.done:
+			return nil
+		default:
+			return stoppedErr
+		}
 	}
 }
 
@@ -245,14 +286,16 @@ func (in *instance) stop() {
 
 func (in *instance) run(ctx context.Context) {
 	defer close(in.stopped)
-	go in.notify.run()
-	defer in.notify.close()
+	defer in.notify.close() // the queued scripts run on; the agent waits for them on shutdown
 	go in.announceLoop()
 
 	now := time.Now()
 	// A VIP left behind by a crash: we start as BACKUP (or as the owner, which binds
 	// again at once), so nothing may stay bound before the state machine says so.
 	in.unbindLeftovers()
+	// What the watches reported before this instance existed: its link, its probes.
+	in.linkAtStart(now)
+	in.replayProbes(now)
 	in.step(now, vrrp.Start{})
 
 	timer := time.NewTimer(time.Hour)
@@ -378,6 +421,9 @@ func (in *instance) awaitSuccessor(wait time.Duration) {
 func (in *instance) handle(now time.Time, m any) {
 	switch m := m.(type) {
 	case callMsg:
+		if m.claim != nil && !m.claim.CompareAndSwap(callPending, callRunning) {
+			return // its caller gave up (timed out, cancelled): never run it late
+		}
 		m.fn(now)
 		if m.done != nil {
 			close(m.done)
@@ -525,7 +571,7 @@ func (in *instance) publishTiming(now time.Time) {
 		Timing:          timing,
 		AdvertsSent:     st.AdvertsSent,
 		AdvertsReceived: st.AdvertsReceived,
-		ReceiveErrors:   errorsProto(st.Errors, in.queueDrops),
+		ReceiveErrors:   errorsProto(st.Errors, in.queueDrops.Load()),
 		Master:          masterProto(st, in.src),
 	}}})
 }

@@ -17,12 +17,17 @@ import (
 // we do (to keep them ordered) but not forever.
 const notifyTimeout = 30 * time.Second
 
-// notifier runs an instance's notify scripts in order, off the instance's loop.
+// notifier runs an instance's notify scripts in order, off the instance's loop. The
+// loop never waits for a script, not even when it stops: a slow notify_stop must not
+// hold up a reload, nor the instance's packets (keepalived does not wait for them at
+// all). The scripts of an instance restarted by a reload run after those of the
+// instance it replaces (after), so a script that records the state sees them in order.
 type notifier struct {
-	ic   *config.Instance
-	log  *slog.Logger
-	jobs chan [][]string
-	done chan struct{}
+	ic    *config.Instance // read and written by the instance's loop only
+	log   *slog.Logger
+	jobs  chan [][]string
+	done  chan struct{}
+	after <-chan struct{} // the previous notifier of the same instance name, if any
 }
 
 func newNotifier(ic *config.Instance, log *slog.Logger) *notifier {
@@ -70,6 +75,9 @@ func (n *notifier) transition(to vrrp.State, priority uint8) {
 
 func (n *notifier) run() {
 	defer close(n.done)
+	if n.after != nil {
+		<-n.after
+	}
 	for cmds := range n.jobs {
 		for _, argv := range cmds {
 			n.exec(argv)
@@ -77,9 +85,10 @@ func (n *notifier) run() {
 	}
 }
 
+// close ends the queue: the scripts already queued still run, and done closes after
+// the last. Only the instance's loop calls it, after its last transition.
 func (n *notifier) close() {
 	close(n.jobs)
-	<-n.done
 }
 
 func (n *notifier) exec(argv []string) {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hagent-dev/hagent/agent/config"
+	"github.com/hagent-dev/hagent/agent/probe"
 	"github.com/hagent-dev/hagent/agent/vip"
 	"github.com/hagent-dev/hagent/agent/vrrp"
 	hactlv1 "github.com/hagent-dev/hagent/gen/hactl/v1"
@@ -44,6 +45,11 @@ func (a *Agent) Reload(ctx context.Context, cfg *config.Config) ([]string, error
 		running := a.probes
 		a.mu.Unlock()
 		running.stopAll()
+		// The new probes report afresh; until then, no instance starts from a state
+		// the old ones reported.
+		a.mu.Lock()
+		a.probeLast = map[string]probe.StateChange{}
+		a.mu.Unlock()
 		changes = append(changes, "probes restarted")
 	}
 
@@ -101,6 +107,9 @@ func (a *Agent) Reload(ctx context.Context, cfg *config.Config) ([]string, error
 		a.probes.start(runCtx, cfg, a.deliverProbeEvent)
 	}
 	a.mu.Unlock()
+	// An interface the new config brings is watched from now on (started instances
+	// read their link's state themselves: linkAtStart).
+	a.rewatchKernel(runCtx)
 	ev := &hactlv1.ConfigReloadEvent{Ok: errs == nil, ConfigHash: cfg.Hash(), Changes: changes}
 	if errs != nil {
 		ev.Error = errs.Error()
@@ -193,6 +202,14 @@ func sameProbes(a, b *config.Config) bool {
 
 func probeDefs(c *config.Config) map[string]any {
 	out := map[string]any{}
+	// Which probes run at all: only the tracked ones do, so a reload that starts
+	// tracking a probe (a track_interface line, a vrrp_script unused until now) must
+	// start it, or the instances tracking it never hear from it.
+	for _, ic := range c.Instances {
+		for k := range tracksOf(c, ic) {
+			out["tracked:"+k] = true
+		}
+	}
 	for n, s := range c.Scripts {
 		out["script:"+n] = []any{s.Script, s.Interval, s.Timeout, s.Weight, s.Reverse, s.Fall, s.Rise, s.User, s.Group, s.InitFail, s.Restart}
 	}

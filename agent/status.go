@@ -39,8 +39,8 @@ func (a *Agent) Status() *hactlv1.Node {
 		var pi *hactlv1.Instance
 		err := in.call(ctx, func(now time.Time) { pi = in.statusProto(now) })
 		if err != nil {
-			pi = &hactlv1.Instance{Name: in.name, Vrid: uint32(in.vrid), Interface: in.cfg.Interface,
-				Version: uint32(in.cfg.Version), State: hactlv1.State_STATE_STOP, StateReason: err.Error()}
+			pi = &hactlv1.Instance{Name: in.name, Vrid: uint32(in.vrid), Interface: in.ifname,
+				Version: uint32(in.version), State: hactlv1.State_STATE_STOP, StateReason: err.Error()}
 		}
 		n.Instances = append(n.Instances, pi)
 	}
@@ -65,7 +65,7 @@ func (in *instance) statusProto(now time.Time) *hactlv1.Instance {
 		Timing:            timingProto(in.cfg, st, now),
 		AdvertsSent:       st.AdvertsSent,
 		AdvertsReceived:   st.AdvertsReceived,
-		ReceiveErrors:     errorsProto(st.Errors, in.queueDrops),
+		ReceiveErrors:     errorsProto(st.Errors, in.queueDrops.Load()),
 		Transitions:       st.Transitions,
 		Maintenance:       st.Maintenance,
 		PrimaryAddress:    addrString(in.src),

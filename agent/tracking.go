@@ -243,12 +243,42 @@ func (p *probes) stopAll() {
 	p.wg.Wait()
 }
 
-// deliverProbeEvent hands a probe event to every instance that tracks the probe.
+// deliverProbeEvent hands a probe event to every instance that tracks the probe, and
+// keeps the probe's last state change for the instances that start later.
 func (a *Agent) deliverProbeEvent(key string, ev probe.Event) {
+	if ev.Change != nil {
+		a.mu.Lock()
+		a.probeLast[key] = *ev.Change
+		a.mu.Unlock()
+	}
 	for _, in := range a.instanceList() {
 		if _, ok := in.tracks[key]; ok {
 			in.send(probeMsg{key: key, ev: ev})
 		}
+	}
+}
+
+// replayProbes gives a starting instance the last state of every probe it tracks, before
+// the state machine starts: probes are shared and report only changes, so an instance a
+// reload restarted (or added) would otherwise believe a down interface or a failing
+// check healthy until it changes again. The instance is registered before its loop
+// runs, and deliverProbeEvent records a change before it looks the instances up, so
+// every change reaches it, here or through its inbox afterwards (twice is harmless).
+func (in *instance) replayProbes(now time.Time) {
+	in.a.mu.Lock()
+	var keys []string
+	last := map[string]probe.StateChange{}
+	for key := range in.tracks {
+		if c, ok := in.a.probeLast[key]; ok {
+			keys = append(keys, key)
+			last[key] = c
+		}
+	}
+	in.a.mu.Unlock()
+	sort.Strings(keys)
+	for _, key := range keys {
+		c := last[key]
+		in.onProbe(now, probeMsg{key: key, ev: probe.Event{Change: &c}})
 	}
 }
 

@@ -9,7 +9,6 @@ import (
 	"github.com/hagent-dev/hagent/agent/vip"
 	"github.com/hagent-dev/hagent/agent/vrrp"
 	hactlv1 "github.com/hagent-dev/hagent/gen/hactl/v1"
-	"github.com/vishvananda/netns"
 )
 
 // bindAll adds every VIP; one that fails is logged and the others still go on.
@@ -183,26 +182,107 @@ func (in *instance) onAddrRemoved(now time.Time, m addrMsg) {
 	}
 }
 
-// watchKernel follows link and address changes of every interface our instances use,
-// and hands them to the instances. A failed subscription is re-established.
-func (a *Agent) watchKernel(ctx context.Context) {
+// linkAtStart tells a starting instance its interface's current state, before the
+// state machine starts: the kernel watch reports only changes after its first listing,
+// so an instance restarted by a reload while its link is down would otherwise start
+// as BACKUP and take over (or, as the address owner, bind the VIPs at once).
+//
+// The instance is registered before its loop runs, so a change after this read also
+// reaches it through the watch; reading the same state twice is harmless. An interface
+// that cannot be read is left to the watch.
+func (in *instance) linkAtStart(now time.Time) {
+	if !in.a.watchNet || in.a.readLink == nil || in.cfg.DontTrackPrimary {
+		return
+	}
+	up, reason, err := in.a.readLink(in.ifname)
+	if err != nil {
+		in.log.Debug("link state at start", "interface", in.ifname, "err", err)
+		return
+	}
+	in.onLink(now, linkMsg{ifname: in.ifname, up: up, reason: reason})
+}
+
+// kernelWatch is one running watchKernel.
+type kernelWatch struct {
+	names  []string
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// watchedInterfaces are the interfaces of the running config: every instance's and
+// every VIP's device, sorted. It reads the config, never an instance (whose VIP list
+// belongs to its loop).
+func (a *Agent) watchedInterfaces() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	set := map[string]bool{}
+	for _, ic := range a.cfg.Instances {
+		set[ic.Interface] = true
+		for _, v := range ic.VIPs {
+			set[vipOf(ic, v).Dev] = true
+		}
+		for _, v := range ic.ExcludedVIPs {
+			set[vipOf(ic, v).Dev] = true
+		}
+	}
+	names := make([]string, 0, len(set))
+	for n := range set {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// rewatchKernel (re)starts the kernel watch over the interfaces of the running config,
+// at start and after a reload that changed them: a new interface is watched from then
+// on, and its first listing tells every instance its current state. The old watch has
+// ended before the new one starts, so no stale event of it lands after a fresh one.
+func (a *Agent) rewatchKernel(ctx context.Context) {
+	if !a.watchNet {
+		return
+	}
+	a.watchMu.Lock()
+	defer a.watchMu.Unlock()
+	names := a.watchedInterfaces()
+	if w := a.kwatch; w != nil {
+		if slices.Equal(w.names, names) && ctx.Err() == nil {
+			return
+		}
+		w.cancel()
+		<-w.done
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	w := &kernelWatch{names: names, cancel: cancel, done: make(chan struct{})}
+	a.kwatch = w
+	go func() {
+		defer close(w.done)
+		a.watchKernel(wctx, names)
+	}()
+}
+
+// stopKernelWatch ends the kernel watch and waits for it.
+func (a *Agent) stopKernelWatch() {
+	a.watchMu.Lock()
+	defer a.watchMu.Unlock()
+	if w := a.kwatch; w != nil {
+		w.cancel()
+		<-w.done
+		a.kwatch = nil
+	}
+}
+
+// watchKernel follows link and address changes of the interfaces names and hands them
+// to the instances until ctx ends. A failed subscription is re-established.
+func (a *Agent) watchKernel(ctx context.Context, names []string) {
 	for {
-		ifnames := map[string]bool{}
-		for _, in := range a.instanceList() {
-			ifnames[in.cfg.Interface] = true
-			for _, v := range in.vips {
-				ifnames[v.Dev] = true
-			}
-		}
-		names := make([]string, 0, len(ifnames))
-		for n := range ifnames {
-			names = append(names, n)
-		}
-		events, err := vip.Watch(ctx, netns.None(), names)
+		events, err := a.watch(ctx, names)
 		if err != nil {
 			a.log.Error("watch interfaces", "err", err)
 		} else {
 			for ev := range events {
+				if ctx.Err() != nil {
+					continue // replaced or stopping: drain until the watcher closes
+				}
 				a.dispatchKernel(ev)
 			}
 		}
