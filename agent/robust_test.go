@@ -120,6 +120,11 @@ func TestStuckInstanceDoesNotBlockTheSocketReader(t *testing.T) {
 	if st := loopStatus(t, other); st.State != vrrp.StateBackup {
 		t.Fatalf("VI_2 is %v, want BACKUP under a live master", st.State)
 	}
+	// Status waits for each loop at most statusTimeout: the stuck one must not use up
+	// the other's time and have it reported as stopped.
+	if got := h.a.Status().GetInstances(); len(got) != 2 || got[1].GetState() != hactlv1.State_STATE_BACKUP {
+		t.Fatalf("status while VI_1 is stuck: %v, want VI_2 BACKUP", got)
+	}
 
 	release()
 	drops := stuck.queueDrops.Load()

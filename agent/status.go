@@ -5,6 +5,7 @@ import (
 	"math"
 	"net/netip"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/hagent-dev/hagent/agent/config"
@@ -35,15 +36,25 @@ func (a *Agent) Status() *hactlv1.Node {
 	a.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), statusTimeout)
 	defer cancel()
-	for _, in := range a.instanceList() {
-		var pi *hactlv1.Instance
-		err := in.call(ctx, func(now time.Time) { pi = in.statusProto(now) })
-		if err != nil {
-			pi = &hactlv1.Instance{Name: in.name, Vrid: uint32(in.vrid), Interface: in.ifname,
-				Version: uint32(in.version), State: hactlv1.State_STATE_STOP, StateReason: err.Error()}
-		}
-		n.Instances = append(n.Instances, pi)
+	// All at once: an instance whose loop is busy (stopping during a reload) must not
+	// use up the others' time and have them reported as stopped.
+	insts := a.instanceList()
+	n.Instances = make([]*hactlv1.Instance, len(insts))
+	var wg sync.WaitGroup
+	for i, in := range insts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var pi *hactlv1.Instance
+			err := in.call(ctx, func(now time.Time) { pi = in.statusProto(now) })
+			if err != nil {
+				pi = &hactlv1.Instance{Name: in.name, Vrid: uint32(in.vrid), Interface: in.ifname,
+					Version: uint32(in.version), State: hactlv1.State_STATE_STOP, StateReason: err.Error()}
+			}
+			n.Instances[i] = pi
+		}()
 	}
+	wg.Wait()
 	return n
 }
 

@@ -14,7 +14,8 @@ import (
 var hactlBin string
 
 // TestMain builds hagent and hactl from this tree, so that the lab never runs a stale
-// binary, and points the lab at them.
+// binary, and points the lab at them. With HAGENT_RACE=1 hagent is built with the race
+// detector (cgo), and the lab fails a test whose agents reported a data race.
 func TestMain(m *testing.M) {
 	os.Exit(run(m))
 }
@@ -28,8 +29,16 @@ func run(m *testing.M) int {
 	defer os.RemoveAll(dir)
 	for _, name := range []string{"hagent", "hactl"} {
 		out := filepath.Join(dir, name)
-		cmd := exec.Command("go", "build", "-o", out, "./cmd/"+name)
+		args := []string{"build", "-o", out}
+		race := name == "hagent" && os.Getenv("HAGENT_RACE") == "1"
+		if race {
+			args = append(args, "-race")
+		}
+		cmd := exec.Command("go", append(args, "./cmd/"+name)...)
 		cmd.Dir = ".."
+		if race {
+			cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
+		}
 		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 		if err := cmd.Run(); err != nil {
 			fmt.Fprintf(os.Stderr, "build %s: %v\n", name, err)

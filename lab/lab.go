@@ -145,7 +145,59 @@ func New(t testing.TB, opts Options) *Lab {
 			}
 		}
 	})
+	// Runs first: a data race an agent reported fails the test.
+	t.Cleanup(func() { l.checkRaces() })
 	return l
+}
+
+// raceReport is how the race detector of a binary built with -race starts a report,
+// on the agent's stderr (agent.log).
+const raceReport = "WARNING: DATA RACE"
+
+// checkRaces fails the test for every data race the agents reported. With
+// HAGENT_RACE=1 (the agents were built with -race) it first stops them as `systemctl
+// stop` does, so that races of the shutdown path are reported too; otherwise a
+// report is rare enough that reading the logs costs nothing.
+func (l *Lab) checkRaces() {
+	if os.Getenv("HAGENT_RACE") == "1" {
+		for _, h := range l.Hosts {
+			if pid := l.AgentPID(h); pid != 0 {
+				_ = syscall.Kill(pid, syscall.SIGTERM)
+			}
+		}
+		for _, h := range l.Hosts {
+			pid := readPIDFile(filepath.Join(l.HostDir(h), "agent.pid"))
+			// Bounded: a stuck shutdown is killed by lab.sh down.
+			_ = Poll(func() bool { return !alive(pid) }, 5*time.Second)
+		}
+	}
+	for _, h := range l.Hosts {
+		if reports := RaceReports(l.AgentLog(h)); len(reports) > 0 {
+			l.t.Errorf("the agent on %s reported %d data race(s); the first:\n%s", h, len(reports), reports[0])
+		}
+	}
+}
+
+// RaceReports returns the race detector's reports in a log, each up to the
+// detector's closing line of '=' signs.
+func RaceReports(log string) []string {
+	var out []string
+	for {
+		i := strings.Index(log, raceReport)
+		if i < 0 {
+			return out
+		}
+		log = log[i:]
+		end := strings.Index(log, "\n==================")
+		if end < 0 {
+			end = len(log)
+		}
+		out = append(out, log[:end])
+		log = log[end:]
+		if len(log) > 0 {
+			log = log[1:]
+		}
+	}
 }
 
 // Up runs `lab.sh up`.
