@@ -8,7 +8,7 @@ export CGO_ENABLED ?= 0
 FUZZTIME  ?= 10s
 TESTFLAGS ?= -timeout 40m
 
-.PHONY: all build test unit fuzz lint verify-unit gen gen-check bench demo demo-down clean
+.PHONY: all build test unit fuzz lint verify-unit gen gen-check bench demo demo-down clean race
 
 all: build
 
@@ -25,6 +25,15 @@ test: build
 # The tests that need neither root nor the lab.
 unit:
 	$(GO) test ./agent/vrrp/ ./agent/config/
+
+# The race detector (needs cgo) over the agent's packages, and over the lab tests that
+# drive reloads with a race-built agent: the lab fails a test whose agent logged a
+# data race (e2e's TestMain builds that agent when HAGENT_RACE=1). Not part of `test`:
+# it takes a few minutes.
+RACE_E2E ?= Reload
+race:
+	CGO_ENABLED=1 $(GO) test -race -count=1 ./agent/...
+	HAGENT_RACE=1 $(GO) test -count=1 -run '$(RACE_E2E)' ./e2e/
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./agent/vrrp/
