@@ -161,7 +161,7 @@ func (a *Agent) Run(ctx context.Context, ready func()) error {
 	}
 	var startErr error
 	for _, ic := range a.cfg.Instances {
-		if err := a.startInstanceLocked(ctx, ic); err != nil {
+		if err := a.startInstanceLocked(ctx, a.cfg, ic); err != nil {
 			startErr = errors.Join(startErr, err)
 		}
 	}
@@ -214,8 +214,10 @@ func (a *Agent) shutdown() {
 	}
 }
 
-func (a *Agent) startInstanceLocked(ctx context.Context, ic *config.Instance) error {
-	in, err := newInstance(a, ic)
+// startInstanceLocked starts ic of cfg (the config being applied: during a reload,
+// a.cfg is still the old one, which may lack the probes ic tracks).
+func (a *Agent) startInstanceLocked(ctx context.Context, cfg *config.Config, ic *config.Instance) error {
+	in, err := newInstance(a, cfg, ic)
 	if err != nil {
 		return fmt.Errorf("instance %s: %w", ic.Name, err)
 	}

@@ -103,7 +103,7 @@ type instance struct {
 	lastDropPub       time.Time
 }
 
-func newInstance(a *Agent, ic *config.Instance) (*instance, error) {
+func newInstance(a *Agent, cfg *config.Config, ic *config.Instance) (*instance, error) {
 	family := netio.IPv4
 	if ic.IPv6 {
 		family = netio.IPv6
@@ -156,7 +156,7 @@ func newInstance(a *Agent, ic *config.Instance) (*instance, error) {
 		return nil, err
 	}
 	in.fsm = fsm
-	in.tracks = tracksOf(a.cfg, ic)
+	in.tracks = tracksOf(cfg, ic)
 	in.probeViews = map[string]*probeView{}
 	for key, t := range in.tracks {
 		in.probeViews[key] = &probeView{name: t.name, kind: t.kind, weight: t.weight, healthy: true}

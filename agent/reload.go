@@ -83,7 +83,7 @@ func (a *Agent) Reload(ctx context.Context, cfg *config.Config) ([]string, error
 			continue
 		}
 		a.mu.Lock()
-		err := a.startInstanceLocked(runCtx, ic)
+		err := a.startInstanceLocked(runCtx, cfg, ic)
 		maint := a.maintenance
 		a.mu.Unlock()
 		if err != nil {

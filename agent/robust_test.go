@@ -411,12 +411,7 @@ func TestReloadRestartedInstanceStartsFromProbeState(t *testing.T) {
 	script := "vrrp_script chk {\n script \"/bin/sleep 300\"\n interval 300\n timeout 300\n}\n"
 	track := "    track_script {\n        chk\n    }\n"
 	h := start(t, script+instanceConf("VI_1", "eth0", 51, 100, track))
-	waitFor(t, 2*time.Second, "the check's initial state", func() bool {
-		h.a.mu.Lock()
-		defer h.a.mu.Unlock()
-		_, ok := h.a.probeLast["script:chk"]
-		return ok
-	})
+	waitForProbe(t, h, "script:chk")
 	h.a.deliverProbeEvent("script:chk", probe.Event{Change: &probe.StateChange{Probe: "chk", Healthy: false, Reason: "nginx down"}})
 	in := h.a.instance("VI_1")
 	waitFor(t, 2*time.Second, "VI_1 FAULT on the failing check", func() bool { return loopStatus(t, in).State == vrrp.StateFault })
@@ -460,4 +455,32 @@ func TestReloadStartsANewlyTrackedProbe(t *testing.T) {
 	if !sameProbes(oldCfg, oldCfg) {
 		t.Fatal("the same config restarts the probes")
 	}
+}
+
+// A reload that adds a vrrp_script and tracks it from an instance: the restarted
+// instance tracks it (its tracks come from the new config, not the running one).
+func TestReloadTracksANewScript(t *testing.T) {
+	t.Parallel()
+	h := start(t, instanceConf("VI_1", "eth0", 51, 100, ""))
+	script := "vrrp_script chk {\n script \"/bin/sleep 300\"\n interval 300\n timeout 300\n}\n"
+	changes := reload(t, h, script+instanceConf("VI_1", "eth0", 51, 100, "    track_script {\n        chk\n    }\n"))
+	if !slices.Contains(changes, "restarted VI_1") || !slices.Contains(changes, "probes restarted") {
+		t.Fatalf("reload changes %v, want VI_1 and the probes restarted", changes)
+	}
+	in := h.a.instance("VI_1")
+	waitForProbe(t, h, "script:chk")
+	h.a.deliverProbeEvent("script:chk", probe.Event{Change: &probe.StateChange{Probe: "chk", Healthy: false, Reason: "nginx down"}})
+	waitFor(t, 2*time.Second, "VI_1 FAULT on the newly tracked check", func() bool { return loopStatus(t, in).State == vrrp.StateFault })
+}
+
+// waitForProbe waits for the probe's initial report (the agent records it), so that
+// an event the test delivers comes after it.
+func waitForProbe(t *testing.T, h *harness, key string) {
+	t.Helper()
+	waitFor(t, 2*time.Second, key+"'s initial state", func() bool {
+		h.a.mu.Lock()
+		defer h.a.mu.Unlock()
+		_, ok := h.a.probeLast[key]
+		return ok
+	})
 }

@@ -243,9 +243,12 @@ func (a *Agent) rewatchKernel(ctx context.Context) {
 	}
 	a.watchMu.Lock()
 	defer a.watchMu.Unlock()
+	if ctx.Err() != nil {
+		return // shutting down
+	}
 	names := a.watchedInterfaces()
 	if w := a.kwatch; w != nil {
-		if slices.Equal(w.names, names) && ctx.Err() == nil {
+		if slices.Equal(w.names, names) {
 			return
 		}
 		w.cancel()
