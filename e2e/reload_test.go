@@ -130,3 +130,60 @@ func reloadInstance(doc cluster.StatusDoc, node, name string) *cluster.InstanceD
 	}
 	return nil
 }
+
+// A reload that restarts an instance while its link is down: the new instance reads
+// the link's state before it starts (the kernel watch reports only changes), so it is
+// FAULT at once, even as the address owner (priority 255) that would otherwise take
+// the VIP the moment it starts. When the link comes back it takes over.
+func TestReloadWhileLinkDownRestartsInFault(t *testing.T) {
+	t.Parallel()
+	l := lab.Start(t, faultsVRRPOnly)
+	n := faultsOpenNet(t, l)
+	faultsWaitRoles(t, l, "cenvm71", 15*time.Second)
+	l.LinkDown("cenvm72")
+	faultsPoll(t, 5*time.Second, "cenvm72 FAULT with its link down", func() bool {
+		doc, err := faultsStatus(l)
+		return err == nil && faultsStates(doc)["cenvm72"] == "FAULT"
+	})
+	w := faultsWatch(t, l, "cenvm72")
+
+	path := filepath.Join(l.HostDir("cenvm72"), "keepalived.conf")
+	conf, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := strings.Replace(string(conf), "priority 90", "priority 255", 1)
+	if next == string(conf) {
+		t.Fatal("no \"priority 90\" in cenvm72's config")
+	}
+	if err := os.WriteFile(path, []byte(next), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(l.AgentPID("cenvm72"), syscall.SIGHUP); err != nil {
+		t.Fatalf("SIGHUP cenvm72: %v", err)
+	}
+	ev := w.waitFor(t, 5*time.Second, "cenvm72's config_reload event", func(r *hactlv1.WatchResponse) bool {
+		return r.GetConfigReload() != nil
+	}).GetConfigReload()
+	if !ev.GetOk() || !slices.Contains(ev.GetChanges(), "restarted VI_1") {
+		t.Fatalf("config_reload %v, want ok with \"restarted VI_1\"", ev)
+	}
+	doc, err := faultsStatus(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in := faultsInstance(doc, "cenvm72"); in == nil || in.State != "FAULT" || in.Priority != 255 {
+		t.Fatalf("restarted VI_1 on cenvm72: %+v, want FAULT at priority 255 (its link is down)", in)
+	}
+	if got := n.holders(lab.VIP); slices.Contains(got, "cenvm72") {
+		t.Fatalf("the VIP is on %v: the restarted owner took it with its link down", got)
+	}
+	for _, r := range w.events() {
+		if tr := r.GetTransition(); tr != nil && tr.GetTo() == hactlv1.State_STATE_MASTER {
+			t.Fatalf("cenvm72 became MASTER with its link down: %v", tr)
+		}
+	}
+
+	l.LinkUp("cenvm72")
+	faultsWaitRoles(t, l, "cenvm72", 10*time.Second)
+}
