@@ -79,7 +79,17 @@ type Config struct {
 	VIPs []netip.Addr
 	// PrimaryAddr is the address we send from; it breaks equal-priority ties.
 	PrimaryAddr netip.Addr
-	Checksum    ChecksumMode
+	// UnicastChecksum is keepalived's `old_unicast_checksum` for VRRPv3 over IPv4
+	// unicast: which pseudo-header our adverts carry, and whether an advert with the
+	// pre-1.3.6 one switches us to it.
+	UnicastChecksum UnicastChecksum
+	// SkipCheckAdvAddr is keepalived's skip_check_adv_addr (or global
+	// vrrp_skip_check_adv_addr): a BACKUP does not check the address list of adverts
+	// from the master it already follows.
+	SkipCheckAdvAddr bool
+	// LowerPrioNoAdvert is keepalived's lower_prio_no_advert (forced on by strict mode):
+	// a MASTER does not answer a lower-priority advert.
+	LowerPrioNoAdvert bool
 	// Unicast is set with unicast_peer: adverts come by unicast, so no TTL check
 	// applies (as keepalived).
 	Unicast bool
@@ -88,6 +98,21 @@ type Config struct {
 	// (RFC 5798 6.4.2, keepalived: 3 * advert_int + Skew_Time). Off is the RFC.
 	FastPreempt bool
 }
+
+// UnicastChecksum is keepalived's unicast_chksum_compat setting (vrrp.h
+// chksum_compatibility_t).
+type UnicastChecksum uint8
+
+const (
+	// UnicastChecksumAuto sends RFC 5798's checksum and switches to the pre-1.3.6 one
+	// when a unicast peer's advert verifies only with it (CHKSUM_COMPATIBILITY_NONE).
+	UnicastChecksumAuto UnicastChecksum = iota
+	// UnicastChecksumNever never switches (`old_unicast_checksum never`).
+	UnicastChecksumNever
+	// UnicastChecksumOld sends and accepts only the pre-1.3.6 checksum
+	// (`old_unicast_checksum`, CHKSUM_COMPATIBILITY_CONFIG).
+	UnicastChecksumOld
+)
 
 // Event is an input to Instance.Step.
 type Event interface{ isEvent() }
@@ -154,7 +179,11 @@ type Action interface{ isAction() }
 type (
 	// SendAdvert asks the driver to marshal and send an advert (to the group, or to each
 	// unicast peer).
-	SendAdvert struct{ Advert Advert }
+	SendAdvert struct {
+		Advert Advert
+		// Checksum is the pseudo-header VRRPv3 over IPv4 must use (see ChecksumMode).
+		Checksum ChecksumMode
+	}
 	// BindVIPs adds the virtual addresses to the interface.
 	BindVIPs struct{}
 	// UnbindVIPs removes them.
@@ -172,12 +201,31 @@ type (
 		From, To State
 		Reason   string
 	}
-	// Dropped reports a packet that failed a receive check (or, for CauseAddrList, was
-	// accepted with a mismatch), for the log; the counter is already incremented.
+	// Dropped reports a packet that failed a receive check and was ignored, for the
+	// log; the counter is already incremented.
 	Dropped struct {
 		Src    netip.Addr
 		Cause  Cause
 		Reason string
+	}
+	// ChecksumChanged reports that the instance switched its VRRPv3 checksum because
+	// Src's advert verified only with it (keepalived: "Setting unicast VRRPv3 checksum
+	// to old version"), for the log.
+	ChecksumChanged struct {
+		Src      netip.Addr
+		Checksum ChecksumMode
+	}
+	// LowerPriorityAdvert reports that a MASTER heard another master of lower priority
+	// and, unless LowerPrioNoAdvert, answered it (advert and announcement). The core
+	// answers, and so reports, at most once per advert interval, so that a driver may
+	// log every one.
+	LowerPriorityAdvert struct {
+		Src      netip.Addr
+		Priority uint8
+		Answered bool
+		// Suppressed counts the lower-priority adverts left unanswered since the last
+		// report.
+		Suppressed uint64
 	}
 	// PriorityChanged reports a new effective priority.
 	PriorityChanged struct{ From, To uint8 }
@@ -191,15 +239,17 @@ type (
 	}
 )
 
-func (SendAdvert) isAction()      {}
-func (BindVIPs) isAction()        {}
-func (UnbindVIPs) isAction()      {}
-func (Announce) isAction()        {}
-func (ArmTimer) isAction()        {}
-func (Transition) isAction()      {}
-func (Dropped) isAction()         {}
-func (PriorityChanged) isAction() {}
-func (OverrideChanged) isAction() {}
+func (SendAdvert) isAction()          {}
+func (BindVIPs) isAction()            {}
+func (UnbindVIPs) isAction()          {}
+func (Announce) isAction()            {}
+func (ArmTimer) isAction()            {}
+func (Transition) isAction()          {}
+func (Dropped) isAction()             {}
+func (ChecksumChanged) isAction()     {}
+func (LowerPriorityAdvert) isAction() {}
+func (PriorityChanged) isAction()     {}
+func (OverrideChanged) isAction()     {}
 
 // Override is an operator's failover override in force.
 type Override uint8

@@ -52,6 +52,18 @@ type Instance struct {
 
 	vipsBound bool
 
+	// checksum is the VRRPv3 IPv4 pseudo-header in force (keepalived's
+	// unicast_chksum_compat: CONFIG from the start, AUTO once a peer used it).
+	checksum ChecksumMode
+	// lastMasterSrc is the source of the last advert a BACKUP followed or discarded as
+	// lower (keepalived's master_saddr); skip_check_adv_addr compares with it.
+	lastMasterSrc netip.Addr
+	// lowerAnsweredAt is when a MASTER last answered a lower-priority advert, and
+	// lowerSuppressed how many it has left unanswered since: at most one answer per
+	// advert interval.
+	lowerAnsweredAt time.Time
+	lowerSuppressed uint64
+
 	// Master belief.
 	masterAdverInt time.Duration // RFC 5798 Master_Adver_Interval
 	master         netip.Addr
@@ -82,6 +94,9 @@ func New(cfg Config) (*Instance, error) {
 	}
 	i.step = i.stepIdle
 	i.prio = i.effectivePriority()
+	if cfg.UnicastChecksum == UnicastChecksumOld {
+		i.checksum = ChecksumGroupPseudoHeader
+	}
 	i.advert = Advert{
 		Version:  cfg.Version,
 		Type:     TypeAdvertisement,
@@ -227,7 +242,7 @@ func (i *Instance) sendAdvert(prio uint8) {
 	a := i.advert
 	a.Priority = prio
 	i.advertsSent++
-	i.emit(SendAdvert{Advert: a})
+	i.emit(SendAdvert{Advert: a, Checksum: i.checksum})
 }
 
 func orUnknown(who string) string {

@@ -42,18 +42,35 @@ func (a AuthType) String() string {
 	return fmt.Sprintf("auth(%d)", uint8(a))
 }
 
-// ChecksumMode chooses how the VRRPv3 checksum over IPv4 is computed. RFC 5798 includes
-// the IPv4 pseudo-header, and so does keepalived 2.2.7 (see testdata/keepalived-v3.pcap);
-// keepalived's `old_unicast_checksum` and some old implementations compute it as v2
-// does, over the VRRP message alone. VRRPv2 never uses a pseudo-header; IPv6 always does.
+// ChecksumMode chooses the IPv4 pseudo-header of the VRRPv3 checksum. RFC 5798 5.2.8
+// puts the IP destination in it, and so does keepalived since 1.3.6 (see
+// testdata/keepalived-v3.pcap). keepalived up to 1.3.5 always put the multicast group
+// 224.0.0.18 there, even when it sent by unicast; keepalived 2.2.7 still accepts and can
+// send that checksum (`old_unicast_checksum`, vrrp.c: vrrp_check_packet and
+// vrrp_build_vrrp). VRRPv2 never uses a pseudo-header; IPv6 always uses the real one.
 type ChecksumMode uint8
 
 const (
 	// ChecksumPseudoHeader is RFC 5798's checksum, what keepalived 2.2.7 sends.
 	ChecksumPseudoHeader ChecksumMode = iota
-	// ChecksumNoPseudoHeader is the v2-style checksum over the VRRP message only.
-	ChecksumNoPseudoHeader
+	// ChecksumGroupPseudoHeader is keepalived's pre-1.3.6 checksum: the pseudo-header
+	// carries the VRRP multicast group as destination, whatever the IP header says.
+	ChecksumGroupPseudoHeader
 )
+
+func (m ChecksumMode) String() string {
+	switch m {
+	case ChecksumPseudoHeader:
+		return "rfc5798"
+	case ChecksumGroupPseudoHeader:
+		return "pre-1.3.6"
+	}
+	return fmt.Sprintf("checksum(%d)", uint8(m))
+}
+
+// GroupIPv4 is the VRRP IPv4 multicast group (RFC 5798 5.1.1.2), also the destination
+// of the pre-1.3.6 pseudo-header.
+var GroupIPv4 = netip.AddrFrom4([4]byte{224, 0, 0, 18})
 
 // Advert is one decoded VRRP advertisement. It holds exactly what is on the wire; the
 // state machine, not the codec, judges VRID, priority, auth and interval.
@@ -81,16 +98,18 @@ const (
 	CauseVersion
 	CauseType
 	CauseChecksum
-	CauseLength
+	CauseLength   // shorter than its header, addresses and (v2) auth data need
+	CauseTrailing // longer than they say (vrrp.c: vrrp_check_packet, "vrrp packet too long")
 	CauseVRID
 	CauseAuth
 	CauseInterval
-	CauseAddrList // counted and logged, never dropped (RFC 5798 6.4.3, keepalived)
+	CauseAddrCount // number of addresses is not ours (vrrp_check_packet: "unexpected ip number count")
+	CauseAddrList  // same number, different addresses (vrrp_check_packet: "not present in MASTER advert")
 	causeCount
 )
 
 // Causes lists every cause in counter order, for tables and metrics.
-var Causes = []Cause{CauseTTL, CauseVersion, CauseType, CauseChecksum, CauseLength, CauseVRID, CauseAuth, CauseInterval, CauseAddrList}
+var Causes = []Cause{CauseTTL, CauseVersion, CauseType, CauseChecksum, CauseLength, CauseTrailing, CauseVRID, CauseAuth, CauseInterval, CauseAddrCount, CauseAddrList}
 
 func (c Cause) String() string {
 	switch c {
@@ -106,12 +125,16 @@ func (c Cause) String() string {
 		return "checksum"
 	case CauseLength:
 		return "length"
+	case CauseTrailing:
+		return "trailing_bytes"
 	case CauseVRID:
 		return "vrid"
 	case CauseAuth:
 		return "auth"
 	case CauseInterval:
 		return "interval"
+	case CauseAddrCount:
+		return "addr_count"
 	case CauseAddrList:
 		return "addr_list"
 	}
@@ -182,11 +205,15 @@ func Parse(b []byte, o ParseOptions) (Advert, error) {
 	} else {
 		a.AdverInt = binary.BigEndian.Uint16(b[4:6]) & 0x0fff
 	}
-	// Longer than announced is tolerated as keepalived does (trailing padding); shorter is not.
+	// RFC 5798 7.1 "MUST verify that the received packet contains the complete VRRPv3
+	// packet"; keepalived (vrrp.c: vrrp_check_packet) also drops a longer one: the
+	// kernel hands a raw socket exactly the IP payload, so extra bytes are not padding.
 	if len(b) < want {
 		return a, recvErr(CauseLength, "packet of %d bytes is shorter than the %d its %d addresses need", len(b), want, count)
 	}
-	b = b[:want]
+	if len(b) > want {
+		return a, recvErr(CauseTrailing, "packet of %d bytes is longer than the %d its %d addresses need", len(b), want, count)
+	}
 	a.Checksum = binary.BigEndian.Uint16(b[6:8])
 	if sum := checksum(b, a.Version, o.Src, o.Dst, o.Checksum); sum != 0 {
 		return a, recvErr(CauseChecksum, "checksum 0x%04x does not verify", a.Checksum)
@@ -291,9 +318,10 @@ func checksum(b []byte, version uint8, src, dst netip.Addr, mode ChecksumMode) u
 	var sum uint32
 	if version == 3 {
 		v6 := src.Is6() && !src.Is4In6()
-		if v6 || mode == ChecksumPseudoHeader {
-			sum += pseudoHeaderSum(src, dst, len(b), v6)
+		if !v6 && mode == ChecksumGroupPseudoHeader {
+			dst = GroupIPv4
 		}
+		sum += pseudoHeaderSum(src, dst, len(b), v6)
 	}
 	for i := 0; i+1 < len(b); i += 2 {
 		sum += uint32(b[i])<<8 | uint32(b[i+1])

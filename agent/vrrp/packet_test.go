@@ -22,12 +22,20 @@ func mustMarshal(t testing.TB, a Advert, src, dst netip.Addr, mode ChecksumMode)
 	return b
 }
 
+// keepalived before 1.3.6 put the multicast group in the VRRPv3 pseudo-header even when
+// it sent by unicast; 2.2.7 still reads and writes that checksum (vrrp.c:
+// vrrp_check_packet, vrrp_build_vrrp with unicast_chksum_compat).
 func TestV3IPv4ChecksumModes(t *testing.T) {
 	a := Advert{Version: 3, VRID: 51, Priority: 100, AdverInt: 10, Addrs: []netip.Addr{netip.MustParseAddr("192.168.188.109")}}
-	rfc := mustMarshal(t, a, src4, grp4, ChecksumPseudoHeader)
-	compat := mustMarshal(t, a, src4, grp4, ChecksumNoPseudoHeader)
-	if bytes.Equal(rfc, compat) {
+	peer := netip.MustParseAddr("192.168.188.72")
+	rfc := mustMarshal(t, a, src4, peer, ChecksumPseudoHeader)
+	old := mustMarshal(t, a, src4, peer, ChecksumGroupPseudoHeader)
+	if bytes.Equal(rfc, old) {
 		t.Fatal("the two checksum modes gave the same bytes")
+	}
+	// To the group itself, both are the same checksum.
+	if !bytes.Equal(mustMarshal(t, a, src4, grp4, ChecksumPseudoHeader), mustMarshal(t, a, src4, peer, ChecksumGroupPseudoHeader)) {
+		t.Fatal("the pre-1.3.6 checksum is not RFC 5798's with 224.0.0.18 as destination")
 	}
 	for _, tc := range []struct {
 		name string
@@ -36,11 +44,11 @@ func TestV3IPv4ChecksumModes(t *testing.T) {
 		ok   bool
 	}{
 		{"rfc/rfc", rfc, ChecksumPseudoHeader, true},
-		{"compat/compat", compat, ChecksumNoPseudoHeader, true},
-		{"compat read as rfc", compat, ChecksumPseudoHeader, false},
-		{"rfc read as compat", rfc, ChecksumNoPseudoHeader, false},
+		{"old/old", old, ChecksumGroupPseudoHeader, true},
+		{"old read as rfc", old, ChecksumPseudoHeader, false},
+		{"rfc read as old", rfc, ChecksumGroupPseudoHeader, false},
 	} {
-		_, err := Parse(tc.pkt, ParseOptions{Src: src4, Dst: grp4, Checksum: tc.mode})
+		_, err := Parse(tc.pkt, ParseOptions{Src: src4, Dst: peer, Checksum: tc.mode})
 		if (err == nil) != tc.ok {
 			t.Errorf("%s: err %v, want ok=%v", tc.name, err, tc.ok)
 		}
@@ -49,8 +57,49 @@ func TestV3IPv4ChecksumModes(t *testing.T) {
 		}
 	}
 	// The pseudo-header binds the packet to its addresses.
-	if _, err := Parse(rfc, ParseOptions{Src: netip.MustParseAddr("192.168.188.72"), Dst: grp4}); CauseOf(err) != CauseChecksum {
+	if _, err := Parse(rfc, ParseOptions{Src: netip.MustParseAddr("192.168.188.73"), Dst: peer}); CauseOf(err) != CauseChecksum {
 		t.Errorf("v3 packet accepted from another source address: %v", err)
+	}
+}
+
+// RFC 5798 7.1 "MUST verify that the received packet contains the complete VRRPv3
+// packet"; keepalived's vrrp_check_packet drops a packet whose length is not exactly
+// what its header, addresses and (v2) auth data say ("vrrp packet too long/short").
+func TestParseLengthIsExact(t *testing.T) {
+	v2 := Advert{Version: 2, VRID: 51, Priority: 100, AdverInt: 1, AuthType: AuthPass, AuthData: PassAuthData("pw"),
+		Addrs: []netip.Addr{netip.MustParseAddr("192.168.188.109")}}
+	v3 := Advert{Version: 3, VRID: 51, Priority: 100, AdverInt: 100, Addrs: []netip.Addr{netip.MustParseAddr("192.168.188.109")}}
+	v36 := Advert{Version: 3, VRID: 51, Priority: 100, AdverInt: 100, Addrs: []netip.Addr{netip.MustParseAddr("fe80::109")}}
+	for _, tc := range []struct {
+		name     string
+		a        Advert
+		src, dst netip.Addr
+		want     int
+	}{
+		{"v2 IPv4", v2, src4, grp4, 8 + 4 + 8},
+		{"v3 IPv4", v3, src4, grp4, 8 + 4},
+		{"v3 IPv6", v36, src6, grp6, 8 + 16},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := mustMarshal(t, tc.a, tc.src, tc.dst, ChecksumPseudoHeader)
+			if len(b) != tc.want {
+				t.Fatalf("marshalled %d bytes, want %d", len(b), tc.want)
+			}
+			if _, err := Parse(b, ParseOptions{Src: tc.src, Dst: tc.dst}); err != nil {
+				t.Fatalf("exact length: %v", err)
+			}
+			// Trailing zero bytes leave the Internet checksum valid: only the length
+			// check can catch them.
+			for _, extra := range []int{1, 2, 4, 16} {
+				long := append(bytes.Clone(b), make([]byte, extra)...)
+				if _, err := Parse(long, ParseOptions{Src: tc.src, Dst: tc.dst}); CauseOf(err) != CauseTrailing {
+					t.Errorf("%d trailing bytes: err %v, want cause %s", extra, err, CauseTrailing)
+				}
+			}
+			if _, err := Parse(b[:len(b)-1], ParseOptions{Src: tc.src, Dst: tc.dst}); CauseOf(err) != CauseLength {
+				t.Errorf("one byte short: err %v, want cause %s", err, CauseLength)
+			}
+		})
 	}
 }
 
@@ -60,7 +109,7 @@ func TestV3IPv6RoundTrip(t *testing.T) {
 	if len(b) != HeaderLen+2*16 {
 		t.Fatalf("length %d", len(b))
 	}
-	got, err := Parse(b, ParseOptions{Src: src6, Dst: grp6, Checksum: ChecksumNoPseudoHeader /* ignored for IPv6 */})
+	got, err := Parse(b, ParseOptions{Src: src6, Dst: grp6, Checksum: ChecksumGroupPseudoHeader /* ignored for IPv6 */})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,9 +161,9 @@ func TestParseRejects(t *testing.T) {
 	if _, err := Parse(good, ParseOptions{Src: src6, Dst: grp6}); CauseOf(err) != CauseVersion {
 		t.Errorf("v2 over IPv6: %v", err)
 	}
-	// Trailing bytes are tolerated, as keepalived does.
-	if _, err := Parse(append(bytes.Clone(good), 0, 0, 0, 0), ParseOptions{Src: src4, Dst: grp4}); err != nil {
-		t.Errorf("padding refused: %v", err)
+	// Trailing bytes are refused, as keepalived's vrrp_check_packet does.
+	if _, err := Parse(append(bytes.Clone(good), 0, 0, 0, 0), ParseOptions{Src: src4, Dst: grp4}); CauseOf(err) != CauseTrailing {
+		t.Errorf("trailing bytes: %v, want cause %s", err, CauseTrailing)
 	}
 }
 
@@ -166,8 +215,12 @@ func FuzzParse(f *testing.F) {
 		if err != nil {
 			t.Fatalf("decoded %+v but cannot encode it: %v", a, err)
 		}
-		// Reserved bits and trailing padding are not kept; everything else is.
-		want := bytes.Clone(b[:len(enc)])
+		// Only exact lengths decode (vrrp.c: vrrp_check_packet); reserved bits are not
+		// kept, everything else is.
+		if len(enc) != len(b) {
+			t.Fatalf("decoded %d bytes, re-encoded %d", len(b), len(enc))
+		}
+		want := bytes.Clone(b)
 		if a.Version == 3 {
 			want[4] &= 0x0f
 		}

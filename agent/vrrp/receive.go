@@ -4,19 +4,21 @@ import (
 	"crypto/subtle"
 	"fmt"
 	"net/netip"
+	"slices"
 	"time"
 )
 
 // receive runs the receive checks of RFC 5798 7.1 and RFC 3768 7.1 that the codec cannot
 // (TTL, our version, VRID, v2 auth and interval, address list) after Parse's (length,
-// version, type, checksum). A failed check is counted and reported with a Dropped action.
-// An address-list mismatch is counted and reported but the advert is still accepted (RFC
-// 5798 only asks to log it). Our own adverts looped back are ignored silently.
+// trailing bytes, version, type, checksum), as keepalived 2.2.7's vrrp.c:
+// vrrp_check_packet does. A failed check is counted and reported with a Dropped action;
+// the packet is then ignored in every state. Our own adverts looped back are ignored
+// silently.
 func (i *Instance) receive(ev AdvertReceived) (Advert, bool) {
 	if ev.Src == i.cfg.PrimaryAddr {
 		return Advert{}, false
 	}
-	a, err := Parse(ev.Packet, ParseOptions{Src: ev.Src, Dst: ev.Dst, Checksum: i.cfg.Checksum})
+	a, err := i.parse(ev)
 	if err != nil {
 		c := CauseOf(err)
 		if c == CauseNone {
@@ -42,14 +44,50 @@ func (i *Instance) receive(ev AdvertReceived) (Advert, bool) {
 		i.count(ev.Src, CauseInterval, fmt.Sprintf("advert_int %ds, ours is %s", a.AdverInt, i.cfg.AdverInt))
 	case a.Version == 3 && a.AdverInt == 0 && a.Priority != 0:
 		i.count(ev.Src, CauseInterval, "advert interval 0")
+	case i.checkAddrs(ev.Src) && len(a.Addrs) != len(i.cfg.VIPs):
+		// vrrp_check_packet: "received an unexpected ip number count" -> VRRP_PACKET_KO.
+		i.count(ev.Src, CauseAddrCount, fmt.Sprintf("advert carries %d addresses, we have %d", len(a.Addrs), len(i.cfg.VIPs)))
+	case i.checkAddrs(ev.Src) && !i.sameAddrs(a.Addrs):
+		// vrrp_check_packet: "ip address associated with VRID not present in MASTER
+		// advert" -> VRRP_PACKET_KO. Two clusters that share a VRID on one VLAN never
+		// take each other's mastership.
+		i.count(ev.Src, CauseAddrList, fmt.Sprintf("advert carries %v, we have %v", a.Addrs, i.cfg.VIPs))
 	default:
-		if !i.sameAddrs(a.Addrs) {
-			i.count(ev.Src, CauseAddrList, fmt.Sprintf("advert carries %v, we have %v", a.Addrs, i.cfg.VIPs))
-		}
 		i.advertsReceived++
 		return a, true
 	}
 	return a, false
+}
+
+// parse decodes the packet with the checksum in force. keepalived 2.2.7 (vrrp.c:
+// vrrp_check_packet) retries a VRRPv3 IPv4 unicast advert whose checksum fails with the
+// multicast group in the pseudo-header, keepalived's own checksum before 1.3.6; when
+// that verifies, the instance switches to it for good, for receiving and sending
+// (unicast_chksum_compat = CHKSUM_COMPATIBILITY_AUTO; it is per instance, not per peer).
+// `old_unicast_checksum` starts in that mode, `old_unicast_checksum never` forbids the
+// switch.
+func (i *Instance) parse(ev AdvertReceived) (Advert, error) {
+	a, err := Parse(ev.Packet, ParseOptions{Src: ev.Src, Dst: ev.Dst, Checksum: i.checksum})
+	if CauseOf(err) != CauseChecksum || i.checksum != ChecksumPseudoHeader ||
+		i.cfg.Version != 3 || !i.cfg.Unicast || i.cfg.UnicastChecksum != UnicastChecksumAuto ||
+		is6(ev.Src) || ev.Dst == GroupIPv4 {
+		return a, err
+	}
+	old, oldErr := Parse(ev.Packet, ParseOptions{Src: ev.Src, Dst: ev.Dst, Checksum: ChecksumGroupPseudoHeader})
+	if oldErr != nil {
+		return a, err
+	}
+	i.checksum = ChecksumGroupPseudoHeader
+	i.emit(ChecksumChanged{Src: ev.Src, Checksum: i.checksum})
+	return old, nil
+}
+
+// checkAddrs says whether the address list of an advert from src is checked. keepalived
+// 2.2.7 always checks it, except that with skip_check_adv_addr (or the global
+// vrrp_skip_check_adv_addr) a BACKUP skips it for an advert from the same router as the
+// master it last accepted (vrrp.c: vrrp_state_backup; vrrp_state_master_rx always checks).
+func (i *Instance) checkAddrs(src netip.Addr) bool {
+	return !i.cfg.SkipCheckAdvAddr || i.state != StateBackup || !i.lastMasterSrc.IsValid() || src != i.lastMasterSrc
 }
 
 // count records a failed receive check.
@@ -59,20 +97,11 @@ func (i *Instance) count(src netip.Addr, c Cause, reason string) {
 }
 
 // sameAddrs is the RFC's "MAY verify that the IP address(es) associated with the VRID are
-// valid": same count, and each of ours present (in any order, as keepalived).
+// valid" as keepalived does it (vrrp.c: vrrp_in_chk_vips): each of ours present, in any
+// order. The caller has checked the count.
 func (i *Instance) sameAddrs(got []netip.Addr) bool {
-	if len(got) != len(i.cfg.VIPs) {
-		return false
-	}
 	for _, want := range i.cfg.VIPs {
-		found := false
-		for _, g := range got {
-			if g == want {
-				found = true
-				break
-			}
-		}
-		if !found {
+		if !slices.Contains(got, want) {
 			return false
 		}
 	}
@@ -92,6 +121,7 @@ func (i *Instance) backupReceive(src netip.Addr, a *Advert) {
 			i.masterAdverInt = time.Duration(a.AdverInt) * centisecond
 		}
 		i.observe(src, a.Priority)
+		i.lastMasterSrc = src
 		i.trackPreemptDelay(a.Priority)
 		d := i.masterDownInterval()
 		i.armMasterDown(i.now.Add(d), downCause{src: src, wait: d})
@@ -99,6 +129,7 @@ func (i *Instance) backupReceive(src netip.Addr, a *Advert) {
 		// Lower priority and we may preempt. RFC 5798: discard, so the Master_Down_Timer
 		// runs out and we take over. keepalived does the same and records the sender.
 		i.observe(src, a.Priority)
+		i.lastMasterSrc = src
 		if i.cfg.FastPreempt {
 			// Our improvement: take over now rather than after Master_Down_Interval
 			// (3.6 s at advert_int 1). The lower master steps down on our first advert.
@@ -149,14 +180,30 @@ func (i *Instance) masterReceive(src netip.Addr, a *Advert) {
 		// starts its Skew_Time, but the master's immediate advert stops it.
 		i.enterBackup(why, true, i.now.Add(d), downCause{src: src, wait: d})
 	default:
-		// A lower priority master: RFC 5798 discards it. keepalived 2.2.7 also re-advertises
-		// at once ("forcing new election"), which ends a split brain within one packet.
-		// keepalived stops there, and the clients that the other master's gratuitous ARPs
-		// took away stay with it until their ARP entries age out; we announce the VIPs
-		// again so that they come back at once.
+		i.lowerPriorityMaster(src, a.Priority)
+	}
+}
+
+// lowerPriorityMaster answers another master of lower priority. RFC 5798 6.4.3 discards
+// its advert. keepalived 2.2.7 (vrrp.c: vrrp_state_master_rx) re-advertises at once
+// ("forcing new election") unless lower_prio_no_advert (forced by strict mode), which
+// ends a split brain within one packet. keepalived stops there, and the clients that the
+// other master's gratuitous ARPs took away stay with it until their ARP entries age out;
+// we announce the VIPs again so that they come back at once. Both at most once per
+// Advertisement_Interval: keepalived answers every advert, so a peer sending every 10 ms
+// would make us send a hundred adverts and gratuitous ARP bursts a second.
+func (i *Instance) lowerPriorityMaster(src netip.Addr, prio uint8) {
+	if !i.lowerAnsweredAt.IsZero() && i.now.Sub(i.lowerAnsweredAt) < i.cfg.AdverInt {
+		i.lowerSuppressed++
+		return
+	}
+	i.lowerAnsweredAt = i.now
+	if !i.cfg.LowerPrioNoAdvert {
 		i.sendAdvert(i.prio)
 		i.emit(Announce{})
 	}
+	i.emit(LowerPriorityAdvert{Src: src, Priority: prio, Answered: !i.cfg.LowerPrioNoAdvert, Suppressed: i.lowerSuppressed})
+	i.lowerSuppressed = 0
 }
 
 // observe records an accepted advert in the master belief.

@@ -2,6 +2,7 @@ package vrrp
 
 import (
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 )
@@ -116,38 +117,91 @@ func TestUnicastSkipsTTLCheck(t *testing.T) {
 }
 
 // RFC 5798 6.4.2/6.4.3: "MAY verify that the IPvX Address(es) associated with the VRID
-// are valid ... SHOULD log the event" — counted and reported, but the advert still counts:
-// here it makes the master step down.
-func TestRFC5798_6_4_3_AddressListMismatchIsCountedButProcessed(t *testing.T) {
+// are valid". keepalived 2.2.7 does, in every state, and drops an advert that fails
+// (vrrp.c: vrrp_check_packet returns VRRP_PACKET_KO): two clusters that share a VRID on
+// one VLAN never take each other's mastership.
+func TestVrrpCheckPacket_AddressListMismatchIsDropped(t *testing.T) {
 	t.Parallel()
-	for _, addrs := range [][]netip.Addr{
-		{netip.MustParseAddr("192.168.188.110")},
-		{vip, netip.MustParseAddr("192.168.188.110")},
-		nil,
+	other := netip.MustParseAddr("192.168.188.110")
+	for _, tc := range []struct {
+		name  string
+		addrs []netip.Addr
+		cause Cause
+	}{
+		{"other address", []netip.Addr{other}, CauseAddrList},
+		{"one more", []netip.Addr{vip, other}, CauseAddrCount},
+		{"none", nil, CauseAddrCount},
 	} {
-		c := v2Config()
-		i, at := masterAt(t, c)
-		a := advertFor(c, 200)
-		a.Addrs = addrs
-		acts := recv(t, i, at.Add(time.Millisecond), highPeer, a)
-		d := actionsOf[Dropped](acts)
-		if len(d) != 1 || d[0].Cause != CauseAddrList {
-			t.Fatalf("addrs %v: want one Dropped{addr_list}, got %#v", addrs, acts)
-		}
-		wantTransition(t, acts, StateMaster, StateBackup)
-		if st := i.Status(at); st.Errors[CauseAddrList] != 1 || st.AdvertsReceived != 1 {
-			t.Fatalf("addrs %v: status %+v", addrs, st)
+		for _, st := range []State{StateMaster, StateBackup} {
+			t.Run(tc.name+"/"+st.String(), func(t *testing.T) {
+				c := v2Config()
+				var i *Instance
+				at := t0
+				if st == StateMaster {
+					i, at = masterAt(t, c)
+				} else {
+					i = started(t, c)
+				}
+				a := advertFor(c, 200)
+				a.Addrs = tc.addrs
+				acts := recv(t, i, at.Add(time.Millisecond), highPeer, a)
+				d := actionsOf[Dropped](acts)
+				if len(d) != 1 || d[0].Cause != tc.cause {
+					t.Fatalf("want one Dropped{%s}, got %#v", tc.cause, acts)
+				}
+				if len(acts) != 1 || i.State() != st {
+					t.Fatalf("a dropped advert acted on: %#v, state %s", acts, i.State())
+				}
+				if s := i.Status(at); s.Errors[tc.cause] != 1 || s.AdvertsReceived != 0 {
+					t.Fatalf("status %+v", s)
+				}
+			})
 		}
 	}
-	// Same addresses in another order are the same list.
+	// Same addresses in another order are the same list (vrrp.c: vrrp_in_chk_vips).
 	c := v2Config()
-	c.VIPs = []netip.Addr{vip, netip.MustParseAddr("192.168.188.110")}
+	c.VIPs = []netip.Addr{vip, other}
 	i := started(t, c)
 	a := advertFor(c, 200)
 	a.Addrs = []netip.Addr{c.VIPs[1], c.VIPs[0]}
 	if d := actionsOf[Dropped](recv(t, i, t0.Add(time.Second), highPeer, a)); len(d) != 0 {
 		t.Fatalf("reordered list flagged: %#v", d)
 	}
+}
+
+// skip_check_adv_addr: keepalived's vrrp_state_backup skips the address check only for
+// an advert from the master it last followed (master_saddr); a new sender, and any
+// advert to a MASTER (vrrp_state_master_rx), is still checked.
+func TestVrrpStateBackup_SkipCheckAdvAddrOnlyForKnownMaster(t *testing.T) {
+	t.Parallel()
+	c := v2Config()
+	c.SkipCheckAdvAddr = true
+	i := started(t, c)
+	wrong := advertFor(c, 200)
+	wrong.Addrs = []netip.Addr{netip.MustParseAddr("192.168.188.110")}
+
+	// No master followed yet: checked.
+	if d := actionsOf[Dropped](recv(t, i, t0.Add(time.Second), highPeer, wrong)); len(d) != 1 || d[0].Cause != CauseAddrList {
+		t.Fatalf("first advert from an unknown master not checked: %#v", d)
+	}
+	// Follow highPeer with a good advert, then its wrong lists are accepted.
+	recv(t, i, t0.Add(2*time.Second), highPeer, advertFor(c, 200))
+	acts := recv(t, i, t0.Add(3*time.Second), highPeer, wrong)
+	if d := actionsOf[Dropped](acts); len(d) != 0 {
+		t.Fatalf("advert of the followed master checked: %#v", d)
+	}
+	armed(t, acts, TimerMasterDown)
+	// Another sender is checked.
+	if d := actionsOf[Dropped](recv(t, i, t0.Add(4*time.Second), lowPeer, wrong)); len(d) != 1 || d[0].Cause != CauseAddrList {
+		t.Fatalf("advert of another router not checked: %#v", d)
+	}
+	// A MASTER always checks, even adverts from the router it followed before.
+	at, _ := fireAt(t, i, TimerMasterDown)
+	wantState(t, i, StateMaster)
+	if d := actionsOf[Dropped](recv(t, i, at.Add(time.Millisecond), highPeer, wrong)); len(d) != 1 || d[0].Cause != CauseAddrList {
+		t.Fatalf("MASTER skipped the address check: %#v", d)
+	}
+	wantState(t, i, StateMaster)
 }
 
 // Our own adverts looped back by the multicast socket are ignored without a trace.
@@ -191,4 +245,143 @@ func TestStatusRecentIntervals(t *testing.T) {
 	if st := i.Status(now); len(st.RecentIntervals) != 0 || st.Master != lowPeer {
 		t.Fatalf("new master kept %d intervals", len(st.RecentIntervals))
 	}
+}
+
+// keepalived 2.2.7 vrrp.c: vrrp_state_master_rx answers a lower-priority advert with an
+// advert of its own ("forcing new election"); we also announce the VIPs again. Both at
+// most once per Advertisement_Interval: a peer sending every 10 ms must not make us send
+// a hundred adverts and gratuitous ARP bursts a second.
+func TestVrrpStateMasterRx_LowerPriorityAnsweredOncePerInterval(t *testing.T) {
+	t.Parallel()
+	c := v3Config()
+	c.AdverInt = time.Second
+	i, at := masterAt(t, c)
+	peer := advertFor(c, 50)
+	peer.AdverInt = 1 // 10 ms
+	var answeredAt []time.Duration
+	var suppressed []uint64
+	adverts, announces := 0, 0
+	for n := 1; n <= 250; n++ { // 2.5 s of a 10 ms peer
+		now := at.Add(time.Duration(n) * 10 * time.Millisecond)
+		acts := recv(t, i, now, lowPeer, peer)
+		adverts += len(actionsOf[SendAdvert](acts))
+		announces += len(actionsOf[Announce](acts))
+		for _, l := range actionsOf[LowerPriorityAdvert](acts) {
+			if l.Src != lowPeer || l.Priority != 50 || !l.Answered {
+				t.Fatalf("report %+v", l)
+			}
+			answeredAt = append(answeredAt, now.Sub(at))
+			suppressed = append(suppressed, l.Suppressed)
+		}
+	}
+	want := []time.Duration{10 * time.Millisecond, 1010 * time.Millisecond, 2010 * time.Millisecond}
+	if !slices.Equal(answeredAt, want) {
+		t.Fatalf("answered at %v, want %v", answeredAt, want)
+	}
+	if !slices.Equal(suppressed, []uint64{0, 99, 99}) {
+		t.Fatalf("suppressed %v", suppressed)
+	}
+	if adverts != 3 || announces != 3 {
+		t.Fatalf("%d adverts and %d announcements for 250 lower adverts, want 3 and 3", adverts, announces)
+	}
+	wantState(t, i, StateMaster)
+}
+
+// keepalived's lower_prio_no_advert (forced on by strict mode, vrrp.c:
+// vrrp_complete_instance): a MASTER does not answer a lower-priority advert at all.
+func TestVrrpStateMasterRx_LowerPrioNoAdvert(t *testing.T) {
+	t.Parallel()
+	c := v3Config()
+	c.LowerPrioNoAdvert = true
+	i, at := masterAt(t, c)
+	acts := recv(t, i, at.Add(10*time.Millisecond), lowPeer, advertFor(c, 50))
+	if len(actionsOf[SendAdvert](acts)) != 0 || len(actionsOf[Announce](acts)) != 0 {
+		t.Fatalf("answered: %#v", acts)
+	}
+	if l := actionsOf[LowerPriorityAdvert](acts); len(l) != 1 || l[0].Answered {
+		t.Fatalf("report %#v", l)
+	}
+}
+
+// keepalived 2.2.7 vrrp.c: vrrp_check_packet retries a VRRPv3 IPv4 unicast advert whose
+// checksum fails with 224.0.0.18 in the pseudo-header (keepalived before 1.3.6) and, if
+// that verifies, uses that checksum for good (unicast_chksum_compat AUTO), also for what
+// it sends (vrrp_csum_mcast). `old_unicast_checksum` starts there; `... never` forbids it.
+func TestVrrpCheckPacket_OldUnicastChecksum(t *testing.T) {
+	t.Parallel()
+	unicast := func(mode UnicastChecksum) Config {
+		c := v3Config()
+		c.Unicast = true
+		c.UnicastChecksum = mode
+		return c
+	}
+	send := func(t *testing.T, i *Instance, now time.Time, prio uint8, mode ChecksumMode) []Action {
+		t.Helper()
+		a := advertFor(i.cfg, prio)
+		b, err := a.Marshal(highPeer, ourAddr, mode)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return i.Step(now, AdvertReceived{Src: highPeer, Dst: ourAddr, TTL: 64, Packet: b})
+	}
+	sentChecksum := func(t *testing.T, i *Instance, at time.Time) ChecksumMode {
+		t.Helper()
+		s := actionsOf[SendAdvert](i.Step(at, TimerFired{Kind: TimerAdver}))
+		if len(s) != 1 {
+			t.Fatalf("no advert sent at %v", at)
+		}
+		return s[0].Checksum
+	}
+
+	t.Run("auto switches on the first old advert", func(t *testing.T) {
+		i, at := masterAt(t, unicast(UnicastChecksumAuto))
+		if m := sentChecksum(t, i, i.timers[TimerAdver]); m != ChecksumPseudoHeader {
+			t.Fatalf("sends %s before any old advert", m)
+		}
+		acts := send(t, i, at.Add(10*time.Millisecond), 50, ChecksumGroupPseudoHeader)
+		if len(actionsOf[Dropped](acts)) != 0 {
+			t.Fatalf("old checksum dropped: %#v", acts)
+		}
+		if c := actionsOf[ChecksumChanged](acts); len(c) != 1 || c[0].Checksum != ChecksumGroupPseudoHeader || c[0].Src != highPeer {
+			t.Fatalf("no ChecksumChanged: %#v", acts)
+		}
+		if s := actionsOf[SendAdvert](acts); len(s) != 1 || s[0].Checksum != ChecksumGroupPseudoHeader {
+			t.Fatalf("answer not sent with the old checksum: %#v", s)
+		}
+		if m := sentChecksum(t, i, i.timers[TimerAdver]); m != ChecksumGroupPseudoHeader {
+			t.Fatalf("sends %s after the switch", m)
+		}
+		// From then on only the old checksum verifies (the retry is for NONE only).
+		if d := actionsOf[Dropped](send(t, i, at.Add(20*time.Millisecond), 50, ChecksumPseudoHeader)); len(d) != 1 || d[0].Cause != CauseChecksum {
+			t.Fatalf("RFC checksum after the switch: %#v", d)
+		}
+	})
+	t.Run("never", func(t *testing.T) {
+		i := started(t, unicast(UnicastChecksumNever))
+		if d := actionsOf[Dropped](send(t, i, t0.Add(time.Second), 200, ChecksumGroupPseudoHeader)); len(d) != 1 || d[0].Cause != CauseChecksum {
+			t.Fatalf("old checksum with `never`: %#v", d)
+		}
+	})
+	t.Run("configured", func(t *testing.T) {
+		i, at := masterAt(t, unicast(UnicastChecksumOld))
+		if m := sentChecksum(t, i, i.timers[TimerAdver]); m != ChecksumGroupPseudoHeader {
+			t.Fatalf("sends %s with old_unicast_checksum", m)
+		}
+		if d := actionsOf[Dropped](send(t, i, at.Add(10*time.Millisecond), 50, ChecksumPseudoHeader)); len(d) != 1 || d[0].Cause != CauseChecksum {
+			t.Fatalf("RFC checksum with old_unicast_checksum: %#v", d)
+		}
+	})
+	t.Run("multicast instance never switches", func(t *testing.T) {
+		c := v3Config()
+		i := started(t, c)
+		a := advertFor(c, 200)
+		b, err := a.Marshal(highPeer, ourAddr, ChecksumGroupPseudoHeader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		acts := i.Step(t0.Add(time.Second), AdvertReceived{Src: highPeer, Dst: ourAddr, TTL: 255, Packet: b})
+		if d := actionsOf[Dropped](acts); len(d) != 1 || d[0].Cause != CauseChecksum {
+			t.Fatalf("old checksum on a multicast instance: %#v", acts)
+		}
+	})
 }
