@@ -156,6 +156,9 @@ func newInstance(a *Agent, cfg *config.Config, ic *config.Instance) (*instance, 
 		return nil, err
 	}
 	in.fsm = fsm
+	if ic.OldUnicastChecksum == config.OldUnicastChecksumOn {
+		in.ckMode = vrrp.ChecksumGroupPseudoHeader
+	}
 	in.tracks = tracksOf(cfg, ic)
 	in.probeViews = map[string]*probeView{}
 	for key, t := range in.tracks {
@@ -179,6 +182,15 @@ func fsmConfig(ic *config.Instance, src netip.Addr) vrrp.Config {
 		PrimaryAddr:  src,
 		Unicast:      ic.Unicast(),
 		FastPreempt:  true,
+
+		SkipCheckAdvAddr:  ic.SkipCheckAdvAddr,
+		LowerPrioNoAdvert: ic.LowerPrioNoAdvert,
+	}
+	switch ic.OldUnicastChecksum {
+	case config.OldUnicastChecksumOn:
+		c.UnicastChecksum = vrrp.UnicastChecksumOld
+	case config.OldUnicastChecksumNever:
+		c.UnicastChecksum = vrrp.UnicastChecksumNever
 	}
 	if ic.State == "MASTER" {
 		c.InitialState = vrrp.StateMaster
@@ -449,6 +461,7 @@ func (in *instance) apply(now time.Time, acts []vrrp.Action) {
 	for _, act := range acts {
 		switch x := act.(type) {
 		case vrrp.SendAdvert:
+			in.ckMode = x.Checksum
 			in.sendAdvert(x.Advert)
 		case vrrp.BindVIPs:
 			in.bindAll("became MASTER")
@@ -462,6 +475,13 @@ func (in *instance) apply(now time.Time, acts []vrrp.Action) {
 			in.onTransition(now, x)
 		case vrrp.Dropped:
 			in.onDropped(now, x)
+		case vrrp.ChecksumChanged:
+			in.ckMode = x.Checksum
+			in.log.Info("unicast VRRPv3 checksum switched to a peer's", "from", x.Src, "checksum", x.Checksum.String())
+		case vrrp.LowerPriorityAdvert:
+			// The core reports at most one per advert interval: logging each is rate-limited.
+			in.log.Warn("advert of lower priority while MASTER", "from", x.Src, "priority", x.Priority,
+				"answered", x.Answered, "unanswered_since_last", x.Suppressed)
 		case vrrp.PriorityChanged:
 			in.onPriorityChanged(now, x)
 		case vrrp.OverrideChanged:

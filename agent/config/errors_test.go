@@ -9,6 +9,10 @@ import (
 
 // Each broken configuration must produce exactly these "FILE:LINE: message"
 // errors.
+const strictNoAccept = "test.conf:1: vrrp_instance VI_1: strict mode (strict_mode, vrrp_strict) is not supported here: " +
+	"it implies no_accept, with which keepalived drops all traffic to the VIPs with nftables while a non-owner is MASTER, " +
+	"and hagent installs no firewall rules; remove strict mode, or use VRRP version 3 with accept"
+
 func TestErrors(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -16,6 +20,34 @@ func TestErrors(t *testing.T) {
 		src  string
 		want []string
 	}{
+		// Keywords that change who receives traffic are refused, never ignored.
+		{
+			name: "no_accept on a non-owner",
+			src:  instance("  no_accept\n"),
+			want: []string{"test.conf:7: vrrp_instance VI_1: no_accept is not supported: keepalived drops all traffic to the VIPs " +
+				"with nftables while a non-owner is MASTER, hagent installs no firewall rules; remove no_accept"},
+		},
+		{
+			name: "strict mode implies no_accept",
+			src:  instance("  strict_mode\n"),
+			want: []string{strictNoAccept},
+		},
+		{
+			name: "vrrp_strict implies no_accept",
+			src:  "global_defs {\n  vrrp_strict\n}\n" + instance(""),
+			want: []string{"test.conf:4: " + strings.TrimPrefix(strictNoAccept, "test.conf:1: ")},
+		},
+		{
+			// vrrp.c: vrrp_complete_instance resets accept for a VRRPv2 non-owner.
+			name: "strict mode v2 with accept",
+			src:  instance("  strict_mode\n  accept\n"),
+			want: []string{strictNoAccept},
+		},
+		{
+			name: "strict mode refuses unicast",
+			src:  instance("  version 3\n  strict_mode\n  accept\n  unicast_peer {\n    10.0.0.2\n  }\n"),
+			want: []string{"test.conf:1: vrrp_instance VI_1: unicast peers are not supported in strict mode (as keepalived)"},
+		},
 		{
 			name: "vrid out of range",
 			src:  "vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 300\n  virtual_ipaddress {\n    10.0.0.1\n  }\n}\n",
@@ -254,6 +286,12 @@ func TestWarnings(t *testing.T) {
 			"test.conf:1: virtual_server is accepted but ignored: LVS is not part of hagent"},
 		{"nopreempt with state MASTER", instance("  state MASTER\n  priority 100\n  nopreempt\n"),
 			"test.conf:9: vrrp_instance VI_1: nopreempt will not work with initial state MASTER; cleared (as keepalived)"},
+		{"strict mode clears authentication", instance("  version 3\n  strict_mode\n  accept\n  authentication {\n    auth_type PASS\n    auth_pass secret\n  }\n"),
+			"test.conf:10: vrrp_instance VI_1: strict mode does not support authentication; ignored (as keepalived)"},
+		{"strict mode state must match owner", instance("  version 3\n  strict_mode\n  accept\n  state MASTER\n  priority 200\n"),
+			"test.conf:1: vrrp_instance VI_1: strict mode: state MASTER must match being address owner (priority 255); state BACKUP (as keepalived)"},
+		{"unknown old_unicast_checksum mode", instance("  old_unicast_checksum sometimes\n"),
+			"test.conf:7: vrrp_instance VI_1: old_unicast_checksum: unknown mode sometimes; ignored (as keepalived)"},
 		{"long auth_pass", instance("  authentication {\n    auth_type PASS\n    auth_pass 0123456789\n  }\n"),
 			`test.conf:9: vrrp_instance VI_1: auth_pass is longer than 8 characters; only "01234567" is used (as keepalived)`},
 		{"VRRPv2 fractional advert_int", instance("  advert_int 1.4\n"),

@@ -81,8 +81,26 @@ func TestInstanceKeywords(t *testing.T) {
 			return in.Notify == "/etc/keepalived/notify.sh" && in.NotifyMaster == "/bin/m.sh master now" &&
 				in.NotifyBackup == "/bin/b.sh" && in.NotifyFault == "/bin/f.sh" && in.NotifyStop == "/bin/s.sh"
 		}},
-		{"no_accept", "  no_accept\n", func(in *Instance) bool { return !in.Accept && in.AcceptSet }},
-		{"strict mode defaults accept off", "  strict_mode\n", func(in *Instance) bool { return in.StrictMode && !in.Accept }},
+		{"accept", "  accept\n", func(in *Instance) bool { return in.Accept && in.AcceptSet && !in.LowerPrioNoAdvert }},
+		{"no_accept on the address owner", "  priority 255\n  no_accept\n", func(in *Instance) bool { return !in.Accept && in.AcceptSet }},
+		// vrrp.c: vrrp_complete_instance: strict mode keeps accept for VRRPv3 and forces
+		// lower_prio_no_advert; the owner always accepts.
+		{"strict mode v3 with accept", "  version 3\n  strict_mode\n  accept\n", func(in *Instance) bool {
+			return in.StrictMode && in.Accept && in.LowerPrioNoAdvert
+		}},
+		{"strict mode owner", "  strict_mode\n  priority 255\n", func(in *Instance) bool {
+			return in.StrictMode && in.Accept && in.State == "MASTER"
+		}},
+		{"strict mode clears auth and preempt_delay", "  version 3\n  strict_mode\n  accept\n  preempt_delay 5\n", func(in *Instance) bool {
+			return in.PreemptDelay == 0
+		}},
+		{"strict mode state must match owner", "  strict_mode\n  state MASTER\n  priority 255\n", func(in *Instance) bool {
+			return in.State == "MASTER"
+		}},
+		{"old_unicast_checksum", "  old_unicast_checksum\n", func(in *Instance) bool { return in.OldUnicastChecksum == OldUnicastChecksumOn }},
+		{"old_unicast_checksum never", "  old_unicast_checksum never\n", func(in *Instance) bool { return in.OldUnicastChecksum == OldUnicastChecksumNever }},
+		{"old_unicast_checksum not written", "", func(in *Instance) bool { return in.OldUnicastChecksum == OldUnicastChecksumAuto }},
+		{"skip_check_adv_addr", "  skip_check_adv_addr\n", func(in *Instance) bool { return in.SkipCheckAdvAddr }},
 		{"flags", "  dont_track_primary\n  smtp_alert\n  debug 2\n  skip_check_adv_addr off\n", func(in *Instance) bool {
 			return in.DontTrackPrimary && in.SMTPAlert && in.Debug == 2 && !in.SkipCheckAdvAddr
 		}},
@@ -146,7 +164,7 @@ func TestGlobalKeywords(t *testing.T) {
   vrrp_iptables
   max_auto_priority 50
 }
-`+instance("  state BACKUP\n"))
+`+instance("  state BACKUP\n  accept\n"))
 	g := cfg.Global
 	want := Global{
 		RouterID: "R1", NotificationEmail: []string{"a@example.com", "b@example.com"}, NotificationEmailFrom: "k@example.com",
@@ -164,7 +182,8 @@ func TestGlobalKeywords(t *testing.T) {
 	// Instances inherit the global defaults.
 	in := cfg.Instances[0]
 	if in.Version != 3 || !in.StrictMode || !in.SkipCheckAdvAddr || in.GARPMasterDelay != 2*time.Second ||
-		in.GARPMasterRepeat != 3 || in.GARPMasterRefresh != 30*time.Second || in.GARPMasterRefreshRepeat != 4 || in.Accept {
+		in.GARPMasterRepeat != 3 || in.GARPMasterRefresh != 30*time.Second || in.GARPMasterRefreshRepeat != 4 || !in.Accept ||
+		!in.LowerPrioNoAdvert {
 		t.Errorf("instance = %+v", in)
 	}
 	if !hasLine(warnings(cfg), "test.conf:22: global_defs: vrrp_iptables is accepted but ignored by hagent") {

@@ -24,7 +24,6 @@ var ignoredInstanceKeywords = map[string]string{
 	"lower_prio_no_advert":      "hagent always answers a lower-priority advert as RFC 5798 says",
 	"higher_prio_send_advert":   "hagent follows RFC 5798 on higher-priority adverts",
 	"lvs_sync_daemon_interface": "LVS is not part of hagent",
-	"old_unicast_checksum":      "the pre-1.3.6 unicast checksum is not supported",
 	"kernel_rx_buf_size":        "hagent sizes its own socket buffers",
 	"unicast_fault_no_peer":     "not supported",
 	"notify_priority_changes":   "notify scripts are not run with priority changes",
@@ -175,11 +174,25 @@ func (p *parser) instance(s *stmt) {
 			"notify_stop":                value(notify(&in.NotifyStop)),
 			"accept": value(func(s *stmt) {
 				p.args(ctx, s, 0, 0)
-				in.Accept, in.AcceptSet = true, true
+				in.Accept, in.AcceptSet, in.acceptWritten, in.acceptPos = true, true, true, s.pos()
 			}),
 			"no_accept": value(func(s *stmt) {
 				p.args(ctx, s, 0, 0)
-				in.Accept, in.AcceptSet = false, true
+				in.Accept, in.AcceptSet, in.acceptWritten, in.acceptPos = false, true, false, s.pos()
+			}),
+			"old_unicast_checksum": value(func(s *stmt) {
+				// vrrp_parser.c: vrrp_unicast_chksum_handler.
+				if !p.args(ctx, s, 0, 1) {
+					return
+				}
+				switch {
+				case len(s.args) == 0:
+					in.OldUnicastChecksum = OldUnicastChecksumOn
+				case s.args[0].text == "never":
+					in.OldUnicastChecksum = OldUnicastChecksumNever
+				default:
+					p.diags.warnf(s.pos(), "%s: old_unicast_checksum: unknown mode %s; ignored (as keepalived)", ctx, s.args[0].text)
+				}
 			}),
 			"native_ipv6": value(func(s *stmt) {
 				p.args(ctx, s, 0, 0)

@@ -43,9 +43,19 @@ func (p *parser) resolveInstance(in *Instance) {
 		if in.Priority == 255 {
 			in.State = "MASTER"
 		}
+	} else if in.StrictMode && (in.State == "MASTER") != (in.Priority == 255) {
+		want := "BACKUP"
+		if in.Priority == 255 {
+			want = "MASTER"
+		}
+		p.diags.warnf(in.Pos, "%s: strict mode: state MASTER must match being address owner (priority 255); state %s (as keepalived)", ctx, want)
+		in.State = want
 	}
 
-	if in.AuthType != "" && in.Version == 3 {
+	if in.StrictMode && in.AuthType != "" {
+		p.diags.warnf(in.authPos, "%s: strict mode does not support authentication; ignored (as keepalived)", ctx)
+		in.AuthType = ""
+	} else if in.AuthType != "" && in.Version == 3 {
 		p.diags.warnf(in.authPos, "%s: VRRP version 3 does not support authentication; ignored (as keepalived)", ctx)
 		in.AuthType = ""
 	} else if in.AuthType == "PASS" && in.AuthPass == "" {
@@ -67,15 +77,16 @@ func (p *parser) resolveInstance(in *Instance) {
 			in.PreemptDelay = 0
 		}
 	}
+	if in.PreemptDelay != 0 && in.StrictMode {
+		p.diags.warnf(in.Pos, "%s: preempt_delay is incompatible with strict mode; cleared (as keepalived)", ctx)
+		in.PreemptDelay = 0
+	}
 	if in.PreemptDelay != 0 && in.NoPreempt {
 		p.diags.warnf(in.Pos, "%s: preempt_delay is incompatible with nopreempt; cleared (as keepalived)", ctx)
 		in.PreemptDelay = 0
 	}
 
-	if !in.AcceptSet {
-		// keepalived's default: accept unless strict mode (the owner always accepts).
-		in.Accept = in.Priority == 255 || !in.StrictMode
-	}
+	p.resolveStrict(ctx, in)
 
 	for i := range in.VIPs {
 		if in.VIPs[i].Dev == "" {
@@ -94,6 +105,44 @@ func (p *parser) resolveInstance(in *Instance) {
 	}
 
 	p.resolveAdvertInt(ctx, in)
+}
+
+// resolveStrict applies what keepalived 2.2.7's vrrp_complete_instance (vrrp.c) does
+// for strict mode and accept mode that hagent can honour, and refuses what it cannot.
+//
+// Strict mode refuses unicast peers and forces lower_prio_no_advert (a MASTER does not
+// answer a lower-priority advert). Accept mode defaults to off under strict mode (on for
+// the address owner), and a VRRPv2 non-owner is always put in no_accept. keepalived
+// implements no_accept with nftables (or iptables) rules that drop every packet to or
+// from the VIPs while a non-owner is MASTER (vrrp_handle_accept_mode, vrrp_nftables.c:
+// "in ip daddr @vips drop"): the VIP answers ARP but serves nothing. hagent installs no
+// firewall rules, so it refuses a configuration that would run without accept mode
+// rather than serve traffic keepalived would drop.
+func (p *parser) resolveStrict(ctx string, in *Instance) {
+	owner := in.Priority == 255
+	if in.StrictMode {
+		if in.Unicast() {
+			p.diags.errorf(in.Pos, "%s: unicast peers are not supported in strict mode (as keepalived)", ctx)
+		}
+		in.LowerPrioNoAdvert = true
+	}
+	if !in.AcceptSet {
+		in.Accept = owner || !in.StrictMode
+	}
+	if in.Accept && !owner && in.StrictMode && in.Version == 2 {
+		p.diags.warnf(in.acceptPos, "%s: accept mode for VRRP version 2 does not comply with RFC 3768 in strict mode; no_accept (as keepalived)", ctx)
+		in.Accept = false
+	}
+	if !in.Accept && !owner {
+		if in.AcceptSet && !in.acceptWritten {
+			p.diags.errorf(in.acceptPos, "%s: no_accept is not supported: keepalived drops all traffic to the VIPs "+
+				"with nftables while a non-owner is MASTER, hagent installs no firewall rules; remove no_accept", ctx)
+			return
+		}
+		p.diags.errorf(in.Pos, "%s: strict mode (strict_mode, vrrp_strict) is not supported here: it implies no_accept, "+
+			"with which keepalived drops all traffic to the VIPs with nftables while a non-owner is MASTER, and hagent "+
+			"installs no firewall rules; remove strict mode, or use VRRP version 3 with accept", ctx)
+	}
 }
 
 // resolveAdvertInt applies the advert interval's wire format: VRRPv2 carries

@@ -99,6 +99,13 @@ type Instance struct {
 	Accept    bool // resolved: written value, else keepalived's default
 	AcceptSet bool // accept or no_accept was written
 
+	// OldUnicastChecksum is old_unicast_checksum [never]: the VRRPv3 unicast
+	// checksum of keepalived before 1.3.6.
+	OldUnicastChecksum OldUnicastChecksum
+	// LowerPrioNoAdvert: a MASTER does not answer a lower-priority advert
+	// (forced by strict mode, as keepalived).
+	LowerPrioNoAdvert bool
+
 	NativeIPv6       bool
 	DontTrackPrimary bool
 	SMTPAlert        bool
@@ -108,15 +115,30 @@ type Instance struct {
 
 	SyncGroup string // name of the vrrp_sync_group listing this instance, if any
 
-	stateSet     bool
-	prioritySet  bool
-	versionSet   bool
-	vridWritten  bool // virtual_router_id was written, even if invalid
-	authPos      Pos
-	advertPos    Pos
-	nopreemptPos Pos
-	familyPos    Pos // where the address family was first decided
+	stateSet      bool
+	prioritySet   bool
+	versionSet    bool
+	vridWritten   bool // virtual_router_id was written, even if invalid
+	authPos       Pos
+	advertPos     Pos
+	nopreemptPos  Pos
+	familyPos     Pos // where the address family was first decided
+	acceptPos     Pos
+	acceptWritten bool // the value written: accept (true) or no_accept
 }
+
+// OldUnicastChecksum is keepalived's old_unicast_checksum setting.
+type OldUnicastChecksum uint8
+
+const (
+	// OldUnicastChecksumAuto (not written): RFC 5798's checksum, switching to the
+	// pre-1.3.6 one when a peer's advert verifies only with it.
+	OldUnicastChecksumAuto OldUnicastChecksum = iota
+	// OldUnicastChecksumOn (old_unicast_checksum): the pre-1.3.6 checksum.
+	OldUnicastChecksumOn
+	// OldUnicastChecksumNever (old_unicast_checksum never): never switch.
+	OldUnicastChecksumNever
+)
 
 // AuthData is the 8-byte authentication field of a VRRPv2 advertisement
 // with auth_type PASS: the first 8 bytes of auth_pass, zero padded, exactly
