@@ -150,11 +150,11 @@ func hostilePackets(t *testing.T) []hostilePacket {
 	wrongPass := seed()
 	wrongPass.AuthData = vrrp.PassAuthData("letmein!")
 
-	// VRRPv3 whose bytes 4-5 read as v2's auth type PASS and advert_int 1, with v2's
-	// password after the addresses; its v3 checksum is right, so only the version is
-	// wrong for our v2 instance.
+	// VRRPv3 whose bytes 4-5 read as v2's auth type PASS and advert_int 1; its length
+	// and v3 checksum are right, so only the version is wrong for our v2 instance. (With
+	// v2's password appended it would be dropped as too long first, as keepalived does.)
 	v3 := vrrp.Advert{Version: 3, VRID: 51, Priority: 254, AdverInt: 0x0101, Addrs: []netip.Addr{vip}}
-	v3WithV2Fields := append(marshal(v3), []byte("hell>com")...)
+	v3WithV2Fields := marshal(v3)
 
 	wrongType := seed()
 	wrongType.Type = 2
