@@ -101,6 +101,11 @@ func TestInstanceKeywords(t *testing.T) {
 		{"old_unicast_checksum never", "  old_unicast_checksum never\n", func(in *Instance) bool { return in.OldUnicastChecksum == OldUnicastChecksumNever }},
 		{"old_unicast_checksum not written", "", func(in *Instance) bool { return in.OldUnicastChecksum == OldUnicastChecksumAuto }},
 		{"skip_check_adv_addr", "  skip_check_adv_addr\n", func(in *Instance) bool { return in.SkipCheckAdvAddr }},
+		{"lower_prio_no_advert", "  lower_prio_no_advert\n", func(in *Instance) bool { return in.LowerPrioNoAdvert }},
+		{"lower_prio_no_advert off", "  lower_prio_no_advert off\n", func(in *Instance) bool { return !in.LowerPrioNoAdvert }},
+		{"strict mode forces lower_prio_no_advert", "  version 3\n  strict_mode\n  accept\n  lower_prio_no_advert off\n", func(in *Instance) bool {
+			return in.LowerPrioNoAdvert
+		}},
 		{"flags", "  dont_track_primary\n  smtp_alert\n  debug 2\n  skip_check_adv_addr off\n", func(in *Instance) bool {
 			return in.DontTrackPrimary && in.SMTPAlert && in.Debug == 2 && !in.SkipCheckAdvAddr
 		}},

@@ -21,7 +21,6 @@ var ignoredInstanceKeywords = map[string]string{
 	"linkbeat_use_polling":      "hagent follows link state with netlink",
 	"garp_lower_prio_delay":     "lower-priority gratuitous ARPs are not sent",
 	"garp_lower_prio_repeat":    "lower-priority gratuitous ARPs are not sent",
-	"lower_prio_no_advert":      "hagent always answers a lower-priority advert as RFC 5798 says",
 	"higher_prio_send_advert":   "hagent follows RFC 5798 on higher-priority adverts",
 	"lvs_sync_daemon_interface": "LVS is not part of hagent",
 	"kernel_rx_buf_size":        "hagent sizes its own socket buffers",
@@ -215,6 +214,10 @@ func (p *parser) instance(s *stmt) {
 			"strict_mode": value(func(s *stmt) {
 				strictSet = true
 				p.flag(ctx, s, &in.StrictMode)
+			}),
+			"lower_prio_no_advert": value(func(s *stmt) {
+				in.lowerPrioSet = true
+				p.flag(ctx, s, &in.LowerPrioNoAdvert)
 			}),
 			"skip_check_adv_addr": value(func(s *stmt) {
 				skipSet = true

@@ -120,10 +120,14 @@ func (p *parser) resolveInstance(in *Instance) {
 // rather than serve traffic keepalived would drop.
 func (p *parser) resolveStrict(ctx string, in *Instance) {
 	owner := in.Priority == 255
-	if in.StrictMode {
-		if in.Unicast() {
-			p.diags.errorf(in.Pos, "%s: unicast peers are not supported in strict mode (as keepalived)", ctx)
-		}
+	if in.StrictMode && in.Unicast() {
+		p.diags.errorf(in.Pos, "%s: unicast peers are not supported in strict mode (as keepalived)", ctx)
+	}
+	switch {
+	case !in.lowerPrioSet:
+		in.LowerPrioNoAdvert = in.StrictMode || p.cfg.Global.VRRPLowerPrioNoAdvert
+	case in.StrictMode && !in.LowerPrioNoAdvert:
+		p.diags.warnf(in.Pos, "%s: strict mode requires lower_prio_no_advert; set (as keepalived)", ctx)
 		in.LowerPrioNoAdvert = true
 	}
 	if !in.AcceptSet {

@@ -42,8 +42,10 @@ type Global struct {
 	VRRPVersion          int // default for instances: 2 or 3 (default 2)
 	VRRPStrict           bool
 	VRRPSkipCheckAdvAddr bool
-	VRRPMcastGroup4      netip.Addr // default 224.0.0.18
-	VRRPMcastGroup6      netip.Addr // default ff02::12
+	// VRRPLowerPrioNoAdvert is the default of lower_prio_no_advert.
+	VRRPLowerPrioNoAdvert bool
+	VRRPMcastGroup4       netip.Addr // default 224.0.0.18
+	VRRPMcastGroup6       netip.Addr // default ff02::12
 
 	// Defaults for the instances' garp_* settings.
 	GARPMasterDelay         time.Duration // default 5s
@@ -102,8 +104,9 @@ type Instance struct {
 	// OldUnicastChecksum is old_unicast_checksum [never]: the VRRPv3 unicast
 	// checksum of keepalived before 1.3.6.
 	OldUnicastChecksum OldUnicastChecksum
-	// LowerPrioNoAdvert: a MASTER does not answer a lower-priority advert
-	// (forced by strict mode, as keepalived).
+	// LowerPrioNoAdvert is lower_prio_no_advert, else global
+	// vrrp_lower_prio_no_advert or strict mode: a MASTER does not answer a
+	// lower-priority advert.
 	LowerPrioNoAdvert bool
 
 	NativeIPv6       bool
@@ -125,6 +128,7 @@ type Instance struct {
 	familyPos     Pos // where the address family was first decided
 	acceptPos     Pos
 	acceptWritten bool // the value written: accept (true) or no_accept
+	lowerPrioSet  bool // lower_prio_no_advert was written
 }
 
 // OldUnicastChecksum is keepalived's old_unicast_checksum setting.
