@@ -189,7 +189,9 @@ func sameCore(a, b *config.Instance, oldCfg, newCfg *config.Config) bool {
 		a.UnicastSrcIP != b.UnicastSrcIP || !slices.Equal(a.UnicastPeers, b.UnicastPeers) ||
 		a.McastSrcIP != b.McastSrcIP || a.DontTrackPrimary != b.DontTrackPrimary ||
 		a.GARPMasterDelay != b.GARPMasterDelay || a.GARPMasterRepeat != b.GARPMasterRepeat ||
-		a.GARPMasterRefresh != b.GARPMasterRefresh || a.GARPMasterRefreshRepeat != b.GARPMasterRefreshRepeat {
+		a.GARPMasterRefresh != b.GARPMasterRefresh || a.GARPMasterRefreshRepeat != b.GARPMasterRefreshRepeat ||
+		a.SkipCheckAdvAddr != b.SkipCheckAdvAddr || a.LowerPrioNoAdvert != b.LowerPrioNoAdvert ||
+		a.OldUnicastChecksum != b.OldUnicastChecksum {
 		return false
 	}
 	return reflect.DeepEqual(tracksOf(oldCfg, a), tracksOf(newCfg, b))
