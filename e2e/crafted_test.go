@@ -25,6 +25,7 @@ import (
 type craftedCase struct {
 	name string
 	src  netip.Addr // IP source: .10 (below the master's .72) or .80 (above)
+	dst  netip.Addr // IP destination: 224.0.0.18 unless set
 	ttl  int
 	data []byte
 	// stepsDown is what RFC 3768 and keepalived say the master does.
@@ -40,6 +41,8 @@ type craftedCase struct {
 var (
 	craftedLow  = netip.MustParseAddr("192.168.188.10") // the client's address
 	craftedHigh = netip.MustParseAddr("192.168.188.80") // nobody's, above cenvm72's .72
+	// craftedMaster72 is cenvm72's address.
+	craftedMaster72 = netip.MustParseAddr("192.168.188.72")
 )
 
 // craftedCases are the malformed kinds of the issue, each at priority 254 so that one
@@ -85,6 +88,18 @@ func craftedCases(t *testing.T) []craftedCase {
 		{name: "address_mismatch", data: with(func(a *vrrp.Advert) { a.Addrs = []netip.Addr{netip.MustParseAddr("192.168.188.110")} }),
 			cause: "addr_list", kaLog: "not present in MASTER advert"},
 		{name: "trailing_bytes", data: append(bytes.Clone(good), 0, 0, 0, 0), cause: "trailing_bytes", kaLog: "vrrp packet too long"},
+		// keepalived binds a multicast instance's IPv4 socket to 224.0.0.18
+		// (vrrp.c: open_vrrp_read_socket), so it never sees this one; vrrp_check_packet
+		// would drop it ("Expected multicast packet but received unicast packet").
+		{name: "unicast_to_multicast_instance", dst: craftedMaster72, cause: "destination",
+			data: func() []byte {
+				a := seed()
+				b, err := a.Marshal(craftedLow, craftedMaster72, vrrp.ChecksumPseudoHeader)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return b
+			}()},
 		{name: "other_vrid", data: with(func(a *vrrp.Advert) { a.VRID = 52 }), cause: "vrid"},
 		{name: "lower_priority", data: with(func(a *vrrp.Advert) { a.Priority = 50 }),
 			kaLog: "with lower priority 50, ours 90"},
@@ -286,8 +301,8 @@ func (m *craftedMaster) run(t *testing.T, s *craftedSender, c, marker craftedCas
 	return outcome
 }
 
-// craftedSender writes whole IPv4 packets (IP_HDRINCL) to 224.0.0.18 out of eth0 of a
-// lab namespace, so that the source address and TTL are the case's.
+// craftedSender writes whole IPv4 packets (IP_HDRINCL) out of eth0 of a lab namespace,
+// so that the source address, destination and TTL are the case's.
 type craftedSender struct {
 	raw *ipv4.RawConn
 }
@@ -331,8 +346,12 @@ func (s *craftedSender) send(t *testing.T, c craftedCase) {
 	if ttl == 0 {
 		ttl = 255
 	}
+	dst := c.dst
+	if !dst.IsValid() {
+		dst = netio.GroupIPv4
+	}
 	h := &ipv4.Header{Version: ipv4.Version, Len: ipv4.HeaderLen, TOS: 0xc0, TotalLen: ipv4.HeaderLen + len(c.data),
-		TTL: ttl, Protocol: vrrp.Protocol, Src: src.AsSlice(), Dst: netio.GroupIPv4.AsSlice()}
+		TTL: ttl, Protocol: vrrp.Protocol, Src: src.AsSlice(), Dst: dst.AsSlice()}
 	if err := s.raw.WriteTo(h, c.data, nil); err != nil {
 		t.Fatalf("send %s: %v", c.name, err)
 	}

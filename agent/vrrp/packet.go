@@ -103,13 +103,14 @@ const (
 	CauseVRID
 	CauseAuth
 	CauseInterval
-	CauseAddrCount // number of addresses is not ours (vrrp_check_packet: "unexpected ip number count")
-	CauseAddrList  // same number, different addresses (vrrp_check_packet: "not present in MASTER advert")
+	CauseDestination // multicast to a unicast instance or unicast to a multicast one
+	CauseAddrCount   // number of addresses is not ours (vrrp_check_packet: "unexpected ip number count")
+	CauseAddrList    // same number, different addresses (vrrp_check_packet: "not present in MASTER advert")
 	causeCount
 )
 
 // Causes lists every cause in counter order, for tables and metrics.
-var Causes = []Cause{CauseTTL, CauseVersion, CauseType, CauseChecksum, CauseLength, CauseTrailing, CauseVRID, CauseAuth, CauseInterval, CauseAddrCount, CauseAddrList}
+var Causes = []Cause{CauseTTL, CauseVersion, CauseType, CauseChecksum, CauseLength, CauseTrailing, CauseVRID, CauseAuth, CauseInterval, CauseDestination, CauseAddrCount, CauseAddrList}
 
 func (c Cause) String() string {
 	switch c {
@@ -133,6 +134,8 @@ func (c Cause) String() string {
 		return "auth"
 	case CauseInterval:
 		return "interval"
+	case CauseDestination:
+		return "destination"
 	case CauseAddrCount:
 		return "addr_count"
 	case CauseAddrList:

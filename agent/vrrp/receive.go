@@ -44,6 +44,15 @@ func (i *Instance) receive(ev AdvertReceived) (Advert, bool) {
 		i.count(ev.Src, CauseInterval, fmt.Sprintf("advert_int %ds, ours is %s", a.AdverInt, i.cfg.AdverInt))
 	case a.Version == 3 && a.AdverInt == 0 && a.Priority != 0:
 		i.count(ev.Src, CauseInterval, "advert interval 0")
+	case ev.Dst.IsMulticast() == i.cfg.Unicast:
+		// vrrp_check_packet: "Expected unicast packet but received multicast packet" (or
+		// the reverse) -> VRRP_PACKET_KO. The raw socket hears every VRRP packet to the
+		// host: a unicast instance must not follow a multicast router of its VRID.
+		want := "multicast"
+		if i.cfg.Unicast {
+			want = "unicast"
+		}
+		i.count(ev.Src, CauseDestination, fmt.Sprintf("sent to %s, we expect %s", ev.Dst, want))
 	case i.checkAddrs(ev.Src) && len(a.Addrs) != len(i.cfg.VIPs):
 		// vrrp_check_packet: "received an unexpected ip number count" -> VRRP_PACKET_KO.
 		i.count(ev.Src, CauseAddrCount, fmt.Sprintf("advert carries %d addresses, we have %d", len(a.Addrs), len(i.cfg.VIPs)))

@@ -169,6 +169,34 @@ func TestVrrpCheckPacket_AddressListMismatchIsDropped(t *testing.T) {
 	}
 }
 
+// keepalived 2.2.7 vrrp.c: vrrp_check_packet drops a multicast advert to a unicast
+// instance and a unicast one to a multicast instance ("Expected unicast packet but
+// received multicast packet").
+func TestVrrpCheckPacket_DestinationMustMatchMode(t *testing.T) {
+	t.Parallel()
+	for _, unicast := range []bool{false, true} {
+		c := v3Config()
+		c.Unicast = unicast
+		i := started(t, c)
+		dst := ourAddr // wrong for multicast
+		if unicast {
+			dst = group4
+		}
+		a := advertFor(c, 200)
+		b, err := a.Marshal(highPeer, dst, ChecksumPseudoHeader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		acts := i.Step(t0.Add(time.Second), AdvertReceived{Src: highPeer, Dst: dst, TTL: 255, Packet: b})
+		if d := actionsOf[Dropped](acts); len(d) != 1 || d[0].Cause != CauseDestination {
+			t.Fatalf("unicast=%v, advert to %s: %#v", unicast, dst, acts)
+		}
+		if st := i.Status(t0); st.AdvertsReceived != 0 || st.Master.IsValid() {
+			t.Fatalf("unicast=%v: followed a dropped advert: %+v", unicast, st)
+		}
+	}
+}
+
 // skip_check_adv_addr: keepalived's vrrp_state_backup skips the address check only for
 // an advert from the master it last followed (master_saddr); a new sender, and any
 // advert to a MASTER (vrrp_state_master_rx), is still checked.
