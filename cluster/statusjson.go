@@ -54,6 +54,18 @@ type InstanceDoc struct {
 	// Faults are why a FAULT instance is in FAULT: the failing probe or link, and its
 	// last error or output.
 	Faults []FaultDoc `json:"faults,omitempty"`
+	// Probes are the instance's tracked probes with their last result, so that a
+	// script's own words are visible without the TUI.
+	Probes []ProbeDoc `json:"probes,omitempty"`
+}
+
+// ProbeDoc is one probe of an instance: its state, why, and its last output.
+type ProbeDoc struct {
+	Name    string `json:"name"`
+	Kind    string `json:"kind"`
+	Healthy bool   `json:"healthy"`
+	Reason  string `json:"reason,omitempty"`
+	Output  string `json:"output,omitempty"` // of the last result
 }
 
 // FaultDoc is one fault source of an instance.
@@ -124,6 +136,13 @@ func newInstanceDoc(in *hactlv1.Instance) InstanceDoc {
 	}
 	for _, f := range in.GetFaults() {
 		d.Faults = append(d.Faults, FaultDoc{Source: f.GetSource(), Reason: f.GetReason()})
+	}
+	for _, p := range in.GetProbes() {
+		pd := ProbeDoc{Name: p.GetName(), Kind: p.GetKind(), Healthy: p.GetHealthy(), Reason: p.GetReason()}
+		if rs := p.GetResults(); len(rs) > 0 {
+			pd.Output = rs[len(rs)-1].GetOutput()
+		}
+		d.Probes = append(d.Probes, pd)
 	}
 	for _, v := range in.GetVips() {
 		d.VIPs = append(d.VIPs, v.GetAddress())

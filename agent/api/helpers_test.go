@@ -21,15 +21,24 @@ import (
 // fakeBackend knows one instance, VI_1, and refuses failover of "VI_BUSY" as the agent
 // would when it cannot act now.
 type fakeBackend struct {
-	mu    sync.Mutex
-	calls []string // "failover VI_1 by tls:CN=ops"
+	mu     sync.Mutex
+	calls  []string // "failover VI_1 by tls:CN=ops"
+	reason string   // VI_1's state reason, as an agent's probe could word it
 }
 
 func (b *fakeBackend) Status() *hactlv1.Node {
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	return &hactlv1.Node{
 		Name:      "cenvm71",
-		Instances: []*hactlv1.Instance{{Name: "VI_1", Vrid: 51, State: hactlv1.State_STATE_MASTER}},
+		Instances: []*hactlv1.Instance{{Name: "VI_1", Vrid: 51, State: hactlv1.State_STATE_MASTER, StateReason: b.reason}},
 	}
+}
+
+func (b *fakeBackend) setReason(r string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.reason = r
 }
 
 func (b *fakeBackend) Failover(_ context.Context, req *hactlv1.FailoverRequest, who string) (*hactlv1.FailoverResponse, error) {

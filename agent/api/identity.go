@@ -10,6 +10,8 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
+
+	"github.com/hagent-dev/hagent/agent/sanitize"
 )
 
 // caller is the authenticated party behind a call.
@@ -42,9 +44,11 @@ func identify(ai credentials.AuthInfo) (caller, error) {
 		sans = append(sans, cert.EmailAddresses...)
 		switch {
 		case cert.Subject.CommonName != "":
-			return caller{id: "tls:CN=" + cert.Subject.CommonName, sans: sans}, nil
+			// The id is shown in status, events and logs: certificate names are
+			// outside text. Matching against --operator uses the raw names.
+			return caller{id: "tls:CN=" + sanitize.UTF8(cert.Subject.CommonName), sans: sans}, nil
 		case len(sans) > 0:
-			return caller{id: "tls:SAN=" + sans[0], sans: sans}, nil
+			return caller{id: "tls:SAN=" + sanitize.UTF8(sans[0]), sans: sans}, nil
 		default:
 			return caller{}, errors.New("client certificate names nobody (no CN, no SAN)")
 		}

@@ -6,6 +6,7 @@ import (
 
 	"google.golang.org/grpc"
 
+	"github.com/hagent-dev/hagent/agent/sanitize"
 	hactlv1 "github.com/hagent-dev/hagent/gen/hactl/v1"
 )
 
@@ -41,7 +42,18 @@ func NewServer(backend Backend, hub *Hub, log *slog.Logger) *Server {
 
 // GetStatus returns the node's snapshot.
 func (s *Server) GetStatus(context.Context, *hactlv1.GetStatusRequest) (*hactlv1.GetStatusResponse, error) {
-	return &hactlv1.GetStatusResponse{Node: s.backend.Status()}, nil
+	return &hactlv1.GetStatusResponse{Node: s.status()}, nil
+}
+
+// status is the backend's snapshot made safe to marshal: protobuf refuses
+// invalid UTF-8, and one bad byte from a script would otherwise fail every
+// GetStatus and Watch.
+func (s *Server) status() *hactlv1.Node {
+	n := s.backend.Status()
+	if sanitize.Message(n) {
+		s.log.Debug("status snapshot carried invalid UTF-8; replaced with U+FFFD")
+	}
+	return n
 }
 
 // Watch streams a snapshot (or the missed events) and then live events; see Hub.watch.
@@ -49,7 +61,7 @@ func (s *Server) Watch(req *hactlv1.WatchRequest, stream grpc.ServerStreamingSer
 	ctx, cancel := context.WithCancel(stream.Context())
 	defer cancel()
 	defer context.AfterFunc(s.life, cancel)()
-	return s.hub.watch(ctx, req.GetResumeAfter(), s.backend.Status, stream.Send)
+	return s.hub.watch(ctx, req.GetResumeAfter(), s.status, stream.Send)
 }
 
 // Failover asks the agent to move mastership of an instance.

@@ -105,3 +105,52 @@ func TestBackendErrorGivesPlainErrorsACode(t *testing.T) {
 type errString string
 
 func (e errString) Error() string { return string(e) }
+
+// TestServerInvalidUTF8NeverBlinds: a status and an event carrying bytes that are
+// not UTF-8 (a Latin-1 é from a script) still reach the client, with U+FFFD in their
+// place; without sanitising, protobuf fails GetStatus and Watch with Internal.
+func TestServerInvalidUTF8NeverBlinds(t *testing.T) {
+	t.Parallel()
+	addr := unixAddr(t)
+	ts := newTestServer(t, 16)
+	ts.backend.setReason("fault: chk: caf\xe9")
+	ts.serve(t, listen(t, addr, nil))
+	c := dial(t, addr, nil)
+
+	resp, err := c.GetStatus(callCtx(t), &hactlv1.GetStatusRequest{})
+	if err != nil {
+		t.Fatalf("GetStatus: %v", err)
+	}
+	if got := resp.GetNode().GetInstances()[0].GetStateReason(); got != "fault: chk: caf\uFFFD" {
+		t.Errorf("state reason %q, want the text with U+FFFD", got)
+	}
+
+	ts.hub.Publish(&hactlv1.WatchResponse{Event: &hactlv1.WatchResponse_ProbeResult{ProbeResult: &hactlv1.ProbeResultEvent{
+		Instance: "VI_1", Probe: "chk", Result: &hactlv1.ProbeResult{Output: "first"},
+	}}})
+	ts.hub.Publish(&hactlv1.WatchResponse{Event: &hactlv1.WatchResponse_ProbeResult{ProbeResult: &hactlv1.ProbeResultEvent{
+		Instance: "VI_1", Probe: "chk", Result: &hactlv1.ProbeResult{Output: "\xb4\xed\xce\xf3"},
+	}}})
+	stream, err := c.Watch(callCtx(t), &hactlv1.WatchRequest{ResumeAfter: 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := stream.Recv()
+	if err != nil {
+		t.Fatalf("Watch snapshot: %v", err)
+	}
+	if got := snap.GetSnapshot().GetInstances()[0].GetStateReason(); got != "fault: chk: caf\uFFFD" {
+		t.Errorf("snapshot state reason %q", got)
+	}
+	stream2, err := c.Watch(callCtx(t), &hactlv1.WatchRequest{ResumeAfter: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := stream2.Recv()
+	if err != nil {
+		t.Fatalf("Watch replay of the event: %v", err)
+	}
+	if got := ev.GetProbeResult().GetResult().GetOutput(); got != "\uFFFD" {
+		t.Errorf("replayed output %q, want U+FFFD", got)
+	}
+}

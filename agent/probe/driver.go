@@ -47,6 +47,7 @@ func (d *driver) start(ctx context.Context, out chan<- Event) bool {
 // observe records r, emits it, and reacts to a state change.
 func (d *driver) observe(ctx context.Context, out chan<- Event, r Result) bool {
 	r.Probe, r.Kind = d.name, d.kind
+	r = r.safe()
 	change := d.tracker.Observe(r)
 	if change != nil {
 		d.log.Info("probe state changed", "healthy", change.Healthy, "reason", change.Reason)
@@ -63,6 +64,7 @@ func (d *driver) observe(ctx context.Context, out chan<- Event, r Result) bool {
 // and then calls afterRecheck.
 func (d *driver) restarted(ctx context.Context, out chan<- Event, r Result) bool {
 	d.restart.finished()
+	r = r.safe()
 	d.tracker.Observe(r)
 	d.log.Info("restart attempt finished", "attempt", r.Attempt, "ok", r.OK, "reason", r.Reason())
 	return send(ctx, out, Event{Result: r})

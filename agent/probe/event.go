@@ -5,7 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
+
+	"github.com/hagent-dev/hagent/agent/sanitize"
 )
 
 // Kind says which kind of check produced a Result.
@@ -100,18 +101,19 @@ func send(ctx context.Context, out chan<- Event, ev Event) bool {
 	}
 }
 
-// clip trims s and bounds it to MaxOutput bytes without splitting a rune.
+// clip trims s and bounds it to MaxOutput bytes of valid UTF-8, without
+// splitting a rune: a script's output is whatever bytes it printed (a GBK
+// error message on a Chinese-locale host) and protobuf refuses invalid UTF-8.
 func clip(s string) string {
-	s = strings.TrimSpace(s)
-	if len(s) <= MaxOutput {
-		return s
-	}
-	// Cut before the rune that straddles the limit.
-	n := MaxOutput
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
+	return sanitize.Clip(strings.TrimSpace(s), MaxOutput)
+}
+
+// safe returns r with its outside text (output, error) valid UTF-8 and
+// bounded, whatever probe produced it.
+func (r Result) safe() Result {
+	r.Output = clip(r.Output)
+	r.Err = clip(r.Err)
+	return r
 }
 
 var (

@@ -38,6 +38,7 @@ func NewTracker(name string, fall, rise int, initFail bool) *Tracker {
 // Observe records r and returns the state change it caused, if any.
 // Results of KindRestart are recorded but do not count.
 func (t *Tracker) Observe(r Result) *StateChange {
+	r = r.safe()
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.ring[t.next] = r

@@ -1,0 +1,116 @@
+package sanitize
+
+import (
+	"strings"
+	"unicode/utf8"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+)
+
+// Replacement stands for each run of invalid bytes.
+const Replacement = "\uFFFD"
+
+// UTF8 returns s with every run of invalid UTF-8 replaced by U+FFFD.
+func UTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	return strings.ToValidUTF8(s, Replacement)
+}
+
+// Clip returns s as valid UTF-8 of at most max bytes, cut at a rune
+// boundary (never in the middle of a multibyte character).
+func Clip(s string, max int) string {
+	s = UTF8(s)
+	if len(s) <= max {
+		return s
+	}
+	if max <= 0 {
+		return ""
+	}
+	n := max
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// Message replaces invalid UTF-8 in every string field of m, in place,
+// through nested messages, lists and maps (keys included). It returns
+// whether it changed anything, so that callers can log that the text of
+// some source needs sanitising at its origin.
+func Message(m proto.Message) bool {
+	if m == nil {
+		return false
+	}
+	return message(m.ProtoReflect())
+}
+
+func message(m protoreflect.Message) bool {
+	if !m.IsValid() {
+		return false
+	}
+	changed := false
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		switch {
+		case fd.IsList():
+			l := v.List()
+			for i := 0; i < l.Len(); i++ {
+				nv, set, ch := fix(fd, l.Get(i))
+				if set {
+					l.Set(i, nv)
+				}
+				changed = changed || ch
+			}
+		case fd.IsMap():
+			mp := v.Map()
+			type kv struct {
+				k protoreflect.MapKey
+				v protoreflect.Value
+			}
+			var rekey []kv
+			mp.Range(func(k protoreflect.MapKey, mv protoreflect.Value) bool {
+				nv, set, ch := fix(fd.MapValue(), mv)
+				if set {
+					mp.Set(k, nv)
+					mv = nv
+				}
+				changed = changed || ch
+				if fd.MapKey().Kind() == protoreflect.StringKind && !utf8.ValidString(k.String()) {
+					rekey = append(rekey, kv{k, mv})
+				}
+				return true
+			})
+			for _, e := range rekey {
+				mp.Clear(e.k)
+				mp.Set(protoreflect.ValueOfString(UTF8(e.k.String())).MapKey(), e.v)
+				changed = true
+			}
+		default:
+			nv, set, ch := fix(fd, v)
+			if set {
+				m.Set(fd, nv)
+			}
+			changed = changed || ch
+		}
+		return true
+	})
+	return changed
+}
+
+// fix sanitises one singular element: it returns the value to store when
+// set is true, and whether anything changed. Messages are fixed in place.
+func fix(fd protoreflect.FieldDescriptor, v protoreflect.Value) (nv protoreflect.Value, set, changed bool) {
+	switch fd.Kind() {
+	case protoreflect.StringKind:
+		s := v.String()
+		if utf8.ValidString(s) {
+			return v, false, false
+		}
+		return protoreflect.ValueOfString(UTF8(s)), true, true
+	case protoreflect.MessageKind, protoreflect.GroupKind:
+		return v, false, message(v.Message())
+	}
+	return v, false, false
+}

@@ -1,0 +1,75 @@
+package sanitize
+
+import (
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"google.golang.org/protobuf/proto"
+
+	hactlv1 "github.com/hagent-dev/hagent/gen/hactl/v1"
+)
+
+func TestUTF8ReplacesInvalidBytes(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"ok", "ok"},
+		{"caf\xe9", "caf\uFFFD"},                   // Latin-1 é
+		{"\xb4\xed\xce\xf3 error", "\uFFFD error"}, // GBK 错误: one run, one U+FFFD
+		{"héllo", "héllo"},
+	} {
+		if got := UTF8(c.in); got != c.want {
+			t.Errorf("UTF8(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
+
+func TestClipCutsAtRuneBoundary(t *testing.T) {
+	s := strings.Repeat("é", 10) // 20 bytes
+	got := Clip(s, 5)
+	if got != "éé" {
+		t.Errorf("Clip(10×é, 5) = %q, want %q (cut before the straddling rune)", got, "éé")
+	}
+	if got := Clip("ab\xffcd", 3); got != "ab" || !utf8.ValidString(got) {
+		t.Errorf("Clip(ab\\xffcd, 3) = %q, want %q", got, "ab")
+	}
+	if got := Clip("abc", 0); got != "" {
+		t.Errorf("Clip(abc, 0) = %q", got)
+	}
+}
+
+// TestMessageMakesStatusMarshalable builds a snapshot with invalid UTF-8 in a
+// nested, repeated string field (a probe result's output, the case that
+// blinded GetStatus) and in a list of strings, and checks it marshals after
+// Message and not before.
+func TestMessageMakesStatusMarshalable(t *testing.T) {
+	node := &hactlv1.Node{
+		Name:         "cenvm71",
+		ApiListeners: []string{"unix:///run/\xff.sock"},
+		Instances: []*hactlv1.Instance{{
+			Name: "VI_1",
+			Probes: []*hactlv1.Probe{{
+				Name:    "chk",
+				Reason:  "exit status 1",
+				Results: []*hactlv1.ProbeResult{{Output: "caf\xe9"}},
+			}},
+		}},
+	}
+	if _, err := proto.Marshal(node); err == nil {
+		t.Fatal("marshal with invalid UTF-8 succeeded; the test no longer proves anything")
+	}
+	if !Message(node) {
+		t.Error("Message reported no change")
+	}
+	if _, err := proto.Marshal(node); err != nil {
+		t.Fatalf("marshal after Message: %v", err)
+	}
+	if got := node.GetInstances()[0].GetProbes()[0].GetResults()[0].GetOutput(); got != "caf\uFFFD" {
+		t.Errorf("output = %q, want %q", got, "caf\uFFFD")
+	}
+	if got := node.GetApiListeners()[0]; got != "unix:///run/\uFFFD.sock" {
+		t.Errorf("listener = %q", got)
+	}
+	if Message(node) {
+		t.Error("Message changed an already valid message")
+	}
+}
