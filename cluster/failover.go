@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	"github.com/hagent-dev/hagent/agent/sanitize"
 	hactlv1 "github.com/hagent-dev/hagent/gen/hactl/v1"
 )
 
@@ -225,7 +226,7 @@ func FailoverFor(ctx context.Context, cfg Config, nodes []NodeStatus, instance, 
 	if err != nil {
 		return Result{Plan: p}, fmt.Errorf("failover %s on %s: %w", p, p.Call, err)
 	}
-	return Result{Plan: p, Message: resp.GetMessage(), State: resp.GetState()}, nil
+	return Result{Plan: p, Message: sanitize.Printable(resp.GetMessage()), State: resp.GetState()}, nil
 }
 
 // Clear removes any failover override of instance on every node (Failover mode NONE).

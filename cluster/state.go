@@ -3,6 +3,7 @@ package cluster
 import (
 	"time"
 
+	"github.com/hagent-dev/hagent/agent/sanitize"
 	hactlv1 "github.com/hagent-dev/hagent/gen/hactl/v1"
 )
 
@@ -133,7 +134,7 @@ func (s *State) markAlive(n *NodeState, resp *hactlv1.WatchResponse, received ti
 func (s *State) applyDown(n *NodeState, m Down) {
 	errText := ""
 	if m.Err != nil {
-		errText = m.Err.Error()
+		errText = sanitize.Printable(m.Err.Error())
 	}
 	if n.Reachable || n.DownSince.IsZero() {
 		n.DownSince = m.Since

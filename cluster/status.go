@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hagent-dev/hagent/agent/sanitize"
 	hactlv1 "github.com/hagent-dev/hagent/gen/hactl/v1"
 )
 
@@ -43,7 +44,7 @@ func Status(ctx context.Context, cfg Config) []NodeStatus {
 			out[i] = NodeStatus{Name: a.Name, Addr: a.Addr}
 			node, err := getStatus(ctx, a, cfg.TLS)
 			if err != nil {
-				out[i].Err = err.Error()
+				out[i].Err = sanitize.Printable(err.Error())
 				return
 			}
 			out[i].Reachable, out[i].Node = true, node
@@ -58,6 +59,9 @@ func getStatus(ctx context.Context, a Agent, files TLSFiles) (*hactlv1.Node, err
 	err := call(ctx, a, files, func(ctx context.Context, c hactlv1.AgentServiceClient) error {
 		resp, err := c.GetStatus(ctx, &hactlv1.GetStatusRequest{})
 		node = resp.GetNode()
+		// Everything an agent says is shown on a terminal: escape what a
+		// terminal would act on (see sanitize.Printable).
+		sanitize.PrintableMessage(node)
 		return err
 	})
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hagent-dev/hagent/agent/sanitize"
 	hactlv1 "github.com/hagent-dev/hagent/gen/hactl/v1"
 )
 
@@ -78,6 +79,7 @@ func (w *watcher) stream(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("watch %s: %w", w.agent.Addr, err)
 		}
+		sanitize.PrintableMessage(resp) // shown on a terminal; see sanitize.Printable
 		// The agent answered: the outage (if any) is over.
 		w.backoff.Reset()
 		w.downSince = time.Time{}

@@ -30,7 +30,7 @@ func (m Model) askFailover() Model {
 	}
 	plan, err := cluster.PlanFailover(m.state.Statuses(), row.Name, target)
 	if err != nil {
-		m.setStatus("failover "+row.Name+": "+err.Error(), true)
+		m.setStatus("failover "+row.Name+": "+cluster.Printable(err.Error()), true)
 		return m
 	}
 	how := fmt.Sprintf("%s takes over, then %s steps down (make before break).", plan.To, plan.From)
@@ -97,7 +97,7 @@ func (m Model) drillDone(msg drillDoneMsg) Model {
 		if body != "" {
 			body += "\n\n"
 		}
-		body += "error: " + msg.err.Error()
+		body += "error: " + cluster.Printable(msg.err.Error())
 	}
 	m.dialog = m.dialog.Report(title, body)
 	m.setResult("failover test "+msg.instance, "failover test "+msg.instance+" done", msg.err)

@@ -183,7 +183,7 @@ func (m *Model) setStatus(s string, isErr bool) { m.status, m.statusErr = s, isE
 func (m *Model) setResult(what, text string, err error) {
 	switch {
 	case err != nil:
-		m.setStatus(what+": "+err.Error(), true)
+		m.setStatus(what+": "+cluster.Printable(err.Error()), true)
 	case text != "":
 		m.setStatus(text, false)
 	default:

@@ -44,10 +44,24 @@ func Message(m proto.Message) bool {
 	if m == nil {
 		return false
 	}
-	return message(m.ProtoReflect())
+	return walker{UTF8}.message(m.ProtoReflect())
 }
 
-func message(m protoreflect.Message) bool {
+// PrintableMessage applies Printable to every string field of m, in place:
+// what a console does with an agent's answer before printing or drawing it.
+func PrintableMessage(m proto.Message) bool {
+	if m == nil {
+		return false
+	}
+	return walker{Printable}.message(m.ProtoReflect())
+}
+
+// walker rewrites the strings of a message with fn.
+type walker struct {
+	fn func(string) string
+}
+
+func (w walker) message(m protoreflect.Message) bool {
 	if !m.IsValid() {
 		return false
 	}
@@ -57,7 +71,7 @@ func message(m protoreflect.Message) bool {
 		case fd.IsList():
 			l := v.List()
 			for i := 0; i < l.Len(); i++ {
-				nv, set, ch := fix(fd, l.Get(i))
+				nv, set, ch := w.fix(fd, l.Get(i))
 				if set {
 					l.Set(i, nv)
 				}
@@ -71,24 +85,24 @@ func message(m protoreflect.Message) bool {
 			}
 			var rekey []kv
 			mp.Range(func(k protoreflect.MapKey, mv protoreflect.Value) bool {
-				nv, set, ch := fix(fd.MapValue(), mv)
+				nv, set, ch := w.fix(fd.MapValue(), mv)
 				if set {
 					mp.Set(k, nv)
 					mv = nv
 				}
 				changed = changed || ch
-				if fd.MapKey().Kind() == protoreflect.StringKind && !utf8.ValidString(k.String()) {
+				if fd.MapKey().Kind() == protoreflect.StringKind && w.fn(k.String()) != k.String() {
 					rekey = append(rekey, kv{k, mv})
 				}
 				return true
 			})
 			for _, e := range rekey {
 				mp.Clear(e.k)
-				mp.Set(protoreflect.ValueOfString(UTF8(e.k.String())).MapKey(), e.v)
+				mp.Set(protoreflect.ValueOfString(w.fn(e.k.String())).MapKey(), e.v)
 				changed = true
 			}
 		default:
-			nv, set, ch := fix(fd, v)
+			nv, set, ch := w.fix(fd, v)
 			if set {
 				m.Set(fd, nv)
 			}
@@ -101,16 +115,17 @@ func message(m protoreflect.Message) bool {
 
 // fix sanitises one singular element: it returns the value to store when
 // set is true, and whether anything changed. Messages are fixed in place.
-func fix(fd protoreflect.FieldDescriptor, v protoreflect.Value) (nv protoreflect.Value, set, changed bool) {
+func (w walker) fix(fd protoreflect.FieldDescriptor, v protoreflect.Value) (nv protoreflect.Value, set, changed bool) {
 	switch fd.Kind() {
 	case protoreflect.StringKind:
 		s := v.String()
-		if utf8.ValidString(s) {
+		ns := w.fn(s)
+		if ns == s {
 			return v, false, false
 		}
-		return protoreflect.ValueOfString(UTF8(s)), true, true
+		return protoreflect.ValueOfString(ns), true, true
 	case protoreflect.MessageKind, protoreflect.GroupKind:
-		return v, false, message(v.Message())
+		return v, false, w.message(v.Message())
 	}
 	return v, false, false
 }

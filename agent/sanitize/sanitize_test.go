@@ -73,3 +73,36 @@ func TestMessageMakesStatusMarshalable(t *testing.T) {
 		t.Error("Message changed an already valid message")
 	}
 }
+
+func TestPrintableEscapesTerminalControls(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"plain text, é, 中文", "plain text, é, 中文"},
+		{"\x1b[2Jcleared", `\x1b[2Jcleared`},
+		{"line1\nline2\r\t", `line1\x0aline2\x0d\x09`},
+		{"bell\a del\x7f", `bell\x07 del\x7f`},
+		{"csi\u009b2J", `csi\u{009b}2J`},
+		{"evil\u202etxt.exe", `evil\u{202e}txt.exe`},
+		{"bad\xffbyte", "bad\uFFFDbyte"},
+	} {
+		if got := Printable(c.in); got != c.want {
+			t.Errorf("Printable(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
+
+func TestPrintableMessageEscapesEveryString(t *testing.T) {
+	node := &hactlv1.Node{Instances: []*hactlv1.Instance{{
+		Name: "VI_1", StateReason: "fault: chk: \x1b[2J",
+		Faults: []*hactlv1.FaultSource{{Source: "script chk", Reason: "\x1b]0;pwned\a"}},
+	}}}
+	if !PrintableMessage(node) {
+		t.Fatal("PrintableMessage reported no change")
+	}
+	in := node.GetInstances()[0]
+	if in.GetStateReason() != `fault: chk: \x1b[2J` || in.GetFaults()[0].GetReason() != `\x1b]0;pwned\x07` {
+		t.Errorf("got reason %q, fault %q", in.GetStateReason(), in.GetFaults()[0].GetReason())
+	}
+	if in.GetName() != "VI_1" {
+		t.Errorf("name changed to %q", in.GetName())
+	}
+}

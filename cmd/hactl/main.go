@@ -11,6 +11,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/hagent-dev/hagent/agent/sanitize"
 )
 
 // version is set at build time: -ldflags "-X main.version=v1.2.3".
@@ -90,10 +92,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case errors.Is(err, flag.ErrHelp):
 		return 0
 	case errors.Is(err, errUsage):
-		fmt.Fprintln(stderr, "hactl:", err)
+		fmt.Fprintln(stderr, "hactl:", sanitize.Printable(err.Error()))
 		return 2
 	default:
-		fmt.Fprintln(stderr, "hactl:", err)
+		fmt.Fprintln(stderr, "hactl:", sanitize.Printable(err.Error()))
 		return 1
 	}
 }

@@ -296,3 +296,26 @@ func TestCerts(t *testing.T) {
 		t.Errorf("server saw client %q, want ops", cn)
 	}
 }
+
+// TestStatusEscapesTerminalControls: an agent's state reason carrying ESC[2J (clear
+// screen) and an OSC title sequence reaches the operator as visible escapes, in the
+// table and in `watch`, never as the raw control bytes (sanitize.Printable).
+func TestStatusEscapesTerminalControls(t *testing.T) {
+	t.Parallel()
+	node := testNode("n1", hactlv1.State_STATE_FAULT, 100, "192.0.2.71")
+	node.Instances[0].StateReason = "fault: chk: \x1b[2J\x1b]0;owned\a"
+	n1 := startFakeAgent(t, node)
+
+	for _, args := range [][]string{{"status"}, {"status", "--json"}} {
+		out, errOut, code := hactl(t, append(args, n1.flag())...)
+		if code != 0 {
+			t.Fatalf("hactl %v: exit %d, stderr %s", args, code, errOut)
+		}
+		if strings.ContainsAny(out, "\x1b\a") {
+			t.Errorf("hactl %v printed raw control characters:\n%q", args, out)
+		}
+		if args[len(args)-1] == "--json" && !strings.Contains(out, `\\x1b[2J`) {
+			t.Errorf("hactl %v: want the reason with a visible \\x1b escape, got:\n%s", args, out)
+		}
+	}
+}

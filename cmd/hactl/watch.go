@@ -10,6 +10,7 @@ import (
 
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/hagent-dev/hagent/agent/sanitize"
 	"github.com/hagent-dev/hagent/cluster"
 	hactlv1 "github.com/hagent-dev/hagent/gen/hactl/v1"
 )
@@ -180,5 +181,5 @@ func errText(err error) string {
 	if err == nil {
 		return "stream ended"
 	}
-	return err.Error()
+	return sanitize.Printable(err.Error())
 }
