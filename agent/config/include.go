@@ -33,6 +33,7 @@ type reader struct {
 	src   source
 	diags *diagnostics
 	lexer lineLexer
+	pre   *preprocessor // keepalived's @ID, $NAME and ~SEQ lines; nil: none
 
 	toks  []token
 	files []string        // every file read, in first-read order
@@ -71,27 +72,33 @@ func (r *reader) addFile(name string, data []byte) {
 
 	lines := strings.Split(string(data), "\n")
 	var pending []token // tokens of a statement continued with a trailing "\"
-	for i, line := range lines {
-		pos := Pos{File: name, Line: i + 1}
-		if len(pending) > 0 {
-			pos = pending[0].pos
+	for i, raw := range lines {
+		out := []outLine{{raw, Pos{File: name, Line: i + 1}}}
+		if r.pre != nil {
+			out = r.pre.line(name, raw, out[0].pos)
 		}
-		toks, cont := r.lexer.lex(line, pos)
-		toks = append(pending, toks...)
-		if cont && i < len(lines)-1 {
-			pending = toks
-			continue
+		for _, ol := range out {
+			pos := ol.pos
+			if len(pending) > 0 {
+				pos = pending[0].pos
+			}
+			toks, cont := r.lexer.lex(ol.text, pos)
+			toks = append(pending, toks...)
+			if cont && i < len(lines)-1 {
+				pending = toks
+				continue
+			}
+			pending = nil
+			r.lines++
+			for j := range toks {
+				toks[j].line = r.lines
+			}
+			if len(toks) > 0 && toks[0].kind == tokWord && !toks[0].quoted && toks[0].text == "include" {
+				r.include(name, toks)
+				continue
+			}
+			r.toks = append(r.toks, toks...)
 		}
-		pending = nil
-		r.lines++
-		for j := range toks {
-			toks[j].line = r.lines
-		}
-		if len(toks) > 0 && toks[0].kind == tokWord && !toks[0].quoted && toks[0].text == "include" {
-			r.include(name, toks)
-			continue
-		}
-		r.toks = append(r.toks, toks...)
 	}
 }
 

@@ -32,7 +32,9 @@ func Parse(name string, src []byte, opts ...Option) (*Config, error) {
 func parse(name string, data []byte, o *options) (*Config, error) {
 	diags := &diagnostics{}
 	r := newReader(o.src, diags)
+	r.pre = newPreprocessor(diags, o.configID)
 	r.addFile(name, data)
+	r.pre.finish()
 	tree := buildTree(r.toks, diags)
 
 	p := newParser(diags)

@@ -17,10 +17,32 @@ type options struct {
 	checkFiles bool
 	fileCheck  func(path string) error
 	ifaceCheck func(name string) error
+	configID   string
 }
 
 func defaultOptions() *options {
-	return &options{src: osSource{}, checkFiles: true, fileCheck: ExecutableExists}
+	return &options{src: osSource{}, checkFiles: true, fileCheck: ExecutableExists, configID: DefaultConfigID()}
+}
+
+// ConfigID sets the id that "@ID" conditional lines are compared with, as
+// keepalived's -i / --config-id option does. An empty id keeps the default.
+func ConfigID(id string) Option {
+	return func(o *options) {
+		if id != "" {
+			o.configID = id
+		}
+	}
+}
+
+// DefaultConfigID is keepalived's default config id: the node name as
+// uname returns it, up to the first dot (keepalived/core/main.c).
+func DefaultConfigID() string {
+	h, err := os.Hostname()
+	if err != nil {
+		return ""
+	}
+	id, _, _ := strings.Cut(h, ".")
+	return id
 }
 
 // CheckFiles turns the existence check of script files on or off. It is on

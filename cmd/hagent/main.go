@@ -47,7 +47,12 @@ type options struct {
 	showVersion bool
 	rtPriority  int
 	rtFromFlag  bool // --rt-priority was given: it wins over max_auto_priority
+	configID    string
 }
+
+// loadOpts are the config.Load options every load of this process uses (start, -t,
+// --cleanup, reload): the config id of "@ID" lines.
+var loadOpts []config.Option
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
@@ -68,6 +73,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.metricsAddr, "metrics", "", "serve Prometheus /metrics on host:port")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.BoolVar(&o.showVersion, "version", false, "print the version and exit")
+	// keepalived's -i / --config-id: "@ID" lines of the config apply when ID matches.
+	fs.StringVar(&o.configID, "i", "", "config id for @ID conditional lines (default: the host name up to its first dot)")
+	fs.StringVar(&o.configID, "config-id", "", "same as -i")
 	fs.IntVar(&o.rtPriority, "rt-priority", defaultRTPriority,
 		"SCHED_RR priority (1-99) of the agent's threads, so that busy neighbours cannot delay adverts at a short advert_int; 0 keeps normal scheduling (default: global_defs max_auto_priority if set, else 0)")
 	if err := fs.Parse(args); err != nil {
@@ -83,6 +91,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	if len(o.apis) == 0 {
 		o.apis = listFlag{defaultAPI}
 	}
+	loadOpts = []config.Option{config.ConfigID(o.configID)}
 	return o, nil
 }
 
@@ -120,12 +129,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 // warning: the config may be checked away from the host that runs it.
 func checkConfig(path string, stdout, stderr io.Writer) int {
 	var missing []string
-	cfg, err := config.Load(path, config.WithFileCheck(func(p string) error {
+	cfg, err := config.Load(path, append(loadOpts, config.WithFileCheck(func(p string) error {
 		if err := config.ExecutableExists(p); err != nil {
 			missing = append(missing, err.Error())
 		}
 		return nil
-	}))
+	}))...)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
@@ -144,7 +153,7 @@ func checkConfig(path string, stdout, stderr io.Writer) int {
 }
 
 func cleanup(path string, log *slog.Logger, stderr io.Writer) int {
-	cfg, err := config.Load(path, config.CheckFiles(false))
+	cfg, err := config.Load(path, append(loadOpts, config.CheckFiles(false))...)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
@@ -159,7 +168,7 @@ func cleanup(path string, log *slog.Logger, stderr io.Writer) int {
 }
 
 func serve(o *options, log *slog.Logger, stderr io.Writer) int {
-	cfg, err := config.Load(o.file)
+	cfg, err := config.Load(o.file, loadOpts...)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
@@ -245,7 +254,7 @@ func serve(o *options, log *slog.Logger, stderr io.Writer) int {
 func reload(ctx context.Context, a *agent.Agent, path string, log *slog.Logger) {
 	_, _ = daemon.SdNotify(false, fmt.Sprintf("RELOADING=1\nMONOTONIC_USEC=%d", monotonicUsec()))
 	defer func() { _, _ = daemon.SdNotify(false, daemon.SdNotifyReady) }()
-	cfg, err := config.Load(path)
+	cfg, err := config.Load(path, loadOpts...)
 	if err != nil {
 		a.ReloadFailed(err)
 		return
