@@ -199,10 +199,14 @@ func TestReplaceParamRunaway(t *testing.T) {
 	}()
 	select {
 	case errs := <-done:
-		if !slices.ContainsFunc(errs, func(e string) bool { return strings.HasPrefix(e, "test.conf:3: parameter substitution makes the line longer") }) {
+		if !slices.ContainsFunc(errs, func(e string) bool {
+			return strings.HasPrefix(e, "test.conf:3: parameter substitution makes the line longer")
+		}) {
 			t.Errorf("self-referring $A: errors %q", errs)
 		}
-		if !slices.ContainsFunc(errs, func(e string) bool { return strings.HasPrefix(e, "test.conf:5: parameters or sequences nested more than") }) {
+		if !slices.ContainsFunc(errs, func(e string) bool {
+			return strings.HasPrefix(e, "test.conf:5: parameters or sequences nested more than")
+		}) {
 			t.Errorf("self-expanding multiline $B: errors %q", errs)
 		}
 	case <-time.After(10 * time.Second):
@@ -214,7 +218,9 @@ func TestReplaceParamRunaway(t *testing.T) {
 // refused rather than eating memory.
 func TestSeqExpansionBounded(t *testing.T) {
 	errs := parseErrs(t, "global_defs {\n~SEQ(A, 1, 1000) ~SEQ(B, 1, 1000) router_id x\n}\n")
-	if !slices.ContainsFunc(errs, func(e string) bool { return strings.HasPrefix(e, "test.conf:2: sequences and parameters expand to more than") }) {
+	if !slices.ContainsFunc(errs, func(e string) bool {
+		return strings.HasPrefix(e, "test.conf:2: sequences and parameters expand to more than")
+	}) {
 		t.Errorf("errors %q", errs)
 	}
 }
