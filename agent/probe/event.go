@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hagent-dev/hagent/agent/sanitize"
+	"github.com/hagent-dev/hagent/agent/script"
 )
 
 // Kind says which kind of check produced a Result.
@@ -39,7 +40,7 @@ func (k Kind) String() string {
 }
 
 // MaxOutput bounds Result.Output (and the bytes a script may leave in memory).
-const MaxOutput = 4096
+const MaxOutput = script.MaxOutput
 
 // Result is one observation of a probe.
 type Result struct {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/hagent-dev/hagent/agent/script"
 )
 
 // Restart is the recovery action of a probe, run when it goes FAILED.
@@ -13,7 +15,7 @@ type Restart struct {
 	Attempts int           // how many times to try before giving up; default 1
 	Backoff  time.Duration // wait between an attempt and the next; default 1s
 	Timeout  time.Duration // per attempt; default 10s
-	User     string        // run as this user (and Group); default: as the agent
+	User     string        // run as this user (and Group); default: keepalived_script if it exists, else as the agent
 	Group    string
 }
 
@@ -32,7 +34,7 @@ const (
 // (after rise) resets the count.
 type restarter struct {
 	name     string
-	cmd      command
+	cmd      script.Command
 	attempts int
 	backoff  time.Duration
 	timeout  time.Duration
@@ -136,7 +138,7 @@ func (r *restarter) start(ctx context.Context) {
 	go func() {
 		defer r.wg.Done()
 		started := time.Now()
-		out, failure := r.cmd.run(ctx, r.timeout)
+		out, failure := r.cmd.Run(ctx, r.timeout)
 		res := Result{
 			Probe:    r.name,
 			Kind:     KindRestart,

@@ -5,21 +5,21 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/hagent-dev/hagent/agent/script"
 )
 
 // ScriptSpec is a keepalived vrrp_script.
 type ScriptSpec struct {
 	Name string
-	// Script is the command line. It is split into words like keepalived
-	// does (blanks separate, quotes group, backslash escapes) and executed
-	// directly, not through a shell; a file without "#!" or ELF header is
-	// run by /bin/sh, as keepalived 2.2.7 does. See parseCommand.
+	// Script is the command line, run as keepalived runs it: see package
+	// script.
 	Script   string
 	Interval time.Duration // default 1s (keepalived)
 	Timeout  time.Duration // default Interval (keepalived)
 	Fall     int           // default 1
 	Rise     int           // default 1
-	User     string        // run as this user; default: as the agent
+	User     string        // run as this user; default: keepalived_script if it exists, else as the agent
 	Group    string        // default: the user's primary group
 	InitFail bool          // start FAILED until rise successes
 	Restart  Restart
@@ -30,7 +30,7 @@ const defaultScriptInterval = time.Second
 // ScriptProbe runs a command every interval; exit status 0 is healthy.
 type ScriptProbe struct {
 	spec ScriptSpec
-	cmd  command
+	cmd  script.Command
 	*driver
 }
 
@@ -49,7 +49,7 @@ func NewScript(spec ScriptSpec) (*ScriptProbe, error) {
 	if err != nil {
 		return nil, fmt.Errorf("script probe %s: %w", spec.Name, err)
 	}
-	cmd.dieWithAgent = true
+	cmd.DieWithAgent = true
 	d, err := newDriver(spec.Name, KindScript, spec.Fall, spec.Rise, spec.InitFail, spec.Restart)
 	if err != nil {
 		return nil, err
@@ -71,8 +71,18 @@ func (p *ScriptProbe) Run(ctx context.Context, out chan<- Event) {
 	p.runPolled(ctx, out, p.spec.Interval, p.check)
 }
 
+// parseCommand resolves who runs line (user and group, or keepalived's
+// default) and parses it.
+func parseCommand(line, userName, groupName string) (script.Command, error) {
+	id, _, err := script.Resolve(script.RunAs{User: userName, Group: groupName}, script.RunAs{}, false)
+	if err != nil {
+		return script.Command{}, err
+	}
+	return script.Parse(line, id)
+}
+
 func (p *ScriptProbe) check(ctx context.Context) Result {
 	started := time.Now()
-	output, failure := p.cmd.run(ctx, p.spec.Timeout)
+	output, failure := p.cmd.Run(ctx, p.spec.Timeout)
 	return Result{OK: failure == "", Output: output, Err: failure, Started: started, Duration: time.Since(started)}
 }

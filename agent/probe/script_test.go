@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hagent-dev/hagent/agent/script"
 )
 
 func TestSplitWords(t *testing.T) {
@@ -23,12 +25,12 @@ func TestSplitWords(t *testing.T) {
 		{`/bin/check a\ b "x\"y" 'p\q'`, []string{"/bin/check", "a b", `x"y`, `p\q`}},
 		{`/bin/check ""`, []string{"/bin/check", ""}},
 	} {
-		got, err := splitWords(tc.in)
+		got, err := script.Split(tc.in)
 		if err != nil || !slices.Equal(got, tc.want) {
-			t.Errorf("splitWords(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+			t.Errorf("script.Split(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
 		}
 	}
-	if _, err := splitWords(`/bin/check "open`); err == nil {
+	if _, err := script.Split(`/bin/check "open`); err == nil {
 		t.Error("unterminated quote accepted")
 	}
 }
@@ -199,8 +201,8 @@ func TestScriptEnvironmentIsMinimal(t *testing.T) {
 		t.Fatal(err)
 	}
 	res := start(t, p).result(3 * time.Second)
-	if got := strings.Split(res.Output, "\n"); !slices.Equal(got, scriptEnv) {
-		t.Fatalf("environment = %q, want %q", got, scriptEnv)
+	if got := strings.Split(res.Output, "\n"); !slices.Equal(got, script.Env) {
+		t.Fatalf("environment = %q, want %q", got, script.Env)
 	}
 }
 

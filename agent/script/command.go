@@ -1,0 +1,230 @@
+package script
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/hagent-dev/hagent/agent/sanitize"
+)
+
+// Env is the whole environment of every command: predictable, whatever the
+// agent itself was started with.
+var Env = []string{
+	"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+	"HOME=/",
+	"LANG=C",
+}
+
+// MaxOutput bounds the output kept of one run (the rest is read and dropped,
+// so that a chatty command never blocks on a full pipe).
+const MaxOutput = 4096
+
+// pipeWaitDelay bounds how long Wait keeps reading the output pipe after the
+// command exited, when something it left behind still holds the pipe open.
+const pipeWaitDelay = 500 * time.Millisecond
+
+// Command is a parsed command line, ready to run many times.
+type Command struct {
+	argv []string
+	// shell is set when argv[0] is /bin/sh running a file without "#!".
+	shell bool
+	as    Identity
+	// DieWithAgent kills the command if the agent dies (keepalived sets
+	// PR_SET_PDEATHSIG for the scripts it execs). Not for restart commands,
+	// which may legitimately start a long-lived service.
+	DieWithAgent bool
+}
+
+// Parse splits line like keepalived does and decides how to run it as id.
+//
+// keepalived 2.2.7 (lib/notify.c check_script_secure, system_call_script)
+// splits the script string into words, honouring quotes, and execve()s the
+// first word directly. Only when libmagic says the file is not an executable
+// (a script without a "#!" line, like the seed's check_ng.sh) does it fall
+// back to system(), i.e. /bin/sh. We do the same without libmagic: a file
+// that starts with neither "#!" nor an ELF header is run as
+// `/bin/sh FILE ARGS...`, which is what sh does with such a file anyway.
+// Shell syntax in the line itself (pipes, redirections, $VARS) is never
+// interpreted, as in keepalived.
+func Parse(line string, id Identity) (Command, error) {
+	argv, err := Split(line)
+	if err != nil {
+		return Command{}, err
+	}
+	if len(argv) == 0 {
+		return Command{}, errors.New("empty command")
+	}
+	path, err := exec.LookPath(argv[0])
+	if err != nil {
+		return Command{}, fmt.Errorf("find %q: %w", argv[0], err)
+	}
+	argv[0] = path
+	c := Command{argv: argv, as: id}
+	if !hasInterpreterOrELF(path) {
+		c.argv, c.shell = append([]string{"/bin/sh"}, argv...), true
+	}
+	return c, nil
+}
+
+// Path is the program the command runs (the script itself when /bin/sh runs
+// it).
+func (c Command) Path() string {
+	if c.shell {
+		return c.argv[1]
+	}
+	return c.argv[0]
+}
+
+// Argv is the command line as executed.
+func (c Command) Argv() []string { return append([]string(nil), c.argv...) }
+
+// As is who the command runs as.
+func (c Command) As() Identity { return c.as }
+
+// Split splits on blanks; single and double quotes group words and a
+// backslash outside single quotes escapes the next character.
+func Split(s string) ([]string, error) {
+	var (
+		words   []string
+		cur     []rune
+		inWord  bool
+		quote   rune
+		escaped bool
+	)
+	for _, r := range s {
+		switch {
+		case escaped:
+			cur = append(cur, r)
+			escaped = false
+		case r == '\\' && quote != '\'':
+			escaped, inWord = true, true
+		case quote != 0:
+			if r == quote {
+				quote = 0
+			} else {
+				cur = append(cur, r)
+			}
+		case r == '\'' || r == '"':
+			quote, inWord = r, true
+		case r == ' ' || r == '\t' || r == '\n':
+			if inWord {
+				words = append(words, string(cur))
+				cur, inWord = cur[:0], false
+			}
+		default:
+			cur = append(cur, r)
+			inWord = true
+		}
+	}
+	if quote != 0 {
+		return nil, fmt.Errorf("unterminated %c quote in %q", quote, s)
+	}
+	if escaped {
+		return nil, fmt.Errorf("trailing backslash in %q", s)
+	}
+	if inWord {
+		words = append(words, string(cur))
+	}
+	return words, nil
+}
+
+func hasInterpreterOrELF(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return true // let exec report the real error
+	}
+	defer f.Close()
+	var head [4]byte
+	n, _ := f.Read(head[:])
+	return bytes.HasPrefix(head[:n], []byte("#!")) || bytes.Equal(head[:n], []byte("\x7fELF"))
+}
+
+// Run executes the command once and returns its output (trimmed, at most
+// MaxOutput bytes of valid UTF-8) and why it failed ("" when it exited 0).
+// At the timeout, or when ctx ends, the whole process group is killed, so
+// children the command started die with it.
+func (c Command) Run(ctx context.Context, timeout time.Duration) (output, failure string) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var buf boundedBuffer
+	err := c.start(ctx, c.argv, &buf)
+	if errors.Is(err, syscall.ENOEXEC) && !c.shell {
+		// The file changed since Parse, or has an unusual header: the kernel
+		// cannot exec it, so do what keepalived's system() fallback does.
+		err = c.start(ctx, append([]string{"/bin/sh"}, c.argv...), &buf)
+	}
+	output = sanitize.Clip(strings.TrimSpace(buf.String()), MaxOutput)
+	switch {
+	case err == nil:
+		return output, ""
+	case ctx.Err() == context.DeadlineExceeded:
+		return output, fmt.Sprintf("timeout after %v", timeout)
+	case ctx.Err() != nil:
+		return output, "canceled"
+	}
+	var exitErr *exec.ExitError
+	if errors.As(err, &exitErr) {
+		if ws, ok := exitErr.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return output, fmt.Sprintf("killed by signal %v", ws.Signal())
+		}
+		return output, fmt.Sprintf("exit status %d", exitErr.ExitCode())
+	}
+	if errors.Is(err, exec.ErrWaitDelay) {
+		return output, "" // exited 0; a leftover child kept the pipe open
+	}
+	return output, sanitize.UTF8(err.Error())
+}
+
+// start runs argv to completion with the command's guarantees.
+func (c Command) start(ctx context.Context, argv []string, out *boundedBuffer) error {
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Env = Env
+	cmd.Dir = "/"
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if c.DieWithAgent {
+		cmd.SysProcAttr.Pdeathsig = syscall.SIGTERM
+	}
+	if cred := c.as.credential(); cred != nil {
+		cmd.SysProcAttr.Credential = cred
+	}
+	cmd.Cancel = func() error {
+		// The child is its own process group leader (Setpgid), so -pid
+		// names the group.
+		return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	}
+	cmd.WaitDelay = pipeWaitDelay
+	cmd.Stdout = out
+	cmd.Stderr = out
+	return cmd.Run()
+}
+
+// boundedBuffer keeps the first MaxOutput bytes written and discards the
+// rest while still accepting it, so a chatty script neither blocks on a full
+// pipe nor grows our memory.
+type boundedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *boundedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if room := MaxOutput - b.buf.Len(); room > 0 {
+		b.buf.Write(p[:min(room, len(p))])
+	}
+	return len(p), nil
+}
+
+func (b *boundedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
