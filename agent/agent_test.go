@@ -10,7 +10,9 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -504,4 +506,51 @@ func TestNotifyScriptsGetKeepalivedArguments(t *testing.T) {
 	if got, want := read(), "master-hook\nINSTANCE VI_1 MASTER 255\nstop-hook\nINSTANCE VI_1 STOP 255\n"; got != want {
 		t.Fatalf("notify log:\n%s\nwant:\n%s", got, want)
 	}
+}
+
+// A stuck notify script never stalls the later ones: notify_master (a file without
+// "#!", run by /bin/sh as keepalived does) hangs; `notify` still runs after it,
+// within the handoff, and stopping the agent kills the stuck one rather than waiting
+// for it.
+func TestNotifyStuckScriptDoesNotStallLaterOnes(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	log := filepath.Join(dir, "notify.log")
+	hang := filepath.Join(dir, "hang.sh")
+	logger := filepath.Join(dir, "log.sh")
+	if err := os.WriteFile(hang, []byte("echo \"hang $$\" >> "+log+"\nexec sleep 60\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(logger, []byte("#!/bin/sh\necho \"$*\" >> "+log+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	conf := seedConf(255)[:len(seedConf(255))-2] +
+		fmt.Sprintf("    notify %s\n    notify_master %s\n}\n", logger, hang)
+	h := start(t, conf)
+	read := func() string {
+		b, _ := os.ReadFile(log)
+		return string(b)
+	}
+	waitFor(t, 5*time.Second, "the stuck notify_master started, then notify ran anyway", func() bool {
+		return strings.HasSuffix(read(), "INSTANCE VI_1 MASTER 255\n")
+	})
+	var pid int
+	if _, err := fmt.Sscanf(read(), "hang %d\n", &pid); err != nil {
+		t.Fatalf("notify log %q: notify_master did not run first: %v", read(), err)
+	}
+	if syscall.Kill(pid, 0) != nil {
+		t.Fatalf("notify_master (pid %d) is not running any more; the test proves nothing", pid)
+	}
+	stopped := time.Now()
+	h.stop()
+	select {
+	case <-h.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("agent did not stop: it waits for a stuck notify script")
+	}
+	h.done <- nil
+	if d := time.Since(stopped); d > notifyHandoff+3*time.Second {
+		t.Errorf("stop took %v with a stuck notify script, want about the handoff %v", d, notifyHandoff)
+	}
+	waitFor(t, 5*time.Second, "the stuck notify_master killed", func() bool { return syscall.Kill(pid, 0) != nil })
 }

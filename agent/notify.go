@@ -2,72 +2,100 @@ package agent
 
 import (
 	"context"
-	"errors"
 	"log/slog"
-	"os/exec"
 	"strconv"
-	"syscall"
+	"sync"
 	"time"
 
 	"github.com/hagent-dev/hagent/agent/config"
+	"github.com/hagent-dev/hagent/agent/script"
 	"github.com/hagent-dev/hagent/agent/vrrp"
 )
 
-// notifyTimeout bounds one notify script; keepalived does not wait for them at all,
-// we do (to keep them ordered) but not forever.
-const notifyTimeout = 30 * time.Second
+const (
+	// notifyTimeout bounds one notify script: it is killed with its process group
+	// after this. keepalived never waits for notify scripts at all.
+	notifyTimeout = 30 * time.Second
+	// notifyHandoff is how long the next notify script of an instance waits for the
+	// previous one. Scripts that finish within it run strictly in order (notify_master
+	// before notify, MASTER's before the following BACKUP's); one that takes longer
+	// keeps running on its own until notifyTimeout, and the queue moves on, so a stuck
+	// script delays the next by at most this much and never stalls later transitions.
+	notifyHandoff = 2 * time.Second
+)
 
-// notifier runs an instance's notify scripts in order, off the instance's loop. The
+// notifyJob is one notify script to run.
+type notifyJob struct {
+	keyword string // notify_master, notify, ...
+	argv    []string
+	as      script.RunAs
+}
+
+// notifier runs an instance's notify scripts in order, off the instance's loop, with
+// the one runner every script uses (package script: argv, /bin/sh for a file without
+// "#!", fixed environment, run-as user, process group killed at the timeout). The
 // loop never waits for a script, not even when it stops: a slow notify_stop must not
 // hold up a reload, nor the instance's packets (keepalived does not wait for them at
 // all). The scripts of an instance restarted by a reload run after those of the
 // instance it replaces (after), so a script that records the state sees them in order.
 type notifier struct {
-	ic    *config.Instance // read and written by the instance's loop only
-	log   *slog.Logger
-	jobs  chan [][]string
-	done  chan struct{}
-	after <-chan struct{} // the previous notifier of the same instance name, if any
+	ic     *config.Instance // read and written by the instance's loop only
+	global script.RunAs     // global_defs script_user
+	log    *slog.Logger
+	jobs   chan []notifyJob
+	done   chan struct{}
+	after  <-chan struct{} // the previous notifier of the same instance name, if any
+
+	// running counts scripts still running after their handoff; once the queue is
+	// closed and drained, run waits for them one more handoff, then kills them.
+	running sync.WaitGroup
+	ctx     context.Context
+	cancel  context.CancelFunc
 }
 
-func newNotifier(ic *config.Instance, log *slog.Logger) *notifier {
-	return &notifier{ic: ic, log: log, jobs: make(chan [][]string, 64), done: make(chan struct{})}
+func newNotifier(ic *config.Instance, g config.Global, log *slog.Logger) *notifier {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &notifier{
+		ic: ic, global: script.RunAs{User: g.ScriptUser, Group: g.ScriptGroup}, log: log,
+		jobs: make(chan []notifyJob, 64), done: make(chan struct{}), ctx: ctx, cancel: cancel,
+	}
 }
 
 // transition queues the scripts for entering state: notify_<state> as written, then
 // `notify` with keepalived's arguments: INSTANCE "VI_1" MASTER 100.
 func (n *notifier) transition(to vrrp.State, priority uint8) {
-	var specific string
+	var specific, kw string
 	word := to.String()
 	switch to {
 	case vrrp.StateMaster:
-		specific = n.ic.NotifyMaster
+		specific, kw = n.ic.NotifyMaster, "notify_master"
 	case vrrp.StateBackup:
-		specific = n.ic.NotifyBackup
+		specific, kw = n.ic.NotifyBackup, "notify_backup"
 	case vrrp.StateFault:
-		specific = n.ic.NotifyFault
+		specific, kw = n.ic.NotifyFault, "notify_fault"
 	case vrrp.StateStopped:
-		specific = n.ic.NotifyStop
+		specific, kw = n.ic.NotifyStop, "notify_stop"
 		word = "STOP"
 	default:
 		return
 	}
-	var cmds [][]string
+	var jobs []notifyJob
 	if specific != "" {
-		if argv, err := config.SplitCommand(specific); err == nil && len(argv) > 0 {
-			cmds = append(cmds, argv)
+		if argv, err := script.Split(specific); err == nil && len(argv) > 0 {
+			jobs = append(jobs, notifyJob{keyword: kw, argv: argv, as: n.ic.NotifyLines[kw].As})
 		}
 	}
 	if n.ic.Notify != "" {
-		if argv, err := config.SplitCommand(n.ic.Notify); err == nil && len(argv) > 0 {
-			cmds = append(cmds, append(argv, "INSTANCE", n.ic.Name, word, strconv.Itoa(int(priority))))
+		if argv, err := script.Split(n.ic.Notify); err == nil && len(argv) > 0 {
+			argv = append(argv, "INSTANCE", n.ic.Name, word, strconv.Itoa(int(priority)))
+			jobs = append(jobs, notifyJob{keyword: "notify", argv: argv, as: n.ic.NotifyLines["notify"].As})
 		}
 	}
-	if len(cmds) == 0 {
+	if len(jobs) == 0 {
 		return
 	}
 	select {
-	case n.jobs <- cmds:
+	case n.jobs <- jobs:
 	default:
 		n.log.Warn("notify scripts backlogged; dropping", "state", word)
 	}
@@ -78,11 +106,12 @@ func (n *notifier) run() {
 	if n.after != nil {
 		<-n.after
 	}
-	for cmds := range n.jobs {
-		for _, argv := range cmds {
-			n.exec(argv)
+	for jobs := range n.jobs {
+		for _, j := range jobs {
+			n.exec(j)
 		}
 	}
+	n.finish()
 }
 
 // close ends the queue: the scripts already queued still run, and done closes after
@@ -91,29 +120,52 @@ func (n *notifier) close() {
 	close(n.jobs)
 }
 
-func (n *notifier) exec(argv []string) {
-	ctx, cancel := context.WithTimeout(context.Background(), notifyTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	out, err := cmd.CombinedOutput()
-	if errors.Is(err, syscall.ENOEXEC) {
-		// A script without a #! line: keepalived runs those with /bin/sh too.
-		cmd = exec.CommandContext(ctx, "/bin/sh", argv...)
-		out, err = cmd.CombinedOutput()
+// finish gives scripts still running one more handoff to end, then kills them, so
+// that shutting down never waits for a stuck script.
+func (n *notifier) finish() {
+	finished := make(chan struct{})
+	go func() {
+		n.running.Wait()
+		close(finished)
+	}()
+	select {
+	case <-finished:
+	case <-time.After(notifyHandoff):
+		n.cancel()
+		<-finished
 	}
-	if err != nil {
-		n.log.Warn("notify script failed", "cmd", argv, "err", err, "output", clipOutput(out))
-		return
-	}
-	n.log.Debug("notify script ran", "cmd", argv)
+	n.cancel()
 }
 
-func clipOutput(b []byte) string {
-	const max = 512
-	if len(b) > max {
-		return string(b[:max]) + "…"
+// exec starts one script and waits for it for at most notifyHandoff.
+func (n *notifier) exec(j notifyJob) {
+	log := n.log.With("script", j.keyword, "cmd", j.argv)
+	id, _, err := script.Resolve(j.as, n.global, false)
+	if err != nil {
+		log.Warn("notify script not run", "err", err)
+		return
 	}
-	return string(b)
+	cmd, err := script.ParseArgv(j.argv, id)
+	if err != nil {
+		log.Warn("notify script not run", "err", err)
+		return
+	}
+	cmd.DieWithAgent = true
+	ended := make(chan struct{})
+	n.running.Add(1)
+	go func() {
+		defer n.running.Done()
+		defer close(ended)
+		out, failure := cmd.Run(n.ctx, notifyTimeout)
+		if failure != "" {
+			log.Warn("notify script failed", "user", id.Name, "reason", failure, "output", out)
+			return
+		}
+		log.Debug("notify script ran", "user", id.Name)
+	}()
+	select {
+	case <-ended:
+	case <-time.After(notifyHandoff):
+		log.Warn("notify script still running; starting the next ones meanwhile", "after", notifyHandoff)
+	}
 }

@@ -51,6 +51,11 @@ func tracksOf(cfg *config.Config, ic *config.Instance) map[string]track {
 	out := map[string]track{}
 	for _, r := range ic.TrackScripts {
 		if s, ok := cfg.Scripts[r.Name]; ok {
+			if s.Disabled != "" {
+				// keepalived removes a disabled (insecure) track script from
+				// every instance: it neither faults nor weighs.
+				continue
+			}
 			out[probeKey("script", r.Name)] = resolveTrack("script", r, s.Weight, s.Reverse)
 		} else if h, ok := cfg.HTTPChecks[r.Name]; ok {
 			out[probeKey("http", r.Name)] = resolveTrack("http", r, h.Weight, h.Reverse)
@@ -181,17 +186,19 @@ func (p *probes) build(cfg *config.Config, key string) (probe.Probe, error) {
 			// global_defs script_user is the default for every script.
 			user, group = cfg.Global.ScriptUser, cfg.Global.ScriptGroup
 		}
+		restart := restartSpec(s.Restart, cfg.Global)
+		restart.User, restart.Group = user, group // a check's restart runs as the check
 		return probe.NewScript(probe.ScriptSpec{
 			Name: name, Script: s.Script, Interval: s.Interval, Timeout: s.Timeout,
 			Fall: s.Fall, Rise: s.Rise, User: user, Group: group, InitFail: s.InitFail,
-			Restart: restartSpec(s.Restart),
+			Restart: restart,
 		})
 	case "http":
 		h := cfg.HTTPChecks[name]
 		return probe.NewHTTP(probe.HTTPSpec{
 			Name: name, URL: h.URL, Status: h.Status, BodyContains: h.BodyContains,
 			Interval: h.Interval, Timeout: h.Timeout, Fall: h.Fall, Rise: h.Rise,
-			Restart: restartSpec(h.Restart),
+			Restart: restartSpec(h.Restart, cfg.Global),
 		})
 	case "process":
 		if p.hub == nil {
@@ -202,7 +209,7 @@ func (p *probes) build(cfg *config.Config, key string) (probe.Probe, error) {
 			Name: name, Process: t.Process, FullCommand: t.FullCommand, Params: t.Params,
 			ParamMatch: t.ParamMatch, Quorum: t.Quorum, QuorumMax: t.QuorumMax, Delay: t.Delay,
 			TerminateDelay: t.TerminateDelay, ForkDelay: t.ForkDelay,
-			Restart: restartSpec(t.Restart),
+			Restart: restartSpec(t.Restart, cfg.Global),
 		}
 		if len(t.Params) == 0 {
 			// The config's default param_match "exact" only means something with
@@ -223,8 +230,10 @@ func (p *probes) build(cfg *config.Config, key string) (probe.Probe, error) {
 	}
 }
 
-func restartSpec(r config.Restart) probe.Restart {
-	return probe.Restart{Command: r.Command, Attempts: r.Attempts, Backoff: r.Backoff}
+// restartSpec is a check's restart command; it runs as global_defs script_user (else
+// keepalived's default user), like every script.
+func restartSpec(r config.Restart, g config.Global) probe.Restart {
+	return probe.Restart{Command: r.Command, Attempts: r.Attempts, Backoff: r.Backoff, User: g.ScriptUser, Group: g.ScriptGroup}
 }
 
 func splitKey(key string) (kind, name string) {

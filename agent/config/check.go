@@ -20,6 +20,9 @@ func (c checker) run() {
 	if c.opts.checkFiles && c.opts.fileCheck != nil {
 		c.checkFiles()
 	}
+	if c.opts.checkFiles {
+		c.checkScriptSecurity()
+	}
 }
 
 // vridKey is what must be unique among instances: two routers with the same

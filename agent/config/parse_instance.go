@@ -74,7 +74,7 @@ func (p *parser) instance(s *stmt) {
 		}
 	}
 	notify := func(dst *string) func(s *stmt) {
-		return func(s *stmt) { p.notify(ctx, s, dst) }
+		return func(s *stmt) { p.notify(ctx, s, dst, &in.NotifyLines) }
 	}
 	tracks := func(dst *[]TrackRef) func(s *stmt) {
 		return func(s *stmt) { *dst = append(*dst, p.trackRefs(ctx, s)...) }
@@ -284,17 +284,24 @@ func (p *parser) authentication(ctx string, s *stmt, in *Instance) {
 }
 
 // notify reads notify* SCRIPT [USER [GROUP]]: the script is one word (quote
-// it to give arguments); further words are keepalived's run-as user and
-// group, which hagent does not honour.
-func (p *parser) notify(ctx string, s *stmt, dst *string) {
+// it to give arguments); further words are the run-as user and group
+// (keepalived's notify_script_init), recorded in lines under the keyword.
+func (p *parser) notify(ctx string, s *stmt, dst *string, lines *map[string]NotifyLine) {
 	if !p.args(ctx, s, 1, 3) {
 		return
 	}
 	*dst = s.args[0].text
+	l := NotifyLine{Pos: s.pos()}
 	if len(s.args) > 1 {
-		p.diags.warnf(s.pos(), "%s: %s: run-as user %s is ignored; scripts run as the configured script_user",
-			ctx, s.key.text, joinTokens(s.args[1:]))
+		l.As.User = s.args[1].text
 	}
+	if len(s.args) > 2 {
+		l.As.Group = s.args[2].text
+	}
+	if *lines == nil {
+		*lines = make(map[string]NotifyLine)
+	}
+	(*lines)[s.key.text] = l
 }
 
 // trackRefs reads the lines of a track_script, track_interface or

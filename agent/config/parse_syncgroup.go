@@ -11,7 +11,7 @@ func (p *parser) syncGroup(s *stmt) {
 	ctx := "vrrp_sync_group " + name
 	sg := &SyncGroup{Name: name, Pos: s.pos()}
 	notify := func(dst *string) func(s *stmt) {
-		return func(s *stmt) { p.notify(ctx, s, dst) }
+		return func(s *stmt) { p.notify(ctx, s, dst, &sg.NotifyLines) }
 	}
 	p.readBlock(blockSpec{
 		ctx: ctx,

@@ -3,6 +3,8 @@ package config
 import (
 	"net/netip"
 	"time"
+
+	"github.com/hagent-dev/hagent/agent/script"
 )
 
 // Config is a keepalived.conf, read and checked.
@@ -97,6 +99,9 @@ type Instance struct {
 
 	// Notification commands, as written (a quoted command keeps its arguments).
 	Notify, NotifyMaster, NotifyBackup, NotifyFault, NotifyStop string
+	// NotifyLines has, per notify keyword written, the run-as user given after
+	// the script and where the line is.
+	NotifyLines map[string]NotifyLine
 
 	Accept    bool // resolved: written value, else keepalived's default
 	AcceptSet bool // accept or no_accept was written
@@ -200,6 +205,13 @@ type Restart struct {
 // Enabled reports whether a restart command is configured.
 func (r Restart) Enabled() bool { return r.Command != "" }
 
+// NotifyLine is what a notify* line says besides its command:
+// `notify_master SCRIPT [USER [GROUP]]`.
+type NotifyLine struct {
+	As  script.RunAs // empty: global script_user, else keepalived's default
+	Pos Pos
+}
+
 // Script is a vrrp_script block.
 type Script struct {
 	Name     string
@@ -215,6 +227,10 @@ type Script struct {
 	InitFail bool
 	Restart  Restart
 	Pos      Pos
+	// Disabled says why hagent will not run this script (keepalived's
+	// "Disabling track script ... due to insecure"): it is then tracked by
+	// no instance. Set by the script security checks of Load.
+	Disabled string
 
 	scriptPos  Pos
 	restartPos Pos
@@ -268,6 +284,7 @@ type SyncGroup struct {
 	Name                                                        string
 	Instances                                                   []string
 	Notify, NotifyMaster, NotifyBackup, NotifyFault, NotifyStop string
+	NotifyLines                                                 map[string]NotifyLine
 	SMTPAlert                                                   bool
 	Pos                                                         Pos
 }

@@ -22,18 +22,39 @@ func UTF8(s string) string {
 // Clip returns s as valid UTF-8 of at most max bytes, cut at a rune
 // boundary (never in the middle of a multibyte character).
 func Clip(s string, max int) string {
-	s = UTF8(s)
-	if len(s) <= max {
-		return s
-	}
 	if max <= 0 {
 		return ""
+	}
+	// Cut first, so that a character split by the cut is dropped rather than
+	// turned into U+FFFD; then again if replacements made it longer.
+	s = UTF8(cut(s, max))
+	return cut(s, max)
+}
+
+// cut bounds s to max bytes, before the character that straddles max.
+func cut(s string, max int) string {
+	if len(s) <= max {
+		return s
 	}
 	n := max
 	for n > 0 && !utf8.RuneStart(s[n]) {
 		n--
 	}
 	return s[:n]
+}
+
+// TrimPartialRune drops an incomplete UTF-8 sequence at the end of s: what a
+// byte limit leaves when it falls inside a character.
+func TrimPartialRune(s string) string {
+	for i := len(s) - 1; i >= 0 && i >= len(s)-utf8.UTFMax; i-- {
+		if utf8.RuneStart(s[i]) {
+			if !utf8.FullRuneInString(s[i:]) {
+				return s[:i]
+			}
+			return s
+		}
+	}
+	return s
 }
 
 // Message replaces invalid UTF-8 in every string field of m, in place,

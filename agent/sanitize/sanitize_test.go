@@ -106,3 +106,19 @@ func TestPrintableMessageEscapesEveryString(t *testing.T) {
 		t.Errorf("name changed to %q", in.GetName())
 	}
 }
+
+func TestClipDropsTheSplitCharacter(t *testing.T) {
+	s := "ab" + strings.Repeat("é", 3) // 8 bytes
+	if got := Clip(s, 5); got != "abé" {
+		t.Errorf("Clip = %q, want %q", got, "abé")
+	}
+	if got := TrimPartialRune("abc\xc3"); got != "abc" {
+		t.Errorf("TrimPartialRune = %q", got)
+	}
+	if got := TrimPartialRune("ab\xe4\xb8"); got != "ab" {
+		t.Errorf("TrimPartialRune = %q", got)
+	}
+	if got := TrimPartialRune("abé"); got != "abé" {
+		t.Errorf("TrimPartialRune(complete) = %q", got)
+	}
+}

@@ -59,6 +59,13 @@ func Parse(line string, id Identity) (Command, error) {
 	if err != nil {
 		return Command{}, err
 	}
+	return ParseArgv(argv, id)
+}
+
+// ParseArgv is Parse for a command line already split into words (a notify
+// script with the arguments keepalived appends).
+func ParseArgv(argv []string, id Identity) (Command, error) {
+	argv = append([]string(nil), argv...)
 	if len(argv) == 0 {
 		return Command{}, errors.New("empty command")
 	}
@@ -161,7 +168,12 @@ func (c Command) Run(ctx context.Context, timeout time.Duration) (output, failur
 		// cannot exec it, so do what keepalived's system() fallback does.
 		err = c.start(ctx, append([]string{"/bin/sh"}, c.argv...), &buf)
 	}
-	output = sanitize.Clip(strings.TrimSpace(buf.String()), MaxOutput)
+	output = buf.String()
+	if len(output) >= MaxOutput {
+		// The buffer's byte limit may have split the last character.
+		output = sanitize.TrimPartialRune(output)
+	}
+	output = sanitize.Clip(strings.TrimSpace(output), MaxOutput)
 	switch {
 	case err == nil:
 		return output, ""
