@@ -74,7 +74,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.BoolVar(&o.showVersion, "version", false, "print the version and exit")
 	// keepalived's -i / --config-id: "@ID" lines of the config apply when ID matches.
-	fs.StringVar(&o.configID, "i", "", "config id for @ID conditional lines (default: the host name up to its first dot)")
+	fs.StringVar(&o.configID, "i", "", "config id for @ID conditional lines (default: --name, else the host name, up to its first dot)")
 	fs.StringVar(&o.configID, "config-id", "", "same as -i")
 	fs.IntVar(&o.rtPriority, "rt-priority", defaultRTPriority,
 		"SCHED_RR priority (1-99) of the agent's threads, so that busy neighbours cannot delay adverts at a short advert_int; 0 keeps normal scheduling (default: global_defs max_auto_priority if set, else 0)")
@@ -90,6 +90,10 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.Visit(func(f *flag.Flag) { o.rtFromFlag = o.rtFromFlag || f.Name == "rt-priority" })
 	if len(o.apis) == 0 {
 		o.apis = listFlag{defaultAPI}
+	}
+	if o.configID == "" && o.name != "" {
+		// keepalived's config id defaults to the node name; hagent's node name is --name.
+		o.configID, _, _ = strings.Cut(o.name, ".")
 	}
 	loadOpts = []config.Option{config.ConfigID(o.configID)}
 	return o, nil
