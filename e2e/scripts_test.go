@@ -215,3 +215,49 @@ func lastOutput(p *hactlv1.Probe) string {
 	}
 	return rs[len(rs)-1].GetOutput()
 }
+
+// TestScriptsKeepalivedReference runs real keepalived 2.2.7 on cenvm72 with the same
+// shared file (its config id is this machine's name, so the @^cenvm71 lines apply to
+// it as they do to hagent's cenvm72): it must read the parameters and the ~SEQ VIPs
+// as hagent does, disable the insecure check under enable_script_security as hagent
+// does, and run `notify` as nobody.
+func TestScriptsKeepalivedReference(t *testing.T) {
+	t.Parallel()
+	conf, pub := scriptsLab(t)
+	l := lab.Start(t, lab.Options{
+		Daemons: map[string]lab.Daemon{probeBackup: lab.Keepalived},
+		Configs: map[string]string{probeMaster: conf, probeBackup: conf},
+	})
+	probeWaitState(t, l, probeMaster, hactlv1.State_STATE_MASTER, probeSettle)
+	l.WaitFor(func() bool { return strings.Contains(l.AgentLog(probeBackup), "Entering BACKUP STATE") },
+		probeSettle, "keepalived on cenvm72 to enter BACKUP")
+
+	l.StopAgent(probeMaster)
+	l.WaitFor(func() bool { return slices.Equal(l.VIPHolders(), []string{probeBackup}) },
+		10*time.Second, "keepalived on cenvm72 to take the VIP")
+	addrs, err := l.Exec(probeBackup, "ip", "-o", "addr", "show", "dev", "eth0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range []string{"192.168.188.109/32", "192.168.188.201/32", "192.168.188.202/32"} {
+		if !strings.Contains(addrs, a) {
+			t.Errorf("keepalived's cenvm72 lacks %s (from $VIP and ~SEQ):\n%s", a, addrs)
+		}
+	}
+	log := l.AgentLog(probeBackup)
+	for line := range strings.SplitSeq(log, "\n") {
+		if strings.Contains(strings.ToLower(line), "script") {
+			t.Logf("keepalived: %s", line)
+		}
+	}
+	if !strings.Contains(log, "Disabling track script chk_insecure due to insecure") {
+		t.Errorf("keepalived did not disable chk_insecure; its log:\n%s", log)
+	}
+	if _, err := os.Stat(filepath.Join(pub, "insecure.log")); err == nil {
+		t.Error("the insecure script ran")
+	}
+	l.WaitFor(func() bool {
+		b, _ := os.ReadFile(filepath.Join(pub, "notify.log"))
+		return strings.Contains(string(b), "65534 INSTANCE VI_1 MASTER")
+	}, 10*time.Second, "keepalived's notify as nobody in %s", filepath.Join(pub, "notify.log"))
+}
