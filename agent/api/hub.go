@@ -6,7 +6,6 @@ import (
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/hagent-dev/hagent/agent/sanitize"
 	hactlv1 "github.com/hagent-dev/hagent/gen/hactl/v1"
 )
 
@@ -62,9 +61,6 @@ func (h *Hub) Publish(ev *hactlv1.WatchResponse) {
 	if ev == nil {
 		return
 	}
-	// An event with invalid UTF-8 would fail every stream it is sent on, and
-	// stay in the ring for clients that resume.
-	sanitize.Message(ev)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.seq++

@@ -72,6 +72,7 @@ func (s *Server) grpcServer() *grpc.Server {
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
 		grpc.ChainUnaryInterceptor(unaryAuth),
 		grpc.ChainStreamInterceptor(streamAuth),
+		grpc.ForceServerCodecV2(newUTF8SafeCodec()),
 	)
 	hactlv1.RegisterAgentServiceServer(gs, s)
 	return gs
