@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/hagent-dev/hagent/agent/sanitize"
 )
 
 // Pos is where something was written: a file and a 1-based line.
@@ -68,11 +70,18 @@ type diagnostics struct {
 }
 
 func (d *diagnostics) errorf(p Pos, format string, args ...any) {
-	d.errs = append(d.errs, &Error{File: p.File, Line: p.Line, Msg: fmt.Sprintf(format, args...)})
+	d.errs = append(d.errs, newError(p, format, args...))
 }
 
 func (d *diagnostics) warnf(p Pos, format string, args ...any) {
-	d.warns = append(d.warns, &Error{File: p.File, Line: p.Line, Msg: fmt.Sprintf(format, args...)})
+	d.warns = append(d.warns, newError(p, format, args...))
+}
+
+// newError quotes the configuration's own text, which may be any bytes: the
+// message and file name are made valid UTF-8, as they reach logs, the reload
+// event and the API.
+func newError(p Pos, format string, args ...any) *Error {
+	return &Error{File: sanitize.UTF8(p.File), Line: p.Line, Msg: sanitize.UTF8(fmt.Sprintf(format, args...))}
 }
 
 // sortByFile orders problems by the order in which their files were first

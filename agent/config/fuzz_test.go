@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // FuzzParse feeds arbitrary bytes to the parser: it must never panic, and
@@ -25,6 +26,7 @@ func FuzzParse(f *testing.F) {
 	// keepalived's line language (preprocess.go): conditionals, parameters
 	// (single and multiline, recursive, predefined), sequences and lists.
 	f.Add([]byte(conditionalConf))
+	f.Add([]byte("vrrp_instance VI_\xff {\n caf\xe9 1\n}\n"))
 	f.Add([]byte("@main $PRIO=240\n@^main $PRIO=200\n$IF=eth0\n$B=10.2.${S}\n$S=0\nvrrp_instance VI_1 {\n interface $IF\n priority $PRIO\n virtual_router_id 51\n virtual_ipaddress {\n  ${B}.1\n  ~SEQ(N, 1, 2) 10.0.0.${N}\n  ~SEQx(H, 0x90, 0x10, 0xc0) fe80::${H}\n  ~LST({A, C}, {1,2},{3}) 10.${A}.${C}.1\n }\n}\n"))
 	f.Add([]byte("$INST= \\\nvrrp_instance VI_${NUM} { \\\n interface eth0 \\\n @high priority 130 \\\n virtual_router_id 1${NUM} \\\n}\n\n$NUM=0\n$INST\n$NUM=1\n$INST\n"))
 	f.Add([]byte("$A=x${A}\n$B= \\\n$B\n\n$B\nglobal_defs {\n router_id ${_INSTANCE}${_RANDOM 1 9}\"${_HASH}\" $A\n ~SEQ(X, 1, 0, 3) y\n}\n"))
@@ -42,7 +44,7 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("hash %q", cfg.Hash())
 		}
 		for _, w := range cfg.Warnings {
-			if w.File == "" || w.Line < 1 {
+			if w.File == "" || w.Line < 1 || !utf8.ValidString(w.Error()) {
 				t.Fatalf("warning without position: %q", w.Error())
 			}
 		}
@@ -54,7 +56,7 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("error %T %v is not a non-empty *Errors", err, err)
 		}
 		for _, e := range *list {
-			if e.File == "" || e.Line < 1 || strings.Contains(e.Msg, "\n") {
+			if e.File == "" || e.Line < 1 || strings.Contains(e.Msg, "\n") || !utf8.ValidString(e.Error()) {
 				t.Fatalf("malformed error %q", e.Error())
 			}
 		}
