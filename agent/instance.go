@@ -164,7 +164,7 @@ func newInstance(a *Agent, cfg *config.Config, ic *config.Instance) (*instance, 
 	for key, t := range in.tracks {
 		in.probeViews[key] = &probeView{name: t.name, kind: t.kind, weight: t.weight, healthy: true}
 	}
-	in.notify = newNotifier(ic, a.cfg.Global, in.log)
+	in.notify = newNotifier(ic, cfg.Global, in.log)
 	return in, nil
 }
 
