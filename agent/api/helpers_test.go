@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -79,13 +80,13 @@ type testServer struct {
 	stop    func() error // stops Serve and returns its result
 }
 
-func newTestServer(t *testing.T, ringSize int) *testServer {
+func newTestServer(t *testing.T, ringSize int, opts ...Option) *testServer {
 	t.Helper()
 	backend := &fakeBackend{}
 	hub := NewHub(ringSize)
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
-	return &testServer{Server: NewServer(backend, hub, log), backend: backend, hub: hub, logs: logs}
+	return &testServer{Server: NewServer(backend, hub, log, opts...), backend: backend, hub: hub, logs: logs}
 }
 
 // serve runs Serve on lns until the test ends.
@@ -195,4 +196,20 @@ func transition(instance string) *hactlv1.WatchResponse {
 	return &hactlv1.WatchResponse{Event: &hactlv1.WatchResponse_Transition{Transition: &hactlv1.TransitionEvent{
 		Instance: instance, From: hactlv1.State_STATE_BACKUP, To: hactlv1.State_STATE_MASTER, Reason: "master down",
 	}}}
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, to, string(b))
+}
+
+func writeFile(t *testing.T, path, s string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(s), 0o600); err != nil {
+		t.Fatal(err)
+	}
 }

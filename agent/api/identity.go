@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -20,6 +21,13 @@ type caller struct {
 	id string
 	// sans are the client certificate's subject alternative names, for the logs.
 	sans []string
+	// unix is a caller on the unix socket: root or the agent's own user, full control.
+	unix bool
+	// names are what --operator may match: the certificate's CN and DNS and URI SANs.
+	names []string
+	// readOnly marks a certificate issued as read-only (`hactl certs --reader`): it
+	// never gets the operator role, whatever its name.
+	readOnly bool
 }
 
 type callerKey struct{}
@@ -28,7 +36,7 @@ type callerKey struct{}
 func identify(ai credentials.AuthInfo) (caller, error) {
 	switch a := ai.(type) {
 	case UnixPeer:
-		return caller{id: fmt.Sprintf("unix:uid=%d", a.UID)}, nil
+		return caller{id: fmt.Sprintf("unix:uid=%d", a.UID), unix: true}, nil
 	case credentials.TLSInfo:
 		if len(a.State.VerifiedChains) == 0 || len(a.State.VerifiedChains[0]) == 0 {
 			return caller{}, errors.New("tls peer without a verified client certificate")
@@ -42,16 +50,26 @@ func identify(ai credentials.AuthInfo) (caller, error) {
 			sans = append(sans, u.String())
 		}
 		sans = append(sans, cert.EmailAddresses...)
+		var names []string
+		if cert.Subject.CommonName != "" {
+			names = append(names, cert.Subject.CommonName)
+		}
+		names = append(names, cert.DNSNames...)
+		for _, u := range cert.URIs {
+			names = append(names, u.String())
+		}
+		c := caller{sans: sans, names: names, readOnly: slices.Contains(cert.Subject.OrganizationalUnit, ReadOnlyOU)}
 		switch {
 		case cert.Subject.CommonName != "":
 			// The id is shown in status, events and logs: certificate names are
 			// outside text. Matching against --operator uses the raw names.
-			return caller{id: "tls:CN=" + sanitize.UTF8(cert.Subject.CommonName), sans: sans}, nil
+			c.id = "tls:CN=" + sanitize.UTF8(cert.Subject.CommonName)
 		case len(sans) > 0:
-			return caller{id: "tls:SAN=" + sanitize.UTF8(sans[0]), sans: sans}, nil
+			c.id = "tls:SAN=" + sanitize.UTF8(sans[0])
 		default:
 			return caller{}, errors.New("client certificate names nobody (no CN, no SAN)")
 		}
+		return c, nil
 	default:
 		return caller{}, fmt.Errorf("unauthenticated transport (%T)", ai)
 	}
@@ -74,22 +92,6 @@ func authenticate(ctx context.Context) (context.Context, error) {
 func callerFrom(ctx context.Context) caller {
 	c, _ := ctx.Value(callerKey{}).(caller)
 	return c
-}
-
-func unaryAuth(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-	ctx, err := authenticate(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return handler(ctx, req)
-}
-
-func streamAuth(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-	ctx, err := authenticate(ss.Context())
-	if err != nil {
-		return err
-	}
-	return handler(srv, &authedStream{ServerStream: ss, ctx: ctx})
 }
 
 // authedStream carries the authenticated context into a stream handler.

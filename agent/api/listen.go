@@ -24,6 +24,8 @@ const (
 //     Callers are further checked by SO_PEERCRED (root or the agent's own user).
 //   - tcp://host:port: TLS (1.2 minimum, 1.3 preferred) with a client certificate from
 //     the CA required on every connection. tlsFiles must name cert, key and CA.
+//
+// Use ListenWith to keep the TLS files reloadable.
 func Listen(addr string, tlsFiles *TLSFiles) (net.Listener, error) {
 	a, err := ParseAddr(addr)
 	if err != nil {
@@ -32,22 +34,39 @@ func Listen(addr string, tlsFiles *TLSFiles) (net.Listener, error) {
 	if a.Unix {
 		return listenUnix(a.Path)
 	}
-	return listenTLS(addr, a.Path, tlsFiles)
-}
-
-func listenTLS(addr, hostport string, tlsFiles *TLSFiles) (net.Listener, error) {
 	if !tlsFiles.complete() {
 		return nil, fmt.Errorf("tcp listener %s: --tls-cert, --tls-key and --tls-ca are required", addr)
 	}
-	cfg, err := tlsFiles.serverConfig()
+	certs, err := LoadTLS(*tlsFiles)
 	if err != nil {
 		return nil, fmt.Errorf("tcp listener %s: %w", addr, err)
 	}
+	return listenTLS(addr, a.Path, certs)
+}
+
+// ListenWith is Listen with the TLS certificate, key and CA of certs, which
+// TLSStore.Reload may replace while the listener runs. certs may be nil for a unix
+// socket.
+func ListenWith(addr string, certs *TLSStore) (net.Listener, error) {
+	a, err := ParseAddr(addr)
+	if err != nil {
+		return nil, err
+	}
+	if a.Unix {
+		return listenUnix(a.Path)
+	}
+	if certs == nil {
+		return nil, fmt.Errorf("tcp listener %s: --tls-cert, --tls-key and --tls-ca are required", addr)
+	}
+	return listenTLS(addr, a.Path, certs)
+}
+
+func listenTLS(addr, hostport string, certs *TLSStore) (net.Listener, error) {
 	ln, err := net.Listen("tcp", hostport)
 	if err != nil {
 		return nil, fmt.Errorf("tcp listener %s: %w", addr, err)
 	}
-	return tls.NewListener(ln, cfg), nil
+	return tls.NewListener(ln, certs.serverConfig()), nil
 }
 
 func listenUnix(path string) (net.Listener, error) {

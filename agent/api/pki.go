@@ -11,10 +11,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"math/big"
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -39,18 +42,91 @@ const (
 // clients. Existing leaf certificates are replaced; an existing CA is kept so that
 // certificates it issued stay valid.
 func GeneratePKI(dir string, servers map[string][]string, clients []string) error {
+	return MakePKI(dir, PKIRequest{Servers: servers, Clients: clients})
+}
+
+// PKIRequest is what MakePKI issues.
+type PKIRequest struct {
+	// Servers are agent certificates: name -> IP addresses and DNS names.
+	Servers map[string][]string
+	// Clients are operator certificates, identified by CN=name.
+	Clients []string
+	// Readers are client certificates marked read-only (OU=ReadOnlyOU): the agent
+	// never lets them call Failover or SetMaintenance, for dashboards.
+	Readers []string
+}
+
+// MakePKI is GeneratePKI with read-only client certificates. It checks every name
+// before writing anything: no two certificates may share a name, and no name may make
+// a file of another (NAME-key.pem of one is the certificate of "NAME-key") or the CA's.
+func MakePKI(dir string, req PKIRequest) error {
+	if err := checkCertNames(req); err != nil {
+		return err
+	}
 	if err := WriteCA(dir); err != nil && !errors.Is(err, fs.ErrExist) {
 		return err
 	}
-	for name, hosts := range servers {
-		if err := WriteCert(dir, name, hosts, false); err != nil {
+	for _, name := range slices.Sorted(maps.Keys(req.Servers)) {
+		if err := WriteCert(dir, name, req.Servers[name], false); err != nil {
 			return err
 		}
 	}
-	for _, name := range clients {
-		if err := WriteCert(dir, name, nil, true); err != nil {
+	for _, name := range req.Clients {
+		if err := writeLeaf(dir, name, nil, true, false); err != nil {
 			return err
 		}
+	}
+	for _, name := range req.Readers {
+		if err := writeLeaf(dir, name, nil, true, true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkCertNames refuses names whose files would overwrite each other or the CA's.
+func checkCertNames(req PKIRequest) error {
+	seen := map[string]string{} // file -> what writes it
+	claim := func(kind, name string) error {
+		if err := checkCertName(name); err != nil {
+			return err
+		}
+		for _, f := range []string{name + ".pem", name + "-key.pem"} {
+			if prev, ok := seen[f]; ok {
+				return fmt.Errorf("%s certificate %q would overwrite %s (%s)", kind, name, f, prev)
+			}
+			seen[f] = kind + " " + name
+		}
+		return nil
+	}
+	for _, name := range slices.Sorted(maps.Keys(req.Servers)) {
+		if err := claim("server", name); err != nil {
+			return err
+		}
+	}
+	for _, name := range req.Clients {
+		if err := claim("client", name); err != nil {
+			return err
+		}
+	}
+	for _, name := range req.Readers {
+		if err := claim("reader", name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkCertName refuses a name that is not a plain file name, or whose NAME.pem or
+// NAME-key.pem could be the CA's files or another certificate's key.
+func checkCertName(name string) error {
+	switch {
+	case name == "" || filepath.Base(name) != name || strings.HasPrefix(name, "."):
+		return fmt.Errorf("certificate name %q: want a plain file name", name)
+	case name == "ca" || name == "ca-key":
+		return fmt.Errorf("certificate name %q would overwrite the CA's %s or %s", name, caCertFile, caKeyFile)
+	case strings.HasSuffix(name, "-key"):
+		return fmt.Errorf("certificate name %q: a name ending in -key would overwrite %s.pem's key", name, strings.TrimSuffix(name, "-key"))
 	}
 	return nil
 }
@@ -96,8 +172,12 @@ func WriteCA(dir string) error {
 // DNS name (name itself when hosts is empty); a client certificate is for TLS client
 // auth and identifies its holder by CN=name.
 func WriteCert(dir, name string, hosts []string, client bool) error {
-	if name == "" || filepath.Base(name) != name || name == "ca" {
-		return fmt.Errorf("certificate name %q: want a plain file name other than ca", name)
+	return writeLeaf(dir, name, hosts, client, false)
+}
+
+func writeLeaf(dir, name string, hosts []string, client, readOnly bool) error {
+	if err := checkCertName(name); err != nil {
+		return err
 	}
 	caCert, caKey, err := loadCA(dir)
 	if err != nil {
@@ -119,6 +199,9 @@ func WriteCert(dir, name string, hosts []string, client bool) error {
 		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
 	} else if len(hosts) == 0 {
 		hosts = []string{name}
+	}
+	if readOnly {
+		tmpl.Subject.OrganizationalUnit = []string{ReadOnlyOU}
 	}
 	for _, h := range hosts {
 		if ip := net.ParseIP(h); ip != nil {

@@ -21,6 +21,9 @@ const (
 	stopGrace = 5 * time.Second
 	// maxStreamsPerConn bounds what one connection can open at once.
 	maxStreamsPerConn = 128
+	// maxConnectionIdle closes a connection without calls; the console keeps its
+	// Watch open, so only idle ones go.
+	maxConnectionIdle = 2 * time.Minute
 )
 
 // Serve answers on every listener (from Listen) until ctx ends or one listener fails.
@@ -63,15 +66,18 @@ func (s *Server) Serve(ctx context.Context, listeners ...net.Listener) error {
 
 func (s *Server) grpcServer() *grpc.Server {
 	gs := grpc.NewServer(
-		grpc.Creds(&serverCredentials{allowUID: s.allowUID}),
+		grpc.Creds(&serverCredentials{allowUID: s.allowUID, guard: s.guard, refused: s.refused, log: s.log}),
 		grpc.ConnectionTimeout(handshakeTimeout),
 		grpc.MaxRecvMsgSize(maxRequestBytes),
 		grpc.MaxConcurrentStreams(maxStreamsPerConn),
 		// Ping idle connections so that a Watch whose client vanished ends.
-		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
+		// Close connections that carry no call for a while: an idle connection holds one
+		// of the connection slots (Limits.MaxConns) that strangers and operators share.
+		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second,
+			MaxConnectionIdle: maxConnectionIdle}),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
-		grpc.ChainUnaryInterceptor(unaryAuth),
-		grpc.ChainStreamInterceptor(streamAuth),
+		grpc.ChainUnaryInterceptor(s.unaryInterceptor),
+		grpc.ChainStreamInterceptor(s.streamInterceptor),
 		grpc.ForceServerCodecV2(newUTF8SafeCodec()),
 	)
 	hactlv1.RegisterAgentServiceServer(gs, s)

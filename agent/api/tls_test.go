@@ -70,7 +70,7 @@ func TestTLSListenerAuthenticatesEveryClient(t *testing.T) {
 	t.Parallel()
 	dir := clusterPKI(t)
 	foreign := clusterPKI(t) // another cluster's CA and its "ops"
-	ts := newTestServer(t, 16)
+	ts := newTestServer(t, 16, WithOperators("ops"))
 	ln := listen(t, "tcp://127.0.0.1:0", files(dir, "agent"))
 	addr := ln.Addr().String()
 	ts.serve(t, ln)

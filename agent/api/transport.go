@@ -5,7 +5,9 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
+	"time"
 
 	"google.golang.org/grpc/credentials"
 )
@@ -30,6 +32,10 @@ func (UnixPeer) AuthType() string { return "unix" }
 //     open an unauthenticated door.
 type serverCredentials struct {
 	allowUID func(uid uint32) bool
+	// guard bounds TCP connections and handshakes; refused counts what it turns away.
+	guard   *connGuard
+	refused *refusals
+	log     *slog.Logger
 }
 
 func (c *serverCredentials) ServerHandshake(conn net.Conn) (net.Conn, credentials.AuthInfo, error) {
@@ -51,23 +57,56 @@ func (c *serverCredentials) ServerHandshake(conn net.Conn) (net.Conn, credential
 			PID:            cred.Pid,
 		}, nil
 	case *tls.Conn:
-		// gRPC has set a deadline on the connection for the handshake.
-		if err := cc.Handshake(); err != nil {
-			conn.Close()
-			return nil, nil, fmt.Errorf("tls handshake with %s: %w", conn.RemoteAddr(), err)
-		}
-		state := cc.ConnectionState()
-		if state.NegotiatedProtocol != "h2" {
-			conn.Close()
-			return nil, nil, fmt.Errorf("tls peer %s did not negotiate h2 (ALPN)", conn.RemoteAddr())
-		}
-		return conn, credentials.TLSInfo{
-			State:          state,
-			CommonAuthInfo: credentials.CommonAuthInfo{SecurityLevel: credentials.PrivacyAndIntegrity},
-		}, nil
+		return c.tlsHandshake(cc)
 	default:
 		conn.Close()
 		return nil, nil, fmt.Errorf("connection from %s on an unauthenticated transport %T refused", conn.RemoteAddr(), conn)
+	}
+}
+
+// tlsHandshake admits a TCP connection within the guard's limits and runs its TLS
+// handshake, which requires and verifies a client certificate issued by the CA.
+func (c *serverCredentials) tlsHandshake(cc *tls.Conn) (net.Conn, credentials.AuthInfo, error) {
+	conn, ok := c.guard.admit(cc)
+	if !ok {
+		cc.Close()
+		c.refuse(refuseConnLimit, "api connection refused: too many connections", cc.RemoteAddr())
+		return nil, nil, fmt.Errorf("connection from %s refused: too many connections", cc.RemoteAddr())
+	}
+	// gRPC has set a deadline for the handshake and the HTTP/2 preface; ours is
+	// shorter, and also bounds the wait for a handshake slot.
+	deadline := time.Now().Add(c.guard.limits.HandshakeTimeout)
+	_ = cc.SetDeadline(deadline)
+	done, ok := c.guard.startHandshake(deadline)
+	if !ok {
+		conn.Close()
+		c.refuse(refuseHandshake, "api handshake refused: no handshake slot before the deadline", cc.RemoteAddr())
+		return nil, nil, fmt.Errorf("tls handshake with %s: no slot before the deadline", cc.RemoteAddr())
+	}
+	err := cc.Handshake()
+	done()
+	if err != nil {
+		conn.Close()
+		c.refuse(refuseHandshake, "api handshake failed", cc.RemoteAddr(), slog.String("err", err.Error()))
+		return nil, nil, fmt.Errorf("tls handshake with %s: %w", cc.RemoteAddr(), err)
+	}
+	state := cc.ConnectionState()
+	if state.NegotiatedProtocol != "h2" {
+		conn.Close()
+		return nil, nil, fmt.Errorf("tls peer %s did not negotiate h2 (ALPN)", cc.RemoteAddr())
+	}
+	return conn, credentials.TLSInfo{
+		State:          state,
+		CommonAuthInfo: credentials.CommonAuthInfo{SecurityLevel: credentials.PrivacyAndIntegrity},
+	}, nil
+}
+
+// refuse counts a refused connection and logs it, throttled per reason.
+func (c *serverCredentials) refuse(reason, msg string, from net.Addr, attrs ...slog.Attr) {
+	if c.refused.add(reason) {
+		attrs = append([]slog.Attr{slog.String("from", from.String()),
+			slog.Uint64("refused_so_far", c.refused.counts[reason].Load())}, attrs...)
+		c.log.LogAttrs(context.Background(), slog.LevelWarn, msg, attrs...)
 	}
 }
 

@@ -152,7 +152,9 @@ type Node struct {
 	Maintenance  bool        `protobuf:"varint,8,opt,name=maintenance,proto3" json:"maintenance,omitempty"`
 	Instances    []*Instance `protobuf:"bytes,9,rep,name=instances,proto3" json:"instances,omitempty"`
 	// now is the agent's clock when the snapshot was taken.
-	Now           *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=now,proto3" json:"now,omitempty"`
+	Now *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=now,proto3" json:"now,omitempty"`
+	// api is the state of the API itself: TLS certificate, roles, refusals.
+	Api           *ApiInfo `protobuf:"bytes,20,opt,name=api,proto3" json:"api,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -257,6 +259,153 @@ func (x *Node) GetNow() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Node) GetApi() *ApiInfo {
+	if x != nil {
+		return x.Api
+	}
+	return nil
+}
+
+// ApiInfo describes the agent's API as its callers meet it.
+type ApiInfo struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// tls_cert_not_after is when the TCP listener's certificate expires; unset without
+	// a TCP listener.
+	TlsCertNotAfter *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=tls_cert_not_after,json=tlsCertNotAfter,proto3" json:"tls_cert_not_after,omitempty"`
+	// tls_cert_subject is that certificate's subject (CN).
+	TlsCertSubject string `protobuf:"bytes,2,opt,name=tls_cert_subject,json=tlsCertSubject,proto3" json:"tls_cert_subject,omitempty"`
+	// operators are the names (certificate CN or DNS/URI SAN) with the operator role
+	// (hagent --operator); empty: the TCP API is read-only.
+	Operators []string `protobuf:"bytes,3,rep,name=operators,proto3" json:"operators,omitempty"`
+	// refusals counts calls and connections refused, by reason.
+	Refusals []*ApiRefusalCount `protobuf:"bytes,4,rep,name=refusals,proto3" json:"refusals,omitempty"`
+	// watch_streams is the number of open Watch streams.
+	WatchStreams  uint32 `protobuf:"varint,5,opt,name=watch_streams,json=watchStreams,proto3" json:"watch_streams,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ApiInfo) Reset() {
+	*x = ApiInfo{}
+	mi := &file_hactl_v1_agent_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ApiInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ApiInfo) ProtoMessage() {}
+
+func (x *ApiInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_hactl_v1_agent_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ApiInfo.ProtoReflect.Descriptor instead.
+func (*ApiInfo) Descriptor() ([]byte, []int) {
+	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ApiInfo) GetTlsCertNotAfter() *timestamppb.Timestamp {
+	if x != nil {
+		return x.TlsCertNotAfter
+	}
+	return nil
+}
+
+func (x *ApiInfo) GetTlsCertSubject() string {
+	if x != nil {
+		return x.TlsCertSubject
+	}
+	return ""
+}
+
+func (x *ApiInfo) GetOperators() []string {
+	if x != nil {
+		return x.Operators
+	}
+	return nil
+}
+
+func (x *ApiInfo) GetRefusals() []*ApiRefusalCount {
+	if x != nil {
+		return x.Refusals
+	}
+	return nil
+}
+
+func (x *ApiInfo) GetWatchStreams() uint32 {
+	if x != nil {
+		return x.WatchStreams
+	}
+	return 0
+}
+
+// ApiRefusalCount is how many calls or connections were refused for one reason:
+// permission (not an operator), rate (control calls too fast), watch_cap (too many
+// Watch streams), conn_limit (too many connections), handshake (TLS handshake failed
+// or timed out).
+type ApiRefusalCount struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Reason        string                 `protobuf:"bytes,1,opt,name=reason,proto3" json:"reason,omitempty"`
+	Count         uint64                 `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ApiRefusalCount) Reset() {
+	*x = ApiRefusalCount{}
+	mi := &file_hactl_v1_agent_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ApiRefusalCount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ApiRefusalCount) ProtoMessage() {}
+
+func (x *ApiRefusalCount) ProtoReflect() protoreflect.Message {
+	mi := &file_hactl_v1_agent_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ApiRefusalCount.ProtoReflect.Descriptor instead.
+func (*ApiRefusalCount) Descriptor() ([]byte, []int) {
+	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ApiRefusalCount) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *ApiRefusalCount) GetCount() uint64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
 // Instance is one vrrp_instance.
 type Instance struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
@@ -292,7 +441,7 @@ type Instance struct {
 
 func (x *Instance) Reset() {
 	*x = Instance{}
-	mi := &file_hactl_v1_agent_proto_msgTypes[1]
+	mi := &file_hactl_v1_agent_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -304,7 +453,7 @@ func (x *Instance) String() string {
 func (*Instance) ProtoMessage() {}
 
 func (x *Instance) ProtoReflect() protoreflect.Message {
-	mi := &file_hactl_v1_agent_proto_msgTypes[1]
+	mi := &file_hactl_v1_agent_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -317,7 +466,7 @@ func (x *Instance) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Instance.ProtoReflect.Descriptor instead.
 func (*Instance) Descriptor() ([]byte, []int) {
-	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{1}
+	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Instance) GetName() string {
@@ -492,7 +641,7 @@ type PriorityContribution struct {
 
 func (x *PriorityContribution) Reset() {
 	*x = PriorityContribution{}
-	mi := &file_hactl_v1_agent_proto_msgTypes[2]
+	mi := &file_hactl_v1_agent_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -504,7 +653,7 @@ func (x *PriorityContribution) String() string {
 func (*PriorityContribution) ProtoMessage() {}
 
 func (x *PriorityContribution) ProtoReflect() protoreflect.Message {
-	mi := &file_hactl_v1_agent_proto_msgTypes[2]
+	mi := &file_hactl_v1_agent_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -517,7 +666,7 @@ func (x *PriorityContribution) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PriorityContribution.ProtoReflect.Descriptor instead.
 func (*PriorityContribution) Descriptor() ([]byte, []int) {
-	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{2}
+	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *PriorityContribution) GetSource() string {
@@ -545,7 +694,7 @@ type FaultSource struct {
 
 func (x *FaultSource) Reset() {
 	*x = FaultSource{}
-	mi := &file_hactl_v1_agent_proto_msgTypes[3]
+	mi := &file_hactl_v1_agent_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -557,7 +706,7 @@ func (x *FaultSource) String() string {
 func (*FaultSource) ProtoMessage() {}
 
 func (x *FaultSource) ProtoReflect() protoreflect.Message {
-	mi := &file_hactl_v1_agent_proto_msgTypes[3]
+	mi := &file_hactl_v1_agent_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -570,7 +719,7 @@ func (x *FaultSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FaultSource.ProtoReflect.Descriptor instead.
 func (*FaultSource) Descriptor() ([]byte, []int) {
-	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{3}
+	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *FaultSource) GetSource() string {
@@ -600,7 +749,7 @@ type Master struct {
 
 func (x *Master) Reset() {
 	*x = Master{}
-	mi := &file_hactl_v1_agent_proto_msgTypes[4]
+	mi := &file_hactl_v1_agent_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -612,7 +761,7 @@ func (x *Master) String() string {
 func (*Master) ProtoMessage() {}
 
 func (x *Master) ProtoReflect() protoreflect.Message {
-	mi := &file_hactl_v1_agent_proto_msgTypes[4]
+	mi := &file_hactl_v1_agent_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -625,7 +774,7 @@ func (x *Master) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Master.ProtoReflect.Descriptor instead.
 func (*Master) Descriptor() ([]byte, []int) {
-	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{4}
+	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Master) GetAddress() string {
@@ -661,7 +810,7 @@ type Vip struct {
 
 func (x *Vip) Reset() {
 	*x = Vip{}
-	mi := &file_hactl_v1_agent_proto_msgTypes[5]
+	mi := &file_hactl_v1_agent_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -673,7 +822,7 @@ func (x *Vip) String() string {
 func (*Vip) ProtoMessage() {}
 
 func (x *Vip) ProtoReflect() protoreflect.Message {
-	mi := &file_hactl_v1_agent_proto_msgTypes[5]
+	mi := &file_hactl_v1_agent_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -686,7 +835,7 @@ func (x *Vip) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Vip.ProtoReflect.Descriptor instead.
 func (*Vip) Descriptor() ([]byte, []int) {
-	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{5}
+	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Vip) GetAddress() string {
@@ -732,7 +881,7 @@ type AdvertTiming struct {
 
 func (x *AdvertTiming) Reset() {
 	*x = AdvertTiming{}
-	mi := &file_hactl_v1_agent_proto_msgTypes[6]
+	mi := &file_hactl_v1_agent_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -744,7 +893,7 @@ func (x *AdvertTiming) String() string {
 func (*AdvertTiming) ProtoMessage() {}
 
 func (x *AdvertTiming) ProtoReflect() protoreflect.Message {
-	mi := &file_hactl_v1_agent_proto_msgTypes[6]
+	mi := &file_hactl_v1_agent_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -757,7 +906,7 @@ func (x *AdvertTiming) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdvertTiming.ProtoReflect.Descriptor instead.
 func (*AdvertTiming) Descriptor() ([]byte, []int) {
-	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{6}
+	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *AdvertTiming) GetConfigured() *durationpb.Duration {
@@ -848,7 +997,7 @@ type ReceiveErrorCount struct {
 
 func (x *ReceiveErrorCount) Reset() {
 	*x = ReceiveErrorCount{}
-	mi := &file_hactl_v1_agent_proto_msgTypes[7]
+	mi := &file_hactl_v1_agent_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -860,7 +1009,7 @@ func (x *ReceiveErrorCount) String() string {
 func (*ReceiveErrorCount) ProtoMessage() {}
 
 func (x *ReceiveErrorCount) ProtoReflect() protoreflect.Message {
-	mi := &file_hactl_v1_agent_proto_msgTypes[7]
+	mi := &file_hactl_v1_agent_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -873,7 +1022,7 @@ func (x *ReceiveErrorCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReceiveErrorCount.ProtoReflect.Descriptor instead.
 func (*ReceiveErrorCount) Descriptor() ([]byte, []int) {
-	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{7}
+	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ReceiveErrorCount) GetCause() string {
@@ -906,7 +1055,7 @@ type Probe struct {
 
 func (x *Probe) Reset() {
 	*x = Probe{}
-	mi := &file_hactl_v1_agent_proto_msgTypes[8]
+	mi := &file_hactl_v1_agent_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -918,7 +1067,7 @@ func (x *Probe) String() string {
 func (*Probe) ProtoMessage() {}
 
 func (x *Probe) ProtoReflect() protoreflect.Message {
-	mi := &file_hactl_v1_agent_proto_msgTypes[8]
+	mi := &file_hactl_v1_agent_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -931,7 +1080,7 @@ func (x *Probe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Probe.ProtoReflect.Descriptor instead.
 func (*Probe) Descriptor() ([]byte, []int) {
-	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{8}
+	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Probe) GetName() string {
@@ -989,7 +1138,7 @@ type ProbeResult struct {
 
 func (x *ProbeResult) Reset() {
 	*x = ProbeResult{}
-	mi := &file_hactl_v1_agent_proto_msgTypes[9]
+	mi := &file_hactl_v1_agent_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1001,7 +1150,7 @@ func (x *ProbeResult) String() string {
 func (*ProbeResult) ProtoMessage() {}
 
 func (x *ProbeResult) ProtoReflect() protoreflect.Message {
-	mi := &file_hactl_v1_agent_proto_msgTypes[9]
+	mi := &file_hactl_v1_agent_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1014,7 +1163,7 @@ func (x *ProbeResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProbeResult.ProtoReflect.Descriptor instead.
 func (*ProbeResult) Descriptor() ([]byte, []int) {
-	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{9}
+	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ProbeResult) GetAt() *timestamppb.Timestamp {
@@ -1057,7 +1206,7 @@ type Override struct {
 
 func (x *Override) Reset() {
 	*x = Override{}
-	mi := &file_hactl_v1_agent_proto_msgTypes[10]
+	mi := &file_hactl_v1_agent_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1069,7 +1218,7 @@ func (x *Override) String() string {
 func (*Override) ProtoMessage() {}
 
 func (x *Override) ProtoReflect() protoreflect.Message {
-	mi := &file_hactl_v1_agent_proto_msgTypes[10]
+	mi := &file_hactl_v1_agent_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1082,7 +1231,7 @@ func (x *Override) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Override.ProtoReflect.Descriptor instead.
 func (*Override) Descriptor() ([]byte, []int) {
-	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{10}
+	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Override) GetMode() OverrideMode {
@@ -1114,7 +1263,7 @@ type GetStatusRequest struct {
 
 func (x *GetStatusRequest) Reset() {
 	*x = GetStatusRequest{}
-	mi := &file_hactl_v1_agent_proto_msgTypes[11]
+	mi := &file_hactl_v1_agent_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1126,7 +1275,7 @@ func (x *GetStatusRequest) String() string {
 func (*GetStatusRequest) ProtoMessage() {}
 
 func (x *GetStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hactl_v1_agent_proto_msgTypes[11]
+	mi := &file_hactl_v1_agent_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1139,7 +1288,7 @@ func (x *GetStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatusRequest.ProtoReflect.Descriptor instead.
 func (*GetStatusRequest) Descriptor() ([]byte, []int) {
-	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{11}
+	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{13}
 }
 
 type GetStatusResponse struct {
@@ -1151,7 +1300,7 @@ type GetStatusResponse struct {
 
 func (x *GetStatusResponse) Reset() {
 	*x = GetStatusResponse{}
-	mi := &file_hactl_v1_agent_proto_msgTypes[12]
+	mi := &file_hactl_v1_agent_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1163,7 +1312,7 @@ func (x *GetStatusResponse) String() string {
 func (*GetStatusResponse) ProtoMessage() {}
 
 func (x *GetStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hactl_v1_agent_proto_msgTypes[12]
+	mi := &file_hactl_v1_agent_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1176,7 +1325,7 @@ func (x *GetStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatusResponse.ProtoReflect.Descriptor instead.
 func (*GetStatusResponse) Descriptor() ([]byte, []int) {
-	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{12}
+	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *GetStatusResponse) GetNode() *Node {
@@ -1196,7 +1345,7 @@ type WatchRequest struct {
 
 func (x *WatchRequest) Reset() {
 	*x = WatchRequest{}
-	mi := &file_hactl_v1_agent_proto_msgTypes[13]
+	mi := &file_hactl_v1_agent_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1208,7 +1357,7 @@ func (x *WatchRequest) String() string {
 func (*WatchRequest) ProtoMessage() {}
 
 func (x *WatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hactl_v1_agent_proto_msgTypes[13]
+	mi := &file_hactl_v1_agent_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1221,7 +1370,7 @@ func (x *WatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchRequest.ProtoReflect.Descriptor instead.
 func (*WatchRequest) Descriptor() ([]byte, []int) {
-	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{13}
+	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *WatchRequest) GetResumeAfter() uint64 {
@@ -1253,7 +1402,7 @@ type WatchResponse struct {
 
 func (x *WatchResponse) Reset() {
 	*x = WatchResponse{}
-	mi := &file_hactl_v1_agent_proto_msgTypes[14]
+	mi := &file_hactl_v1_agent_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1265,7 +1414,7 @@ func (x *WatchResponse) String() string {
 func (*WatchResponse) ProtoMessage() {}
 
 func (x *WatchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hactl_v1_agent_proto_msgTypes[14]
+	mi := &file_hactl_v1_agent_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1278,7 +1427,7 @@ func (x *WatchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchResponse.ProtoReflect.Descriptor instead.
 func (*WatchResponse) Descriptor() ([]byte, []int) {
-	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{14}
+	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *WatchResponse) GetSeq() uint64 {
@@ -1453,7 +1602,7 @@ type TransitionEvent struct {
 
 func (x *TransitionEvent) Reset() {
 	*x = TransitionEvent{}
-	mi := &file_hactl_v1_agent_proto_msgTypes[15]
+	mi := &file_hactl_v1_agent_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1465,7 +1614,7 @@ func (x *TransitionEvent) String() string {
 func (*TransitionEvent) ProtoMessage() {}
 
 func (x *TransitionEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_hactl_v1_agent_proto_msgTypes[15]
+	mi := &file_hactl_v1_agent_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1478,7 +1627,7 @@ func (x *TransitionEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransitionEvent.ProtoReflect.Descriptor instead.
 func (*TransitionEvent) Descriptor() ([]byte, []int) {
-	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{15}
+	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *TransitionEvent) GetInstance() string {
@@ -1521,7 +1670,7 @@ type PriorityChangeEvent struct {
 
 func (x *PriorityChangeEvent) Reset() {
 	*x = PriorityChangeEvent{}
-	mi := &file_hactl_v1_agent_proto_msgTypes[16]
+	mi := &file_hactl_v1_agent_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1533,7 +1682,7 @@ func (x *PriorityChangeEvent) String() string {
 func (*PriorityChangeEvent) ProtoMessage() {}
 
 func (x *PriorityChangeEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_hactl_v1_agent_proto_msgTypes[16]
+	mi := &file_hactl_v1_agent_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1546,7 +1695,7 @@ func (x *PriorityChangeEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PriorityChangeEvent.ProtoReflect.Descriptor instead.
 func (*PriorityChangeEvent) Descriptor() ([]byte, []int) {
-	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{16}
+	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *PriorityChangeEvent) GetInstance() string {
@@ -1591,7 +1740,7 @@ type ProbeResultEvent struct {
 
 func (x *ProbeResultEvent) Reset() {
 	*x = ProbeResultEvent{}
-	mi := &file_hactl_v1_agent_proto_msgTypes[17]
+	mi := &file_hactl_v1_agent_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1603,7 +1752,7 @@ func (x *ProbeResultEvent) String() string {
 func (*ProbeResultEvent) ProtoMessage() {}
 
 func (x *ProbeResultEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_hactl_v1_agent_proto_msgTypes[17]
+	mi := &file_hactl_v1_agent_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1616,7 +1765,7 @@ func (x *ProbeResultEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProbeResultEvent.ProtoReflect.Descriptor instead.
 func (*ProbeResultEvent) Descriptor() ([]byte, []int) {
-	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{17}
+	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ProbeResultEvent) GetInstance() string {
@@ -1666,7 +1815,7 @@ type VipEvent struct {
 
 func (x *VipEvent) Reset() {
 	*x = VipEvent{}
-	mi := &file_hactl_v1_agent_proto_msgTypes[18]
+	mi := &file_hactl_v1_agent_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1678,7 +1827,7 @@ func (x *VipEvent) String() string {
 func (*VipEvent) ProtoMessage() {}
 
 func (x *VipEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_hactl_v1_agent_proto_msgTypes[18]
+	mi := &file_hactl_v1_agent_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1691,7 +1840,7 @@ func (x *VipEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VipEvent.ProtoReflect.Descriptor instead.
 func (*VipEvent) Descriptor() ([]byte, []int) {
-	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{18}
+	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *VipEvent) GetInstance() string {
@@ -1738,7 +1887,7 @@ type AdvertTimingEvent struct {
 
 func (x *AdvertTimingEvent) Reset() {
 	*x = AdvertTimingEvent{}
-	mi := &file_hactl_v1_agent_proto_msgTypes[19]
+	mi := &file_hactl_v1_agent_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1750,7 +1899,7 @@ func (x *AdvertTimingEvent) String() string {
 func (*AdvertTimingEvent) ProtoMessage() {}
 
 func (x *AdvertTimingEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_hactl_v1_agent_proto_msgTypes[19]
+	mi := &file_hactl_v1_agent_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1763,7 +1912,7 @@ func (x *AdvertTimingEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdvertTimingEvent.ProtoReflect.Descriptor instead.
 func (*AdvertTimingEvent) Descriptor() ([]byte, []int) {
-	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{19}
+	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *AdvertTimingEvent) GetInstance() string {
@@ -1820,7 +1969,7 @@ type ConfigReloadEvent struct {
 
 func (x *ConfigReloadEvent) Reset() {
 	*x = ConfigReloadEvent{}
-	mi := &file_hactl_v1_agent_proto_msgTypes[20]
+	mi := &file_hactl_v1_agent_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1832,7 +1981,7 @@ func (x *ConfigReloadEvent) String() string {
 func (*ConfigReloadEvent) ProtoMessage() {}
 
 func (x *ConfigReloadEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_hactl_v1_agent_proto_msgTypes[20]
+	mi := &file_hactl_v1_agent_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1845,7 +1994,7 @@ func (x *ConfigReloadEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigReloadEvent.ProtoReflect.Descriptor instead.
 func (*ConfigReloadEvent) Descriptor() ([]byte, []int) {
-	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{20}
+	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ConfigReloadEvent) GetOk() bool {
@@ -1891,7 +2040,7 @@ type ControlActionEvent struct {
 
 func (x *ControlActionEvent) Reset() {
 	*x = ControlActionEvent{}
-	mi := &file_hactl_v1_agent_proto_msgTypes[21]
+	mi := &file_hactl_v1_agent_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1903,7 +2052,7 @@ func (x *ControlActionEvent) String() string {
 func (*ControlActionEvent) ProtoMessage() {}
 
 func (x *ControlActionEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_hactl_v1_agent_proto_msgTypes[21]
+	mi := &file_hactl_v1_agent_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1916,7 +2065,7 @@ func (x *ControlActionEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ControlActionEvent.ProtoReflect.Descriptor instead.
 func (*ControlActionEvent) Descriptor() ([]byte, []int) {
-	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{21}
+	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ControlActionEvent) GetAction() string {
@@ -1966,7 +2115,7 @@ type ReceiveErrorEvent struct {
 
 func (x *ReceiveErrorEvent) Reset() {
 	*x = ReceiveErrorEvent{}
-	mi := &file_hactl_v1_agent_proto_msgTypes[22]
+	mi := &file_hactl_v1_agent_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1978,7 +2127,7 @@ func (x *ReceiveErrorEvent) String() string {
 func (*ReceiveErrorEvent) ProtoMessage() {}
 
 func (x *ReceiveErrorEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_hactl_v1_agent_proto_msgTypes[22]
+	mi := &file_hactl_v1_agent_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1991,7 +2140,7 @@ func (x *ReceiveErrorEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReceiveErrorEvent.ProtoReflect.Descriptor instead.
 func (*ReceiveErrorEvent) Descriptor() ([]byte, []int) {
-	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{22}
+	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ReceiveErrorEvent) GetInstance() string {
@@ -2038,7 +2187,7 @@ type FailoverRequest struct {
 
 func (x *FailoverRequest) Reset() {
 	*x = FailoverRequest{}
-	mi := &file_hactl_v1_agent_proto_msgTypes[23]
+	mi := &file_hactl_v1_agent_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2050,7 +2199,7 @@ func (x *FailoverRequest) String() string {
 func (*FailoverRequest) ProtoMessage() {}
 
 func (x *FailoverRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hactl_v1_agent_proto_msgTypes[23]
+	mi := &file_hactl_v1_agent_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2063,7 +2212,7 @@ func (x *FailoverRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FailoverRequest.ProtoReflect.Descriptor instead.
 func (*FailoverRequest) Descriptor() ([]byte, []int) {
-	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{23}
+	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *FailoverRequest) GetInstance() string {
@@ -2104,7 +2253,7 @@ type FailoverResponse struct {
 
 func (x *FailoverResponse) Reset() {
 	*x = FailoverResponse{}
-	mi := &file_hactl_v1_agent_proto_msgTypes[24]
+	mi := &file_hactl_v1_agent_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2116,7 +2265,7 @@ func (x *FailoverResponse) String() string {
 func (*FailoverResponse) ProtoMessage() {}
 
 func (x *FailoverResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hactl_v1_agent_proto_msgTypes[24]
+	mi := &file_hactl_v1_agent_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2129,7 +2278,7 @@ func (x *FailoverResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FailoverResponse.ProtoReflect.Descriptor instead.
 func (*FailoverResponse) Descriptor() ([]byte, []int) {
-	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{24}
+	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *FailoverResponse) GetMessage() string {
@@ -2157,7 +2306,7 @@ type SetMaintenanceRequest struct {
 
 func (x *SetMaintenanceRequest) Reset() {
 	*x = SetMaintenanceRequest{}
-	mi := &file_hactl_v1_agent_proto_msgTypes[25]
+	mi := &file_hactl_v1_agent_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2169,7 +2318,7 @@ func (x *SetMaintenanceRequest) String() string {
 func (*SetMaintenanceRequest) ProtoMessage() {}
 
 func (x *SetMaintenanceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hactl_v1_agent_proto_msgTypes[25]
+	mi := &file_hactl_v1_agent_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2182,7 +2331,7 @@ func (x *SetMaintenanceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetMaintenanceRequest.ProtoReflect.Descriptor instead.
 func (*SetMaintenanceRequest) Descriptor() ([]byte, []int) {
-	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{25}
+	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *SetMaintenanceRequest) GetOn() bool {
@@ -2209,7 +2358,7 @@ type SetMaintenanceResponse struct {
 
 func (x *SetMaintenanceResponse) Reset() {
 	*x = SetMaintenanceResponse{}
-	mi := &file_hactl_v1_agent_proto_msgTypes[26]
+	mi := &file_hactl_v1_agent_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2221,7 +2370,7 @@ func (x *SetMaintenanceResponse) String() string {
 func (*SetMaintenanceResponse) ProtoMessage() {}
 
 func (x *SetMaintenanceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hactl_v1_agent_proto_msgTypes[26]
+	mi := &file_hactl_v1_agent_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2234,7 +2383,7 @@ func (x *SetMaintenanceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetMaintenanceResponse.ProtoReflect.Descriptor instead.
 func (*SetMaintenanceResponse) Descriptor() ([]byte, []int) {
-	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{26}
+	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *SetMaintenanceResponse) GetMessage() string {
@@ -2255,7 +2404,7 @@ var File_hactl_v1_agent_proto protoreflect.FileDescriptor
 
 const file_hactl_v1_agent_proto_rawDesc = "" +
 	"\n" +
-	"\x14hactl/v1/agent.proto\x12\bhactl.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8b\x03\n" +
+	"\x14hactl/v1/agent.proto\x12\bhactl.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb0\x03\n" +
 	"\x04Node\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x129\n" +
@@ -2270,7 +2419,17 @@ const file_hactl_v1_agent_proto_rawDesc = "" +
 	"\vmaintenance\x18\b \x01(\bR\vmaintenance\x120\n" +
 	"\tinstances\x18\t \x03(\v2\x12.hactl.v1.InstanceR\tinstances\x12,\n" +
 	"\x03now\x18\n" +
-	" \x01(\v2\x1a.google.protobuf.TimestampR\x03now\"\xb4\a\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\x03now\x12#\n" +
+	"\x03api\x18\x14 \x01(\v2\x11.hactl.v1.ApiInfoR\x03api\"\xf6\x01\n" +
+	"\aApiInfo\x12G\n" +
+	"\x12tls_cert_not_after\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x0ftlsCertNotAfter\x12(\n" +
+	"\x10tls_cert_subject\x18\x02 \x01(\tR\x0etlsCertSubject\x12\x1c\n" +
+	"\toperators\x18\x03 \x03(\tR\toperators\x125\n" +
+	"\brefusals\x18\x04 \x03(\v2\x19.hactl.v1.ApiRefusalCountR\brefusals\x12#\n" +
+	"\rwatch_streams\x18\x05 \x01(\rR\fwatchStreams\"?\n" +
+	"\x0fApiRefusalCount\x12\x16\n" +
+	"\x06reason\x18\x01 \x01(\tR\x06reason\x12\x14\n" +
+	"\x05count\x18\x02 \x01(\x04R\x05count\"\xb4\a\n" +
 	"\bInstance\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04vrid\x18\x02 \x01(\rR\x04vrid\x12\x1c\n" +
@@ -2460,105 +2619,110 @@ func file_hactl_v1_agent_proto_rawDescGZIP() []byte {
 }
 
 var file_hactl_v1_agent_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_hactl_v1_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
+var file_hactl_v1_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
 var file_hactl_v1_agent_proto_goTypes = []any{
 	(State)(0),                     // 0: hactl.v1.State
 	(OverrideMode)(0),              // 1: hactl.v1.OverrideMode
 	(*Node)(nil),                   // 2: hactl.v1.Node
-	(*Instance)(nil),               // 3: hactl.v1.Instance
-	(*PriorityContribution)(nil),   // 4: hactl.v1.PriorityContribution
-	(*FaultSource)(nil),            // 5: hactl.v1.FaultSource
-	(*Master)(nil),                 // 6: hactl.v1.Master
-	(*Vip)(nil),                    // 7: hactl.v1.Vip
-	(*AdvertTiming)(nil),           // 8: hactl.v1.AdvertTiming
-	(*ReceiveErrorCount)(nil),      // 9: hactl.v1.ReceiveErrorCount
-	(*Probe)(nil),                  // 10: hactl.v1.Probe
-	(*ProbeResult)(nil),            // 11: hactl.v1.ProbeResult
-	(*Override)(nil),               // 12: hactl.v1.Override
-	(*GetStatusRequest)(nil),       // 13: hactl.v1.GetStatusRequest
-	(*GetStatusResponse)(nil),      // 14: hactl.v1.GetStatusResponse
-	(*WatchRequest)(nil),           // 15: hactl.v1.WatchRequest
-	(*WatchResponse)(nil),          // 16: hactl.v1.WatchResponse
-	(*TransitionEvent)(nil),        // 17: hactl.v1.TransitionEvent
-	(*PriorityChangeEvent)(nil),    // 18: hactl.v1.PriorityChangeEvent
-	(*ProbeResultEvent)(nil),       // 19: hactl.v1.ProbeResultEvent
-	(*VipEvent)(nil),               // 20: hactl.v1.VipEvent
-	(*AdvertTimingEvent)(nil),      // 21: hactl.v1.AdvertTimingEvent
-	(*ConfigReloadEvent)(nil),      // 22: hactl.v1.ConfigReloadEvent
-	(*ControlActionEvent)(nil),     // 23: hactl.v1.ControlActionEvent
-	(*ReceiveErrorEvent)(nil),      // 24: hactl.v1.ReceiveErrorEvent
-	(*FailoverRequest)(nil),        // 25: hactl.v1.FailoverRequest
-	(*FailoverResponse)(nil),       // 26: hactl.v1.FailoverResponse
-	(*SetMaintenanceRequest)(nil),  // 27: hactl.v1.SetMaintenanceRequest
-	(*SetMaintenanceResponse)(nil), // 28: hactl.v1.SetMaintenanceResponse
-	(*timestamppb.Timestamp)(nil),  // 29: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),    // 30: google.protobuf.Duration
+	(*ApiInfo)(nil),                // 3: hactl.v1.ApiInfo
+	(*ApiRefusalCount)(nil),        // 4: hactl.v1.ApiRefusalCount
+	(*Instance)(nil),               // 5: hactl.v1.Instance
+	(*PriorityContribution)(nil),   // 6: hactl.v1.PriorityContribution
+	(*FaultSource)(nil),            // 7: hactl.v1.FaultSource
+	(*Master)(nil),                 // 8: hactl.v1.Master
+	(*Vip)(nil),                    // 9: hactl.v1.Vip
+	(*AdvertTiming)(nil),           // 10: hactl.v1.AdvertTiming
+	(*ReceiveErrorCount)(nil),      // 11: hactl.v1.ReceiveErrorCount
+	(*Probe)(nil),                  // 12: hactl.v1.Probe
+	(*ProbeResult)(nil),            // 13: hactl.v1.ProbeResult
+	(*Override)(nil),               // 14: hactl.v1.Override
+	(*GetStatusRequest)(nil),       // 15: hactl.v1.GetStatusRequest
+	(*GetStatusResponse)(nil),      // 16: hactl.v1.GetStatusResponse
+	(*WatchRequest)(nil),           // 17: hactl.v1.WatchRequest
+	(*WatchResponse)(nil),          // 18: hactl.v1.WatchResponse
+	(*TransitionEvent)(nil),        // 19: hactl.v1.TransitionEvent
+	(*PriorityChangeEvent)(nil),    // 20: hactl.v1.PriorityChangeEvent
+	(*ProbeResultEvent)(nil),       // 21: hactl.v1.ProbeResultEvent
+	(*VipEvent)(nil),               // 22: hactl.v1.VipEvent
+	(*AdvertTimingEvent)(nil),      // 23: hactl.v1.AdvertTimingEvent
+	(*ConfigReloadEvent)(nil),      // 24: hactl.v1.ConfigReloadEvent
+	(*ControlActionEvent)(nil),     // 25: hactl.v1.ControlActionEvent
+	(*ReceiveErrorEvent)(nil),      // 26: hactl.v1.ReceiveErrorEvent
+	(*FailoverRequest)(nil),        // 27: hactl.v1.FailoverRequest
+	(*FailoverResponse)(nil),       // 28: hactl.v1.FailoverResponse
+	(*SetMaintenanceRequest)(nil),  // 29: hactl.v1.SetMaintenanceRequest
+	(*SetMaintenanceResponse)(nil), // 30: hactl.v1.SetMaintenanceResponse
+	(*timestamppb.Timestamp)(nil),  // 31: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),    // 32: google.protobuf.Duration
 }
 var file_hactl_v1_agent_proto_depIdxs = []int32{
-	29, // 0: hactl.v1.Node.started_at:type_name -> google.protobuf.Timestamp
-	30, // 1: hactl.v1.Node.uptime:type_name -> google.protobuf.Duration
-	3,  // 2: hactl.v1.Node.instances:type_name -> hactl.v1.Instance
-	29, // 3: hactl.v1.Node.now:type_name -> google.protobuf.Timestamp
-	0,  // 4: hactl.v1.Instance.state:type_name -> hactl.v1.State
-	29, // 5: hactl.v1.Instance.state_since:type_name -> google.protobuf.Timestamp
-	4,  // 6: hactl.v1.Instance.contributions:type_name -> hactl.v1.PriorityContribution
-	5,  // 7: hactl.v1.Instance.faults:type_name -> hactl.v1.FaultSource
-	6,  // 8: hactl.v1.Instance.master:type_name -> hactl.v1.Master
-	7,  // 9: hactl.v1.Instance.vips:type_name -> hactl.v1.Vip
-	8,  // 10: hactl.v1.Instance.timing:type_name -> hactl.v1.AdvertTiming
-	9,  // 11: hactl.v1.Instance.receive_errors:type_name -> hactl.v1.ReceiveErrorCount
-	10, // 12: hactl.v1.Instance.probes:type_name -> hactl.v1.Probe
-	12, // 13: hactl.v1.Instance.override:type_name -> hactl.v1.Override
-	30, // 14: hactl.v1.AdvertTiming.configured:type_name -> google.protobuf.Duration
-	30, // 15: hactl.v1.AdvertTiming.master_adver_interval:type_name -> google.protobuf.Duration
-	30, // 16: hactl.v1.AdvertTiming.recent:type_name -> google.protobuf.Duration
-	30, // 17: hactl.v1.AdvertTiming.min:type_name -> google.protobuf.Duration
-	30, // 18: hactl.v1.AdvertTiming.mean:type_name -> google.protobuf.Duration
-	30, // 19: hactl.v1.AdvertTiming.max:type_name -> google.protobuf.Duration
-	30, // 20: hactl.v1.AdvertTiming.jitter:type_name -> google.protobuf.Duration
-	29, // 21: hactl.v1.AdvertTiming.last_advert_at:type_name -> google.protobuf.Timestamp
-	30, // 22: hactl.v1.AdvertTiming.last_advert_age:type_name -> google.protobuf.Duration
-	29, // 23: hactl.v1.AdvertTiming.master_down_at:type_name -> google.protobuf.Timestamp
-	30, // 24: hactl.v1.AdvertTiming.master_down_interval:type_name -> google.protobuf.Duration
-	11, // 25: hactl.v1.Probe.results:type_name -> hactl.v1.ProbeResult
-	29, // 26: hactl.v1.ProbeResult.at:type_name -> google.protobuf.Timestamp
-	30, // 27: hactl.v1.ProbeResult.duration:type_name -> google.protobuf.Duration
-	1,  // 28: hactl.v1.Override.mode:type_name -> hactl.v1.OverrideMode
-	29, // 29: hactl.v1.Override.until:type_name -> google.protobuf.Timestamp
-	2,  // 30: hactl.v1.GetStatusResponse.node:type_name -> hactl.v1.Node
-	29, // 31: hactl.v1.WatchResponse.time:type_name -> google.protobuf.Timestamp
-	2,  // 32: hactl.v1.WatchResponse.snapshot:type_name -> hactl.v1.Node
-	17, // 33: hactl.v1.WatchResponse.transition:type_name -> hactl.v1.TransitionEvent
-	18, // 34: hactl.v1.WatchResponse.priority_change:type_name -> hactl.v1.PriorityChangeEvent
-	19, // 35: hactl.v1.WatchResponse.probe_result:type_name -> hactl.v1.ProbeResultEvent
-	20, // 36: hactl.v1.WatchResponse.vip:type_name -> hactl.v1.VipEvent
-	21, // 37: hactl.v1.WatchResponse.advert_timing:type_name -> hactl.v1.AdvertTimingEvent
-	22, // 38: hactl.v1.WatchResponse.config_reload:type_name -> hactl.v1.ConfigReloadEvent
-	23, // 39: hactl.v1.WatchResponse.control_action:type_name -> hactl.v1.ControlActionEvent
-	24, // 40: hactl.v1.WatchResponse.receive_error:type_name -> hactl.v1.ReceiveErrorEvent
-	0,  // 41: hactl.v1.TransitionEvent.from:type_name -> hactl.v1.State
-	0,  // 42: hactl.v1.TransitionEvent.to:type_name -> hactl.v1.State
-	4,  // 43: hactl.v1.PriorityChangeEvent.contributions:type_name -> hactl.v1.PriorityContribution
-	11, // 44: hactl.v1.ProbeResultEvent.result:type_name -> hactl.v1.ProbeResult
-	8,  // 45: hactl.v1.AdvertTimingEvent.timing:type_name -> hactl.v1.AdvertTiming
-	9,  // 46: hactl.v1.AdvertTimingEvent.receive_errors:type_name -> hactl.v1.ReceiveErrorCount
-	6,  // 47: hactl.v1.AdvertTimingEvent.master:type_name -> hactl.v1.Master
-	1,  // 48: hactl.v1.FailoverRequest.mode:type_name -> hactl.v1.OverrideMode
-	30, // 49: hactl.v1.FailoverRequest.duration:type_name -> google.protobuf.Duration
-	0,  // 50: hactl.v1.FailoverResponse.state:type_name -> hactl.v1.State
-	13, // 51: hactl.v1.AgentService.GetStatus:input_type -> hactl.v1.GetStatusRequest
-	15, // 52: hactl.v1.AgentService.Watch:input_type -> hactl.v1.WatchRequest
-	25, // 53: hactl.v1.AgentService.Failover:input_type -> hactl.v1.FailoverRequest
-	27, // 54: hactl.v1.AgentService.SetMaintenance:input_type -> hactl.v1.SetMaintenanceRequest
-	14, // 55: hactl.v1.AgentService.GetStatus:output_type -> hactl.v1.GetStatusResponse
-	16, // 56: hactl.v1.AgentService.Watch:output_type -> hactl.v1.WatchResponse
-	26, // 57: hactl.v1.AgentService.Failover:output_type -> hactl.v1.FailoverResponse
-	28, // 58: hactl.v1.AgentService.SetMaintenance:output_type -> hactl.v1.SetMaintenanceResponse
-	55, // [55:59] is the sub-list for method output_type
-	51, // [51:55] is the sub-list for method input_type
-	51, // [51:51] is the sub-list for extension type_name
-	51, // [51:51] is the sub-list for extension extendee
-	0,  // [0:51] is the sub-list for field type_name
+	31, // 0: hactl.v1.Node.started_at:type_name -> google.protobuf.Timestamp
+	32, // 1: hactl.v1.Node.uptime:type_name -> google.protobuf.Duration
+	5,  // 2: hactl.v1.Node.instances:type_name -> hactl.v1.Instance
+	31, // 3: hactl.v1.Node.now:type_name -> google.protobuf.Timestamp
+	3,  // 4: hactl.v1.Node.api:type_name -> hactl.v1.ApiInfo
+	31, // 5: hactl.v1.ApiInfo.tls_cert_not_after:type_name -> google.protobuf.Timestamp
+	4,  // 6: hactl.v1.ApiInfo.refusals:type_name -> hactl.v1.ApiRefusalCount
+	0,  // 7: hactl.v1.Instance.state:type_name -> hactl.v1.State
+	31, // 8: hactl.v1.Instance.state_since:type_name -> google.protobuf.Timestamp
+	6,  // 9: hactl.v1.Instance.contributions:type_name -> hactl.v1.PriorityContribution
+	7,  // 10: hactl.v1.Instance.faults:type_name -> hactl.v1.FaultSource
+	8,  // 11: hactl.v1.Instance.master:type_name -> hactl.v1.Master
+	9,  // 12: hactl.v1.Instance.vips:type_name -> hactl.v1.Vip
+	10, // 13: hactl.v1.Instance.timing:type_name -> hactl.v1.AdvertTiming
+	11, // 14: hactl.v1.Instance.receive_errors:type_name -> hactl.v1.ReceiveErrorCount
+	12, // 15: hactl.v1.Instance.probes:type_name -> hactl.v1.Probe
+	14, // 16: hactl.v1.Instance.override:type_name -> hactl.v1.Override
+	32, // 17: hactl.v1.AdvertTiming.configured:type_name -> google.protobuf.Duration
+	32, // 18: hactl.v1.AdvertTiming.master_adver_interval:type_name -> google.protobuf.Duration
+	32, // 19: hactl.v1.AdvertTiming.recent:type_name -> google.protobuf.Duration
+	32, // 20: hactl.v1.AdvertTiming.min:type_name -> google.protobuf.Duration
+	32, // 21: hactl.v1.AdvertTiming.mean:type_name -> google.protobuf.Duration
+	32, // 22: hactl.v1.AdvertTiming.max:type_name -> google.protobuf.Duration
+	32, // 23: hactl.v1.AdvertTiming.jitter:type_name -> google.protobuf.Duration
+	31, // 24: hactl.v1.AdvertTiming.last_advert_at:type_name -> google.protobuf.Timestamp
+	32, // 25: hactl.v1.AdvertTiming.last_advert_age:type_name -> google.protobuf.Duration
+	31, // 26: hactl.v1.AdvertTiming.master_down_at:type_name -> google.protobuf.Timestamp
+	32, // 27: hactl.v1.AdvertTiming.master_down_interval:type_name -> google.protobuf.Duration
+	13, // 28: hactl.v1.Probe.results:type_name -> hactl.v1.ProbeResult
+	31, // 29: hactl.v1.ProbeResult.at:type_name -> google.protobuf.Timestamp
+	32, // 30: hactl.v1.ProbeResult.duration:type_name -> google.protobuf.Duration
+	1,  // 31: hactl.v1.Override.mode:type_name -> hactl.v1.OverrideMode
+	31, // 32: hactl.v1.Override.until:type_name -> google.protobuf.Timestamp
+	2,  // 33: hactl.v1.GetStatusResponse.node:type_name -> hactl.v1.Node
+	31, // 34: hactl.v1.WatchResponse.time:type_name -> google.protobuf.Timestamp
+	2,  // 35: hactl.v1.WatchResponse.snapshot:type_name -> hactl.v1.Node
+	19, // 36: hactl.v1.WatchResponse.transition:type_name -> hactl.v1.TransitionEvent
+	20, // 37: hactl.v1.WatchResponse.priority_change:type_name -> hactl.v1.PriorityChangeEvent
+	21, // 38: hactl.v1.WatchResponse.probe_result:type_name -> hactl.v1.ProbeResultEvent
+	22, // 39: hactl.v1.WatchResponse.vip:type_name -> hactl.v1.VipEvent
+	23, // 40: hactl.v1.WatchResponse.advert_timing:type_name -> hactl.v1.AdvertTimingEvent
+	24, // 41: hactl.v1.WatchResponse.config_reload:type_name -> hactl.v1.ConfigReloadEvent
+	25, // 42: hactl.v1.WatchResponse.control_action:type_name -> hactl.v1.ControlActionEvent
+	26, // 43: hactl.v1.WatchResponse.receive_error:type_name -> hactl.v1.ReceiveErrorEvent
+	0,  // 44: hactl.v1.TransitionEvent.from:type_name -> hactl.v1.State
+	0,  // 45: hactl.v1.TransitionEvent.to:type_name -> hactl.v1.State
+	6,  // 46: hactl.v1.PriorityChangeEvent.contributions:type_name -> hactl.v1.PriorityContribution
+	13, // 47: hactl.v1.ProbeResultEvent.result:type_name -> hactl.v1.ProbeResult
+	10, // 48: hactl.v1.AdvertTimingEvent.timing:type_name -> hactl.v1.AdvertTiming
+	11, // 49: hactl.v1.AdvertTimingEvent.receive_errors:type_name -> hactl.v1.ReceiveErrorCount
+	8,  // 50: hactl.v1.AdvertTimingEvent.master:type_name -> hactl.v1.Master
+	1,  // 51: hactl.v1.FailoverRequest.mode:type_name -> hactl.v1.OverrideMode
+	32, // 52: hactl.v1.FailoverRequest.duration:type_name -> google.protobuf.Duration
+	0,  // 53: hactl.v1.FailoverResponse.state:type_name -> hactl.v1.State
+	15, // 54: hactl.v1.AgentService.GetStatus:input_type -> hactl.v1.GetStatusRequest
+	17, // 55: hactl.v1.AgentService.Watch:input_type -> hactl.v1.WatchRequest
+	27, // 56: hactl.v1.AgentService.Failover:input_type -> hactl.v1.FailoverRequest
+	29, // 57: hactl.v1.AgentService.SetMaintenance:input_type -> hactl.v1.SetMaintenanceRequest
+	16, // 58: hactl.v1.AgentService.GetStatus:output_type -> hactl.v1.GetStatusResponse
+	18, // 59: hactl.v1.AgentService.Watch:output_type -> hactl.v1.WatchResponse
+	28, // 60: hactl.v1.AgentService.Failover:output_type -> hactl.v1.FailoverResponse
+	30, // 61: hactl.v1.AgentService.SetMaintenance:output_type -> hactl.v1.SetMaintenanceResponse
+	58, // [58:62] is the sub-list for method output_type
+	54, // [54:58] is the sub-list for method input_type
+	54, // [54:54] is the sub-list for extension type_name
+	54, // [54:54] is the sub-list for extension extendee
+	0,  // [0:54] is the sub-list for field type_name
 }
 
 func init() { file_hactl_v1_agent_proto_init() }
@@ -2566,7 +2730,7 @@ func file_hactl_v1_agent_proto_init() {
 	if File_hactl_v1_agent_proto != nil {
 		return
 	}
-	file_hactl_v1_agent_proto_msgTypes[14].OneofWrappers = []any{
+	file_hactl_v1_agent_proto_msgTypes[16].OneofWrappers = []any{
 		(*WatchResponse_Snapshot)(nil),
 		(*WatchResponse_Transition)(nil),
 		(*WatchResponse_PriorityChange)(nil),
@@ -2583,7 +2747,7 @@ func file_hactl_v1_agent_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_hactl_v1_agent_proto_rawDesc), len(file_hactl_v1_agent_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   27,
+			NumMessages:   29,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
