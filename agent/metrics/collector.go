@@ -35,10 +35,19 @@ var (
 	buildInfoDesc = prometheus.NewDesc("hagent_build_info",
 		"Always 1; the version label says which hagent runs.", []string{"version"}, nil)
 
+	apiRefusalsDesc = prometheus.NewDesc("hagent_api_refusals_total",
+		"API calls and connections refused, by reason: permission (not an operator), rate, watch_cap, conn_limit, handshake.",
+		[]string{"reason"}, nil)
+	apiCertExpiryDesc = prometheus.NewDesc("hagent_api_tls_cert_expiry_timestamp_seconds",
+		"When the TCP API's TLS certificate expires (Unix time); absent without a TCP listener.", nil, nil)
+	apiWatchStreamsDesc = prometheus.NewDesc("hagent_api_watch_streams",
+		"Open Watch streams.", nil, nil)
+
 	allDescs = []*prometheus.Desc{
 		instanceStateDesc, instancePriorityDesc, advertsSentDesc, advertsReceivedDesc,
 		receiveErrorsDesc, transitionsDesc, probeHealthyDesc, vipBoundDesc,
 		lastAdvertAgeDesc, maintenanceDesc, buildInfoDesc,
+		apiRefusalsDesc, apiCertExpiryDesc, apiWatchStreamsDesc,
 	}
 
 	// states are the values of hagent_instance_state's state label, as in
@@ -78,6 +87,15 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	e.emit(maintenanceDesc, prometheus.GaugeValue, boolValue(node.GetMaintenance()))
 	for _, inst := range node.GetInstances() {
 		collectInstance(e, inst)
+	}
+	if api := node.GetApi(); api != nil {
+		for _, r := range api.GetRefusals() {
+			e.emit(apiRefusalsDesc, prometheus.CounterValue, float64(r.GetCount()), r.GetReason())
+		}
+		if t := api.GetTlsCertNotAfter(); t != nil {
+			e.emit(apiCertExpiryDesc, prometheus.GaugeValue, float64(t.GetSeconds()))
+		}
+		e.emit(apiWatchStreamsDesc, prometheus.GaugeValue, float64(api.GetWatchStreams()))
 	}
 }
 

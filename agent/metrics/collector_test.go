@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	hactlv1 "github.com/hagent-dev/hagent/gen/hactl/v1"
 )
@@ -125,5 +126,33 @@ func TestCollectorOmitsUnknownAdvertAge(t *testing.T) {
 	node.Instances[0].Timing = nil // no advert seen yet
 	if n := testutil.CollectAndCount(NewCollector(func() *hactlv1.Node { return node }), "hagent_last_advert_age_seconds"); n != 0 {
 		t.Fatalf("%d last-advert-age series before any advert, want none", n)
+	}
+}
+
+// TestCollectorAPIMetrics: refusals by reason, the certificate's expiry and the Watch
+// streams come from the status's ApiInfo.
+func TestCollectorAPIMetrics(t *testing.T) {
+	t.Parallel()
+	node := &hactlv1.Node{Name: "cenvm71", Version: "v0.1.0", Api: &hactlv1.ApiInfo{
+		TlsCertNotAfter: timestamppb.New(time.Unix(1900000000, 0)),
+		Refusals:        []*hactlv1.ApiRefusalCount{{Reason: "permission", Count: 3}, {Reason: "conn_limit", Count: 9}},
+		WatchStreams:    2,
+	}}
+	const want = `
+# HELP hagent_api_refusals_total API calls and connections refused, by reason: permission (not an operator), rate, watch_cap, conn_limit, handshake.
+# TYPE hagent_api_refusals_total counter
+hagent_api_refusals_total{reason="conn_limit"} 9
+hagent_api_refusals_total{reason="permission"} 3
+# HELP hagent_api_tls_cert_expiry_timestamp_seconds When the TCP API's TLS certificate expires (Unix time); absent without a TCP listener.
+# TYPE hagent_api_tls_cert_expiry_timestamp_seconds gauge
+hagent_api_tls_cert_expiry_timestamp_seconds 1.9e+09
+# HELP hagent_api_watch_streams Open Watch streams.
+# TYPE hagent_api_watch_streams gauge
+hagent_api_watch_streams 2
+`
+	c := NewCollector(func() *hactlv1.Node { return node })
+	if err := testutil.CollectAndCompare(c, strings.NewReader(want),
+		"hagent_api_refusals_total", "hagent_api_tls_cert_expiry_timestamp_seconds", "hagent_api_watch_streams"); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -41,6 +41,7 @@ type options struct {
 	cleanup     bool
 	name        string
 	apis        listFlag
+	operators   listFlag
 	tls         api.TLSFiles
 	metricsAddr string
 	logLevel    string
@@ -70,6 +71,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.tls.Cert, "tls-cert", "", "server certificate for tcp:// listeners")
 	fs.StringVar(&o.tls.Key, "tls-key", "", "server key for tcp:// listeners")
 	fs.StringVar(&o.tls.CA, "tls-ca", "", "CA that signs client certificates (mutual TLS)")
+	fs.Var(&o.operators, "operator", "`NAME` whose client certificate (CN or a DNS/URI SAN) may call Failover and SetMaintenance over tcp://; repeatable. Other certificates of the CA may only read; without --operator the TCP API is read-only (the unix socket always has full control)")
 	fs.StringVar(&o.metricsAddr, "metrics", "", "serve Prometheus /metrics on host:port")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.BoolVar(&o.showVersion, "version", false, "print the version and exit")
@@ -183,8 +185,18 @@ func serve(o *options, log *slog.Logger, stderr io.Writer) int {
 			ln.Close()
 		}
 	}
+	// One TLS store for every tcp:// listener, reloaded on SIGHUP.
+	var certs *api.TLSStore
 	for _, addr := range o.apis {
-		ln, err := api.Listen(addr, &o.tls)
+		if a, err := api.ParseAddr(addr); err == nil && !a.Unix && certs == nil {
+			if certs, err = api.LoadTLS(o.tls); err != nil {
+				fmt.Fprintf(stderr, "hagent: tcp listener %s: %v\n", addr, err)
+				return 1
+			}
+		}
+	}
+	for _, addr := range o.apis {
+		ln, err := api.ListenWith(addr, certs)
 		if err != nil {
 			closeAll()
 			fmt.Fprintln(stderr, "hagent:", err)
@@ -211,12 +223,19 @@ func serve(o *options, log *slog.Logger, stderr io.Writer) int {
 	runRealtime(ctx, rt, log)
 	go trimMemory(ctx)
 
-	srv := api.NewServer(a, hub, log)
+	srvOpts := []api.Option{api.WithOperators(o.operators...)}
+	if certs != nil {
+		srvOpts = append(srvOpts, api.WithTLS(certs))
+		if len(o.operators) == 0 {
+			log.Info("tcp api is read-only: no --operator")
+		}
+	}
+	srv := api.NewServer(a, hub, log, srvOpts...)
 	apiDone := make(chan error, 1)
 	go func() { apiDone <- srv.Serve(ctx, lns...) }()
 	if o.metricsAddr != "" {
 		go func() {
-			if err := metrics.Serve(ctx, o.metricsAddr, a.Status); err != nil {
+			if err := metrics.Serve(ctx, o.metricsAddr, srv.Status); err != nil {
 				log.Error("metrics", "err", err)
 			}
 		}()
@@ -228,6 +247,7 @@ func serve(o *options, log *slog.Logger, stderr io.Writer) int {
 		for sig := range signals {
 			if sig == syscall.SIGHUP {
 				reload(ctx, a, o.file, log)
+				reloadTLS(certs, log)
 				continue
 			}
 			log.Info("stopping", "signal", sig.String())
@@ -266,6 +286,19 @@ func reload(ctx context.Context, a *agent.Agent, path string, log *slog.Logger) 
 	if _, err := a.Reload(ctx, cfg); err != nil {
 		log.Error("reload", "err", err)
 	}
+}
+
+// reloadTLS is SIGHUP for the API's certificate, key and CA: a set that does not load
+// is refused and the running one kept.
+func reloadTLS(certs *api.TLSStore, log *slog.Logger) {
+	if certs == nil {
+		return
+	}
+	if err := certs.Reload(); err != nil {
+		log.Error("tls reload", "err", err)
+		return
+	}
+	log.Info("tls reloaded", "subject", certs.Subject(), "not_after", certs.NotAfter().UTC().Format(time.RFC3339))
 }
 
 // watchdog pings systemd at half the WatchdogSec it was given, if any.
