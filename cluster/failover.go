@@ -223,6 +223,9 @@ func FailoverFor(ctx context.Context, cfg Config, nodes []NodeStatus, instance, 
 		resp, err = c.Failover(ctx, req)
 		return err
 	})
+	if r, ok := refusalOf(err); ok {
+		return Result{Plan: p}, r // one line: node, identity, missing right
+	}
 	if err != nil {
 		return Result{Plan: p}, fmt.Errorf("failover %s on %s: %w", p, p.Call, err)
 	}
@@ -257,6 +260,8 @@ func Clear(ctx context.Context, cfg Config, instance string) (string, error) {
 		switch {
 		case status.Code(a.err) == codes.NotFound:
 			notFound++
+		case isRefusal(a.err):
+			errs = append(errs, a.err)
 		case a.err != nil:
 			errs = append(errs, fmt.Errorf("clear %s on %s: %w", instance, a.node, a.err))
 		default:
@@ -285,6 +290,9 @@ func SetMaintenance(ctx context.Context, cfg Config, node string, on bool) (stri
 		msg = resp.GetMessage()
 		return err
 	})
+	if r, ok := refusalOf(err); ok {
+		return "", r
+	}
 	if err != nil {
 		return "", fmt.Errorf("maintenance %s on %s: %w", onOff(on), node, err)
 	}
@@ -292,6 +300,11 @@ func SetMaintenance(ctx context.Context, cfg Config, node string, on bool) (stri
 		msg = fmt.Sprintf("%s: maintenance %s", node, onOff(on))
 	}
 	return msg, nil
+}
+
+func isRefusal(err error) bool {
+	_, ok := refusalOf(err)
+	return ok
 }
 
 func onOff(on bool) string {

@@ -80,5 +80,5 @@ func call(ctx context.Context, a Agent, files TLSFiles, fn func(context.Context,
 	defer cc.Close()
 	ctx, cancel := withDefaultTimeout(ctx, callTimeout)
 	defer cancel()
-	return fn(ctx, hactlv1.NewAgentServiceClient(cc))
+	return AsRefusal(a.Name, fn(ctx, hactlv1.NewAgentServiceClient(cc)))
 }

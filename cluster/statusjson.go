@@ -27,6 +27,12 @@ type NodeDoc struct {
 	Error       string `json:"error,omitempty"`
 	Version     string `json:"version,omitempty"`
 	Maintenance bool   `json:"maintenance"`
+	// TLSCertNotAfter is when the agent's API certificate expires (TCP listener only).
+	TLSCertNotAfter *time.Time `json:"tls_cert_not_after,omitempty"`
+	// Operators are the names with the operator role on the agent's TCP API.
+	Operators []string `json:"operators,omitempty"`
+	// node is the snapshot, for the text view.
+	node *hactlv1.Node
 }
 
 // InstanceDoc is one VRRP instance of a node in a StatusDoc.
@@ -82,6 +88,15 @@ type OverrideDoc struct {
 	Until *time.Time `json:"until,omitempty"`
 }
 
+// CertExpiry is CertExpiry of the node's snapshot at now ("" when unreachable or
+// without a TCP listener).
+func (d NodeDoc) CertExpiry(now time.Time) (string, bool) {
+	if d.node == nil {
+		return "", false
+	}
+	return CertExpiry(d.node, now)
+}
+
 // NewStatusDoc converts the answers of Status (or State.Statuses) to the JSON model.
 // Stale data of an unreachable node is left out: the document says what is true now.
 func NewStatusDoc(nodes []NodeStatus) StatusDoc {
@@ -97,6 +112,12 @@ func NewStatusDoc(nodes []NodeStatus) StatusDoc {
 		if n.Reachable {
 			nd.Version = n.Node.GetVersion()
 			nd.Maintenance = n.Node.GetMaintenance()
+			nd.Operators = n.Node.GetApi().GetOperators()
+			nd.node = n.Node
+			if t := n.Node.GetApi().GetTlsCertNotAfter(); t != nil {
+				at := t.AsTime()
+				nd.TLSCertNotAfter = &at
+			}
 			for _, in := range n.Node.GetInstances() {
 				nd.Instances = append(nd.Instances, newInstanceDoc(in))
 			}

@@ -118,3 +118,23 @@ func (s *State) Statuses() []NodeStatus {
 	}
 	return out
 }
+
+// CertWarnings are the reachable nodes whose API certificate expires within
+// CertWarnDays (or has expired), one line each: "cenvm71: API certificate expires in
+// 12 days (2026-12-12)". Time is the agent's clock of its last message.
+func (s *State) CertWarnings() []string {
+	var out []string
+	for _, n := range s.Nodes {
+		if !n.Reachable || n.Node == nil {
+			continue
+		}
+		now := n.LastEvent
+		if now.IsZero() {
+			now = n.Node.GetNow().AsTime()
+		}
+		if text, warn := CertExpiry(n.Node, now); warn {
+			out = append(out, n.Name+": "+text)
+		}
+	}
+	return out
+}

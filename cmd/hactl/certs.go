@@ -11,7 +11,7 @@ import (
 )
 
 func runCerts(_ context.Context, g *globals, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("certs", g, stderr, "certs --dir DIR --server NAME=IP[,IP...] ... --client NAME ...")
+	fs := newFlagSet("certs", g, stderr, "certs --dir DIR --server NAME=IP[,IP...] ... --client NAME ... --reader NAME ...")
 	dir := fs.String("dir", "", "`DIR` for the CA, keys and certificates (created 0700)")
 	servers := map[string][]string{}
 	var order []string
@@ -35,6 +35,14 @@ func runCerts(_ context.Context, g *globals, args []string, stdout, stderr io.Wr
 		clients = append(clients, s)
 		return nil
 	})
+	var readers []string
+	fs.Func("reader", "read-only client certificate `NAME` (status and watch only, never the operator role, whatever hagent's --operator says; for dashboards); repeatable", func(s string) error {
+		if s == "" {
+			return fmt.Errorf("empty reader name")
+		}
+		readers = append(readers, s)
+		return nil
+	})
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -42,10 +50,10 @@ func runCerts(_ context.Context, g *globals, args []string, stdout, stderr io.Wr
 	if err := wantArgs(pos, 0, "no positional arguments"); err != nil {
 		return err
 	}
-	if *dir == "" || len(servers)+len(clients) == 0 {
-		return usageError("certs needs --dir and at least one --server or --client")
+	if *dir == "" || len(servers)+len(clients)+len(readers) == 0 {
+		return usageError("certs needs --dir and at least one --server, --client or --reader")
 	}
-	if err := api.GeneratePKI(*dir, servers, clients); err != nil {
+	if err := api.MakePKI(*dir, api.PKIRequest{Servers: servers, Clients: clients, Readers: readers}); err != nil {
 		return fmt.Errorf("certs: %w", err)
 	}
 	fmt.Fprintf(stdout, "CA        %s\n", filepath.Join(*dir, "ca.pem"))
@@ -54,6 +62,9 @@ func runCerts(_ context.Context, g *globals, args []string, stdout, stderr io.Wr
 	}
 	for _, n := range clients {
 		fmt.Fprintf(stdout, "client    %s\n", filepath.Join(*dir, n+".pem"))
+	}
+	for _, n := range readers {
+		fmt.Fprintf(stdout, "reader    %s (read-only)\n", filepath.Join(*dir, n+".pem"))
 	}
 	return nil
 }

@@ -27,7 +27,7 @@ commands:
   failover INSTANCE [--node NAME] [--for DURATION] [--clear]
   maintenance NODE on|off
   test failover INSTANCE [--url URL] [--json] [--mode handover|stop] [--failback] [--timeout D]
-  certs --dir DIR --server NAME=IP[,IP...] ... --client NAME
+  certs --dir DIR --server NAME=IP[,IP...] ... --client NAME ... --reader NAME ...
 
 flags (before or after the command):
 `

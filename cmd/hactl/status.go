@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/hagent-dev/hagent/cluster"
 )
@@ -70,7 +71,21 @@ func writeStatusTable(w io.Writer, doc cluster.StatusDoc) error {
 				in.Priority, in.EffectivePriority, vipList(in), orDash(in.Master))
 		}
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	// The API certificates, and a warning for any close to its expiry.
+	for _, n := range doc.Nodes {
+		text, warn := n.CertExpiry(time.Now())
+		switch {
+		case text == "":
+		case warn:
+			fmt.Fprintf(w, "warning: %s: %s\n", n.Name, text)
+		default:
+			fmt.Fprintf(w, "%s: %s\n", n.Name, text)
+		}
+	}
+	return nil
 }
 
 // vipList marks the VIPs the node has bound with "*".

@@ -7,7 +7,7 @@ import (
 )
 
 // Banners renders the cluster alarms, one full-width line each: split brain in red,
-// no master in amber.
+// no master and an API certificate close to its expiry in amber.
 func Banners(th *theme.Theme, st *cluster.State, width int) []string {
 	var out []string
 	for _, a := range st.SplitBrain() {
@@ -15,6 +15,9 @@ func Banners(th *theme.Theme, st *cluster.State, width int) []string {
 	}
 	for _, a := range st.NoMaster() {
 		out = append(out, th.BannerNoMaster.Render(format.Pad(format.Fit(" NO MASTER "+a.String(), width), width)))
+	}
+	for _, w := range st.CertWarnings() {
+		out = append(out, th.BannerNoMaster.Render(format.Pad(format.Fit(" CERTIFICATE "+w, width), width)))
 	}
 	return out
 }
