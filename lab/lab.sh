@@ -36,7 +36,8 @@
 #
 # Per host state in $LAB_STATE/<host>/: keepalived.conf (rendered), check_ng.sh,
 # nginx.conf, nginx.pid, html/, agent.pid, agent.log, api.sock, daemon.
-# mTLS material in $LAB_STATE/pki/ (ca.crt, <host>.crt/.key, client.crt/.key).
+# mTLS material in $LAB_STATE/pki/ (ca.crt, <host>.crt/.key, client.crt/.key for
+# the operator CN=hactl, reader.crt/.key read-only).
 set -euo pipefail
 
 LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -304,8 +305,9 @@ render_conf() {
 
 # ---------------------------------------------------------------- PKI
 
-# make_pki: a CA, one server certificate per host (IP SANs) and a client certificate
-# for hactl, in $LAB_STATE/pki. Kept separate so it can become `hactl certs` later.
+# make_pki: a CA, one server certificate per host (IP SANs), a client certificate
+# for hactl (CN=hactl, the agents' --operator) and a read-only one (reader.crt,
+# CN=dashboard), in $LAB_STATE/pki. Kept separate so it can become `hactl certs` later.
 make_pki() {
 	local pki=$LAB_STATE/pki h
 	mkdir -p "$pki"
@@ -313,21 +315,25 @@ make_pki() {
 		umask 077
 		cd "$pki"
 		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-			-keyout ca.key -out ca.crt -days 30 -subj "/CN=hagent-lab CA ${LAB_PREFIX:-default}" \
+			-keyout ca.key -out ca.crt -days 365 -subj "/CN=hagent-lab CA ${LAB_PREFIX:-default}" \
 			-addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
-		for h in $LAB_HOSTS client; do
-			local cn=cenvm$h ext
-			if [[ $h == client ]]; then
-				cn=hactl ext="extendedKeyUsage=clientAuth"
-			else
+		for h in $LAB_HOSTS client reader; do
+			local cn=cenvm$h ext f=cenvm$h subj
+			case $h in
+			client) cn=hactl f=client subj=/CN=hactl ext="extendedKeyUsage=clientAuth" ;;
+			# A read-only certificate, as `hactl certs --reader dashboard` makes: the
+			# agents let it read only, even if its name were an --operator.
+			reader) cn=dashboard f=reader subj=/OU=hagent-read-only/CN=dashboard ext="extendedKeyUsage=clientAuth" ;;
+			*)
+				subj=/CN=$cn
 				ext="subjectAltName=IP:$NET.$h,IP:127.0.0.1,DNS:cenvm$h
 extendedKeyUsage=serverAuth,clientAuth"
-			fi
-			local f=${cn/hactl/client}
+				;;
+			esac
 			openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-				-keyout "$f.key" -out "$f.csr" -subj "/CN=$cn" 2>/dev/null
+				-keyout "$f.key" -out "$f.csr" -subj "$subj" 2>/dev/null
 			openssl x509 -req -in "$f.csr" -CA ca.crt -CAkey ca.key -CAcreateserial \
-				-days 30 -out "$f.crt" -extfile <(printf '%s\n' "$ext") 2>/dev/null
+				-days 365 -out "$f.crt" -extfile <(printf '%s\n' "$ext") 2>/dev/null
 			rm -f "$f.csr"
 		done
 		chmod 644 ./*.crt
@@ -347,7 +353,8 @@ agent_cmd() {
 		AGENT_CMD=("$hagent" -f "$dir/keepalived.conf" --name "cenvm$h" --api "unix://$dir/api.sock")
 		if [[ ${LAB_API_TCP:-0} == 1 ]]; then
 			AGENT_CMD+=(--api "tcp://$NET.$h:$API_PORT" --tls-cert "$LAB_STATE/pki/cenvm$h.crt"
-				--tls-key "$LAB_STATE/pki/cenvm$h.key" --tls-ca "$LAB_STATE/pki/ca.crt")
+				--tls-key "$LAB_STATE/pki/cenvm$h.key" --tls-ca "$LAB_STATE/pki/ca.crt"
+				--operator hactl)
 		fi
 		if [[ -n ${LAB_AGENT_ARGS:-} ]]; then
 			local extra
