@@ -293,7 +293,7 @@ func TestWarnings(t *testing.T) {
 		{"unknown old_unicast_checksum mode", instance("  old_unicast_checksum sometimes\n"),
 			"test.conf:7: vrrp_instance VI_1: old_unicast_checksum: unknown mode sometimes; ignored (as keepalived)"},
 		{"long auth_pass", instance("  authentication {\n    auth_type PASS\n    auth_pass 0123456789\n  }\n"),
-			`test.conf:9: vrrp_instance VI_1: auth_pass is longer than 8 characters; only "01234567" is used (as keepalived)`},
+			`test.conf:9: vrrp_instance VI_1: auth_pass is 10 characters long; only the first 8 are used (as keepalived)`},
 		{"VRRPv2 fractional advert_int", instance("  advert_int 1.4\n"),
 			"test.conf:7: vrrp_instance VI_1: VRRPv2 advert_int must be whole seconds; 1.4s rounded to 1s (as keepalived)"},
 		{"VRRPv3 sub-centisecond advert_int", instance("  version 3\n  advert_int 0.015\n"),

@@ -5,15 +5,26 @@ import (
 	"encoding/hex"
 	"fmt"
 	"hash"
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 )
 
 // maxIncludeDepth bounds nesting so that a pathological chain of distinct
 // files cannot exhaust the stack; real configurations nest two or three deep.
 const maxIncludeDepth = 32
+
+// The input budget of one configuration, across all its includes: a glob that
+// matches a huge file, or many, is an error instead of unbounded memory. A thousand
+// instances with their scripts take a few hundred KiB and some 100 000 words.
+const (
+	maxConfigBytes  = 16 << 20
+	maxConfigTokens = 2_000_000
+)
 
 // source is where configuration files come from: the file system in
 // production, a map in tests and in the fuzzer.
@@ -24,7 +35,7 @@ type source interface {
 
 type osSource struct{}
 
-func (osSource) ReadFile(name string) ([]byte, error)  { return os.ReadFile(name) }
+func (osSource) ReadFile(name string) ([]byte, error)  { return readRegularFile(name, maxConfigBytes) }
 func (osSource) Glob(pattern string) ([]string, error) { return filepath.Glob(pattern) }
 
 // reader turns a file and everything it includes into one token stream,
@@ -41,6 +52,10 @@ type reader struct {
 	open  []string        // absolute paths of the files being read (include stack)
 	sum   hash.Hash       // over the names and bytes of every file read
 	lines int             // logical lines read so far, across files
+	bytes int             // bytes read so far, across files (maxConfigBytes)
+	// maxTokens is the word budget, maxConfigTokens but for tests.
+	maxTokens int
+	over  bool            // the budget is spent: stop reading
 }
 
 func newReader(src source, diags *diagnostics) *reader {
@@ -50,6 +65,8 @@ func newReader(src source, diags *diagnostics) *reader {
 		lexer: lineLexer{diags: diags},
 		read:  make(map[string]bool),
 		sum:   sha256.New(),
+
+		maxTokens: maxConfigTokens,
 	}
 }
 
@@ -64,6 +81,7 @@ func (r *reader) addFile(name string, data []byte) {
 	}
 	// Length-prefix each part so that moving bytes between files, or
 	// renaming a file, changes the hash.
+	r.bytes += len(data)
 	fmt.Fprintf(r.sum, "%d:%s\x00%d:", len(name), name, len(data))
 	r.sum.Write(data)
 
@@ -73,11 +91,17 @@ func (r *reader) addFile(name string, data []byte) {
 	lines := strings.Split(string(data), "\n")
 	var pending []token // tokens of a statement continued with a trailing "\"
 	for i, raw := range lines {
+		if r.over {
+			return
+		}
 		out := []outLine{{raw, Pos{File: name, Line: i + 1}}}
 		if r.pre != nil {
 			out = r.pre.line(name, raw, out[0].pos)
 		}
 		for _, ol := range out {
+			if r.over {
+				return
+			}
 			pos := ol.pos
 			if len(pending) > 0 {
 				pos = pending[0].pos
@@ -98,6 +122,11 @@ func (r *reader) addFile(name string, data []byte) {
 				continue
 			}
 			r.toks = append(r.toks, toks...)
+			if len(r.toks) > r.maxTokens {
+				r.over = true
+				r.toks = nil // an error already; do not make the parser chew through it
+				r.diags.errorf(pos, "the configuration has more than %d words across its includes; stopped reading", r.maxTokens)
+			}
 		}
 	}
 }
@@ -145,12 +174,67 @@ func (r *reader) includeFile(at Pos, name string) {
 		r.diags.errorf(at, "include %s: nested more than %d deep", name, maxIncludeDepth)
 		return
 	}
+	if r.over {
+		return
+	}
 	data, err := r.src.ReadFile(name)
 	if err != nil {
 		r.diags.errorf(at, "include %s: %v", name, err)
 		return
 	}
+	if r.bytes+len(data) > maxConfigBytes {
+		r.over = true
+		r.diags.errorf(at, "include %s: the configuration would exceed %d bytes across its includes; stopped reading", name, maxConfigBytes)
+		return
+	}
 	r.addFile(name, data)
+}
+
+// readRegularFile reads a configuration file of at most limit bytes. Anything but a
+// regular file is refused before a byte is read: a FIFO would block the agent at
+// start or reload, /dev/zero would never end. The open does not block either
+// (O_NONBLOCK, which a regular file ignores).
+func readRegularFile(name string, limit int) ([]byte, error) {
+	f, err := os.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file (%s)", name, fileKind(fi.Mode()))
+	}
+	if fi.Size() > int64(limit) {
+		return nil, fmt.Errorf("%s is %d bytes, more than the %d a configuration may have", name, fi.Size(), limit)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, int64(limit)+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > limit {
+		return nil, fmt.Errorf("%s is more than the %d bytes a configuration may have", name, limit)
+	}
+	return data, nil
+}
+
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&fs.ModeCharDevice != 0:
+		return "a character device"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m.IsDir():
+		return "a directory"
+	default:
+		return m.Type().String()
+	}
 }
 
 // absPath makes include-cycle detection independent of how a file was named.

@@ -270,13 +270,21 @@ func (p *parser) authentication(ctx string, s *stmt, in *Instance) {
 					p.fail(s, "%s: auth_type %q must be PASS or AH", ctx, t)
 				}
 			}),
+			// auth_pass is a secret: its messages name the keyword and the position,
+			// never the value or a part of it.
 			"auth_pass": value(func(s *stmt) {
-				if !p.str(ctx, s, &in.AuthPass) {
+				switch len(s.args) {
+				case 0:
+					p.diags.errorf(s.pos(), "%s: auth_pass needs a value", ctx)
 					return
+				case 1:
+				default:
+					p.diags.warnf(s.pos(), "%s: auth_pass: %d extra words ignored (values not shown: a secret)", ctx, len(s.args)-1)
 				}
+				in.AuthPass = s.args[0].text
 				if len(in.AuthPass) > 8 {
-					p.diags.warnf(s.pos(), "%s: auth_pass is longer than 8 characters; only %q is used (as keepalived)",
-						ctx, in.AuthPass[:8])
+					p.diags.warnf(s.pos(), "%s: auth_pass is %d characters long; only the first 8 are used (as keepalived)",
+						ctx, len(in.AuthPass))
 				}
 			}),
 		},
