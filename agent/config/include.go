@@ -55,7 +55,7 @@ type reader struct {
 	bytes int             // bytes read so far, across files (maxConfigBytes)
 	// maxTokens is the word budget, maxConfigTokens but for tests.
 	maxTokens int
-	over  bool            // the budget is spent: stop reading
+	over      bool // the budget is spent: stop reading
 }
 
 func newReader(src source, diags *diagnostics) *reader {
