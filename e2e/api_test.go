@@ -84,6 +84,13 @@ func apiHactlWith(t *testing.T, l *lab.Lab, creds []string, args ...string) apiH
 	full := []string{"netns", "exec", l.NetNS("client"), hactlBin,
 		"--agent", "cenvm71=tcp://" + apiAddr("cenvm71"), "--agent", "cenvm72=tcp://" + apiAddr("cenvm72")}
 	full = append(append(full, creds...), args...)
+	return apiRun(ctx, t, full)
+}
+
+// apiRun runs `ip ARGS` (netns exec ... hactl ...) and returns what hactl said.
+func apiRun(ctx context.Context, t *testing.T, full []string) apiHactlResult {
+	t.Helper()
+	args := full[3:]
 	cmd := exec.CommandContext(ctx, "ip", full...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

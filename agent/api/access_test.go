@@ -381,3 +381,28 @@ func TestTLSReload(t *testing.T) {
 		t.Errorf("a client of the kept CA is refused after a refused reload: %v", err)
 	}
 }
+
+// TestSilentConnectionsHoldNoHandshakeSlot: connections that never send a ClientHello
+// wait for it outside the handshake slots, so a real client still gets in at once.
+func TestSilentConnectionsHoldNoHandshakeSlot(t *testing.T) {
+	t.Parallel()
+	dir := roleMatrixPKI(t)
+	ts := newTestServer(t, 16, WithLimits(Limits{MaxHandshakes: 1, HandshakeTimeout: time.Minute}))
+	ln := listen(t, "tcp://127.0.0.1:0", files(dir, "agent"))
+	ts.serve(t, ln)
+	for range 5 {
+		conn, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close() })
+	}
+	eventually(t, 5*time.Second, "five silent connections admitted", func() bool { return ts.guard.open() == 5 })
+	// gRPC's client backs off and retries a connection whose handshake failed; within
+	// 2 s the first attempt must have worked.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if _, err := dial(t, "tcp://"+ln.Addr().String(), files(dir, "viewer")).GetStatus(ctx, &hactlv1.GetStatusRequest{}); err != nil {
+		t.Fatalf("GetStatus beside five silent connections (one handshake slot, a minute's deadline): %v", err)
+	}
+}

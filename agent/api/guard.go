@@ -1,6 +1,9 @@
 package api
 
 import (
+	"encoding/binary"
+	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"sync"
@@ -97,4 +100,56 @@ func (c *guardedConn) Close() error {
 	err := c.Conn.Close()
 	c.once.Do(c.release)
 	return err
+}
+
+// helloListener hands out helloConns, so that a TLS handshake can wait for the client's
+// first flight before it takes a handshake slot: a connection that says nothing then
+// costs a socket until its deadline, never a slot.
+type helloListener struct{ net.Listener }
+
+func (l helloListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &helloConn{Conn: c}, nil
+}
+
+// helloConn reads a whole first TLS record (the ClientHello) ahead when asked, and
+// hands it to the TLS stack before the rest of the stream.
+type helloConn struct {
+	net.Conn
+	buf []byte
+}
+
+// maxHelloRecord is a TLS record's header and largest plaintext body.
+const maxHelloRecord = 5 + 16384
+
+// waitHello reads the first TLS record completely, or fails at the connection's
+// deadline. It does not check the content: the TLS stack does.
+func (c *helloConn) waitHello() error {
+	hdr := make([]byte, 5)
+	if _, err := io.ReadFull(c.Conn, hdr); err != nil {
+		return fmt.Errorf("no ClientHello: %w", err)
+	}
+	n := int(binary.BigEndian.Uint16(hdr[3:5]))
+	if 5+n > maxHelloRecord {
+		c.buf = hdr // let the TLS stack refuse it
+		return nil
+	}
+	c.buf = make([]byte, 5+n)
+	copy(c.buf, hdr)
+	if _, err := io.ReadFull(c.Conn, c.buf[5:]); err != nil {
+		return fmt.Errorf("incomplete ClientHello: %w", err)
+	}
+	return nil
+}
+
+func (c *helloConn) Read(p []byte) (int, error) {
+	if len(c.buf) > 0 {
+		n := copy(p, c.buf)
+		c.buf = c.buf[n:]
+		return n, nil
+	}
+	return c.Conn.Read(p)
 }

@@ -66,7 +66,7 @@ func listenTLS(addr, hostport string, certs *TLSStore) (net.Listener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tcp listener %s: %w", addr, err)
 	}
-	return tls.NewListener(ln, certs.serverConfig()), nil
+	return tls.NewListener(helloListener{ln}, certs.serverConfig()), nil
 }
 
 func listenUnix(path string) (net.Listener, error) {

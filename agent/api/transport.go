@@ -77,14 +77,26 @@ func (c *serverCredentials) tlsHandshake(cc *tls.Conn) (net.Conn, credentials.Au
 	// shorter, and also bounds the wait for a handshake slot.
 	deadline := time.Now().Add(c.guard.limits.HandshakeTimeout)
 	_ = cc.SetDeadline(deadline)
+	// A slot only for a client that has said hello: silence costs a socket, not a slot.
+	if hc, ok := cc.NetConn().(*helloConn); ok {
+		if err := hc.waitHello(); err != nil {
+			conn.Close()
+			c.refuse(refuseHandshake, "api handshake refused: no ClientHello before the deadline", cc.RemoteAddr())
+			return nil, nil, fmt.Errorf("tls handshake with %s: %w", cc.RemoteAddr(), err)
+		}
+	}
 	done, ok := c.guard.startHandshake(deadline)
 	if !ok {
 		conn.Close()
 		c.refuse(refuseHandshake, "api handshake refused: no handshake slot before the deadline", cc.RemoteAddr())
 		return nil, nil, fmt.Errorf("tls handshake with %s: no slot before the deadline", cc.RemoteAddr())
 	}
+	// The rest of the handshake is one round trip: a client that stalls in it gives
+	// its slot back after postHelloTimeout.
+	_ = cc.SetDeadline(earliest(deadline, time.Now().Add(postHelloTimeout)))
 	err := cc.Handshake()
 	done()
+	_ = cc.SetDeadline(deadline) // the HTTP/2 preface is due by then
 	if err != nil {
 		conn.Close()
 		c.refuse(refuseHandshake, "api handshake failed", cc.RemoteAddr(), slog.String("err", err.Error()))
@@ -99,6 +111,17 @@ func (c *serverCredentials) tlsHandshake(cc *tls.Conn) (net.Conn, credentials.Au
 		State:          state,
 		CommonAuthInfo: credentials.CommonAuthInfo{SecurityLevel: credentials.PrivacyAndIntegrity},
 	}, nil
+}
+
+// postHelloTimeout bounds a handshake once the ClientHello is in: the client's second
+// flight is one round trip away.
+const postHelloTimeout = time.Second
+
+func earliest(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }
 
 // refuse counts a refused connection and logs it, throttled per reason.
