@@ -106,7 +106,7 @@ func (r *reader) addFile(name string, data []byte) {
 			if len(pending) > 0 {
 				pos = pending[0].pos
 			}
-			toks, cont := r.lexer.lex(ol.text, pos)
+			toks, cont := r.lexLine(ol.text, pos)
 			toks = append(pending, toks...)
 			if cont && i < len(lines)-1 {
 				pending = toks
@@ -129,6 +129,32 @@ func (r *reader) addFile(name string, data []byte) {
 			}
 		}
 	}
+}
+
+// lexLine lexes one line. The lexer quotes the text it complains about; on an
+// auth_pass line that text is the password, so there its messages are replaced by ones
+// that name the keyword and the position only.
+func (r *reader) lexLine(line string, pos Pos) ([]token, bool) {
+	if !isSecretLine(line) {
+		return r.lexer.lex(line, pos)
+	}
+	hidden := &diagnostics{}
+	lx := r.lexer
+	lx.diags = hidden
+	toks, cont := lx.lex(line, pos)
+	for _, e := range hidden.errs {
+		r.diags.errorf(Pos{File: e.File, Line: e.Line}, "auth_pass: the value does not read (an unterminated quote?); it is not shown: a secret")
+	}
+	for _, w := range hidden.warns {
+		r.diags.warnf(Pos{File: w.File, Line: w.Line}, "auth_pass: a \"#\" or \"!\" in the value starts a comment (as in keepalived) and cuts it; write \\# to keep it; the value is not shown: a secret")
+	}
+	return toks, cont
+}
+
+// isSecretLine reports whether line is an auth_pass statement.
+func isSecretLine(line string) bool {
+	rest, ok := strings.CutPrefix(strings.TrimLeft(line, " \t"), "auth_pass")
+	return ok && (rest == "" || rest[0] == ' ' || rest[0] == '\t')
 }
 
 // include expands an "include PATTERN" line. Patterns are relative to the

@@ -16,6 +16,7 @@ func TestCheckConfigHidesAuthPass(t *testing.T) {
 	for name, auth := range map[string]string{
 		"too long":    "auth_pass " + secret,
 		"extra words": "auth_pass Zq7secr etpart Zq7more",
+		"comment cut": "auth_pass Zq7secr#etpart",
 	} {
 		t.Run(name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "keepalived.conf")
