@@ -89,6 +89,9 @@ cat <<EOF
     lab/lab.sh nginx-break 71; lab/lab.sh nginx-kill 71
                                           the check script stops cenvm71's agent: the VIP moves
     lab/lab.sh nginx-fix 71; LAB_API_TCP=1 lab/lab.sh start 71      and comes back
+
+  The console's certificate (CN=hactl) is the agents' --operator. A read-only one for
+  dashboards is $PKI/reader.crt: with it, f and m are refused in one line.
   Remove the lab with: make demo-down
 
 EOF
