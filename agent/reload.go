@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"reflect"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/hagent-dev/hagent/agent/config"
@@ -17,9 +18,11 @@ import (
 )
 
 // Reload applies a new config, as SIGHUP asks: instances that are gone stop, new ones
-// start, and an instance whose only change is its VIP list (or its notify scripts)
-// keeps running and moves just the VIPs that changed. Any other change restarts that
-// instance. Probes restart only when their definitions changed.
+// start, and an instance that is still the same virtual router (sameCore) is
+// reconfigured in place, keeping its state and VIPs as keepalived's reload_master
+// does: a MASTER stays MASTER unless the adverts of the new priorities make it lose
+// the election. Only a change of identity (VRID, interface, family, unicast source)
+// restarts an instance. Probes restart only when their definitions changed.
 func (a *Agent) Reload(ctx context.Context, cfg *config.Config) ([]string, error) {
 	a.mu.Lock()
 	old := a.cfg
@@ -57,30 +60,35 @@ func (a *Agent) Reload(ctx context.Context, cfg *config.Config) ([]string, error
 	// instances never runs twice.
 	for _, ic := range old.Instances {
 		n := newByName[ic.Name]
-		if n != nil && sameCore(ic, n, old, cfg) {
+		if n != nil && sameCore(ic, n) {
 			continue
 		}
 		in := a.instance(ic.Name)
 		if in == nil {
 			continue
 		}
-		in.stop()
-		a.mu.Lock()
-		a.sockets.detach(in)
-		delete(a.instances, ic.Name)
-		a.order = slices.DeleteFunc(a.order, func(s string) bool { return s == ic.Name })
-		a.mu.Unlock()
+		a.removeInstance(in)
 		if n == nil {
 			changes = append(changes, "removed "+ic.Name)
 		}
 	}
+	// New instances resolve their tracks against the new config's probes.
+	a.mu.Lock()
+	a.cfg = cfg
+	a.mu.Unlock()
 	var errs error
 	for _, ic := range cfg.Instances {
 		if in := a.instance(ic.Name); in != nil {
-			if msg := in.reconfigure(ctx, ic); msg != "" {
-				changes = append(changes, msg)
+			msg, err := in.reconfigure(ctx, cfg, ic)
+			if err == nil {
+				if msg != "" {
+					changes = append(changes, msg)
+				}
+				continue
 			}
-			continue
+			// The state machine says it is another router after all: restart it.
+			in.log.Warn("reload: restarting the instance", "why", err)
+			a.removeInstance(in)
 		}
 		a.mu.Lock()
 		err := a.startInstanceLocked(runCtx, cfg, ic)
@@ -101,7 +109,6 @@ func (a *Agent) Reload(ctx context.Context, cfg *config.Config) ([]string, error
 		}
 	}
 	a.mu.Lock()
-	a.cfg = cfg
 	if probesChanged {
 		a.probes = newProbes(a.log)
 		a.probes.start(runCtx, cfg, a.deliverProbeEvent)
@@ -119,6 +126,16 @@ func (a *Agent) Reload(ctx context.Context, cfg *config.Config) ([]string, error
 	return changes, errs
 }
 
+// removeInstance stops an instance (priority 0 if master, VIPs removed) and forgets it.
+func (a *Agent) removeInstance(in *instance) {
+	in.stop()
+	a.mu.Lock()
+	a.sockets.detach(in)
+	delete(a.instances, in.name)
+	a.order = slices.DeleteFunc(a.order, func(s string) bool { return s == in.name })
+	a.mu.Unlock()
+}
+
 // ReloadFailed reports a reload that did not parse: the running config stays.
 func (a *Agent) ReloadFailed(err error) {
 	a.log.Error("reload refused; keeping the running config", "err", err)
@@ -127,74 +144,156 @@ func (a *Agent) ReloadFailed(err error) {
 	}}})
 }
 
-// reconfigure swaps an instance's VIP list and notify scripts in place.
-func (in *instance) reconfigure(ctx context.Context, ic *config.Instance) string {
-	var msg string
+// reconfigure applies a reloaded vrrp_instance in place, in the instance's loop: the
+// VIPs that came and went, the state machine's settings (priority, advert_int,
+// preempt, authentication: vrrp.Instance.Reconfigure keeps a MASTER master, as
+// keepalived's reload_master), the tracks and their weights, unicast peers, garp and
+// notify settings. It returns a summary of what changed, or an error when the change
+// needs a new instance after all.
+func (in *instance) reconfigure(ctx context.Context, newCfg *config.Config, ic *config.Instance) (string, error) {
+	var msgs []string
+	var ferr error
 	err := in.call(ctx, func(now time.Time) {
-		var next []vip.VIP
-		for _, v := range ic.VIPs {
-			next = append(next, vipOf(ic, v))
-		}
-		for _, v := range ic.ExcludedVIPs {
-			next = append(next, vipOf(ic, v))
-		}
-		var added, removed []vip.VIP
-		for _, v := range next {
-			if !slices.Contains(in.vips, v) {
-				added = append(added, v)
-			}
-		}
-		for _, v := range in.vips {
-			if !slices.Contains(next, v) {
-				removed = append(removed, v)
-			}
-		}
-		in.cfg = ic
-		in.notify.ic = ic
-		if len(added) == 0 && len(removed) == 0 {
+		oldFSM := fsmConfig(in.cfg, in.src)
+		newFSM := fsmConfig(ic, in.src)
+		acts, err := in.fsm.Reconfigure(now, newFSM)
+		if err != nil {
+			ferr = err
 			return
 		}
-		in.vips = next
-		var addrs []netip.Addr
-		for _, v := range ic.VIPs {
-			addrs = append(addrs, v.Prefix.Addr())
+		oldIC := in.cfg
+		in.cfg = ic
+		in.notify.ic = ic
+		if ic.Unicast() {
+			in.dsts = ic.UnicastPeers
 		}
-		in.fsm.SetVIPs(addrs)
-		for _, v := range removed {
-			in.unbindOne(v, "removed from the config")
+		if msg := in.reconfigureVIPs(ic); msg != "" {
+			msgs = append(msgs, msg)
 		}
-		if in.fsm.State() == vrrp.StateMaster {
-			for _, v := range added {
-				in.bindOne(v, "added to the config")
-				if err := in.a.announcer.Announce(v.Dev, []netip.Addr{v.Prefix.Addr()}); err != nil {
-					in.log.Warn("announce VIP", "vip", v.String(), "err", err)
-				}
+		in.apply(now, acts)
+		if in.retrack(now, newCfg, ic) {
+			msgs = append(msgs, in.name+": tracks changed")
+		}
+		if in.fsm.State() == vrrp.StateMaster && oldIC.GARPMasterRefresh != ic.GARPMasterRefresh {
+			in.garpRefreshAt = time.Time{}
+			if ic.GARPMasterRefresh > 0 {
+				in.garpRefreshAt = now.Add(ic.GARPMasterRefresh)
 			}
 		}
-		msg = fmt.Sprintf("%s: %d VIPs added, %d removed", in.name, len(added), len(removed))
+		if !reflect.DeepEqual(oldFSM, newFSM) {
+			msgs = append(msgs, fmt.Sprintf("%s: reconfigured in place, still %s", in.name, in.fsm.State()))
+		}
 	})
 	if err != nil {
-		return ""
+		return "", err
 	}
-	return msg
+	if ferr != nil {
+		return "", ferr
+	}
+	return strings.Join(msgs, "; "), nil
 }
 
-// sameCore reports whether two versions of an instance differ only in what reconfigure
-// can change in place.
-func sameCore(a, b *config.Instance, oldCfg, newCfg *config.Config) bool {
-	if a.Interface != b.Interface || a.VRID != b.VRID || a.Priority != b.Priority ||
-		a.AdvertInt != b.AdvertInt || a.Version != b.Version || a.IPv6 != b.IPv6 ||
-		a.AuthType != b.AuthType || a.AuthPass != b.AuthPass || a.State != b.State ||
-		a.NoPreempt != b.NoPreempt || a.PreemptDelay != b.PreemptDelay ||
-		a.UnicastSrcIP != b.UnicastSrcIP || !slices.Equal(a.UnicastPeers, b.UnicastPeers) ||
-		a.McastSrcIP != b.McastSrcIP || a.DontTrackPrimary != b.DontTrackPrimary ||
-		a.GARPMasterDelay != b.GARPMasterDelay || a.GARPMasterRepeat != b.GARPMasterRepeat ||
-		a.GARPMasterRefresh != b.GARPMasterRefresh || a.GARPMasterRefreshRepeat != b.GARPMasterRefreshRepeat ||
-		a.SkipCheckAdvAddr != b.SkipCheckAdvAddr || a.LowerPrioNoAdvert != b.LowerPrioNoAdvert ||
-		a.OldUnicastChecksum != b.OldUnicastChecksum {
+// reconfigureVIPs moves the VIPs that came and went; the rest stay bound.
+func (in *instance) reconfigureVIPs(ic *config.Instance) string {
+	var next []vip.VIP
+	for _, v := range ic.VIPs {
+		next = append(next, vipOf(ic, v))
+	}
+	for _, v := range ic.ExcludedVIPs {
+		next = append(next, vipOf(ic, v))
+	}
+	var added, removed []vip.VIP
+	for _, v := range next {
+		if !slices.Contains(in.vips, v) {
+			added = append(added, v)
+		}
+	}
+	for _, v := range in.vips {
+		if !slices.Contains(next, v) {
+			removed = append(removed, v)
+		}
+	}
+	if len(added) == 0 && len(removed) == 0 {
+		return ""
+	}
+	in.vips = next
+	for _, v := range removed {
+		in.unbindOne(v, "removed from the config")
+	}
+	if in.fsm.State() == vrrp.StateMaster {
+		for _, v := range added {
+			in.bindOne(v, "added to the config")
+			if err := in.a.announcer.Announce(v.Dev, []netip.Addr{v.Prefix.Addr()}); err != nil {
+				in.log.Warn("announce VIP", "vip", v.String(), "err", err)
+			}
+		}
+	}
+	return fmt.Sprintf("%s: %d VIPs added, %d removed", in.name, len(added), len(removed))
+}
+
+// retrack applies the reloaded track_* lines: a track that is gone takes its weight or
+// fault with it; a track whose weight or reverse changed is re-evaluated with the
+// probe's last known health; a new one starts healthy until its probe reports, as at
+// start. It reports whether anything changed.
+func (in *instance) retrack(now time.Time, cfg *config.Config, ic *config.Instance) bool {
+	next := tracksOf(cfg, ic)
+	if reflect.DeepEqual(next, in.tracks) {
 		return false
 	}
-	return reflect.DeepEqual(tracksOf(oldCfg, a), tracksOf(newCfg, b))
+	old := in.tracks
+	// deliverProbeEvent reads tracks under a.mu; the loop is the only writer.
+	in.a.mu.Lock()
+	in.tracks = next
+	in.a.mu.Unlock()
+	for key, t := range old {
+		if _, ok := next[key]; ok {
+			continue
+		}
+		delete(in.probeViews, key)
+		in.clearTrack(now, t)
+	}
+	for key, t := range next {
+		v, ok := in.probeViews[key]
+		if !ok {
+			in.probeViews[key] = &probeView{name: t.name, kind: t.kind, weight: t.weight, healthy: true}
+			continue
+		}
+		if old[key] == t {
+			continue
+		}
+		v.weight = t.weight
+		// A weight replaces the old one in one PriorityDelta; a change between weight 0
+		// (fault) and a weight first undoes the old use.
+		if prev := old[key]; (prev.weight == 0) != (t.weight == 0) {
+			in.clearTrack(now, prev)
+		}
+		in.applyTrack(now, t, v)
+	}
+	return true
+}
+
+// clearTrack removes what a track contributes: its fault or its weight.
+func (in *instance) clearTrack(now time.Time, t track) {
+	src := t.kind + " " + t.name
+	in.step(now, vrrp.FaultCleared{Source: src})
+	in.step(now, vrrp.PriorityDelta{Source: src, Delta: 0})
+}
+
+// sameCore reports whether two versions of an instance are the same virtual router,
+// so that reconfigure can apply the difference in place: what keepalived 2.2.7's
+// vrrp.c vrrp_exist matches on (VRID, family, interface, unicast or multicast and the
+// unicast source), plus what this agent derives its socket and advert source from and
+// the address owner (which starts differently). Everything else (priority, advert_int,
+// preempt, authentication, VIPs, tracks and their weights, garp, notify, unicast
+// peers) is reconfigured in place. The receive checks (skip_check_adv_addr,
+// lower_prio_no_advert, old_unicast_checksum) restart it too: they decide how its
+// socket's packets are read.
+func sameCore(a, b *config.Instance) bool {
+	return a.Interface == b.Interface && a.VRID == b.VRID && a.Version == b.Version &&
+		a.IPv6 == b.IPv6 && a.Unicast() == b.Unicast() && a.UnicastSrcIP == b.UnicastSrcIP &&
+		a.McastSrcIP == b.McastSrcIP && (a.Priority == 255) == (b.Priority == 255) &&
+		a.SkipCheckAdvAddr == b.SkipCheckAdvAddr && a.LowerPrioNoAdvert == b.LowerPrioNoAdvert &&
+		a.OldUnicastChecksum == b.OldUnicastChecksum
 }
 
 // sameProbes compares probe definitions, ignoring where in the files they were written.

@@ -110,7 +110,12 @@ func (in *instance) onProbe(now time.Time, m probeMsg) {
 		return
 	}
 	in.log.Info("probe changed", "probe", t.name, "kind", t.kind, "healthy", v.healthy, "reason", v.reason)
-	ok = v.healthy != t.reverse
+	in.applyTrack(now, t, v)
+}
+
+// applyTrack feeds the state machine what a probe's health means for this instance.
+func (in *instance) applyTrack(now time.Time, t track, v *probeView) {
+	ok := v.healthy != t.reverse
 	src := t.kind + " " + t.name
 	switch {
 	case t.weight == 0 && ok:
@@ -253,17 +258,24 @@ func (p *probes) stopAll() {
 }
 
 // deliverProbeEvent hands a probe event to every instance that tracks the probe, and
-// keeps the probe's last state change for the instances that start later.
+// keeps the probe's last state change for the instances that start later. It reads each
+// instance's tracks under a.mu, under which a reload replaces them.
 func (a *Agent) deliverProbeEvent(key string, ev probe.Event) {
+	a.mu.Lock()
 	if ev.Change != nil {
-		a.mu.Lock()
 		a.probeLast[key] = *ev.Change
-		a.mu.Unlock()
 	}
-	for _, in := range a.instanceList() {
-		if _, ok := in.tracks[key]; ok {
-			in.send(probeMsg{key: key, ev: ev})
+	var to []*instance
+	for _, n := range a.order {
+		if in := a.instances[n]; in != nil {
+			if _, ok := in.tracks[key]; ok {
+				to = append(to, in)
+			}
 		}
+	}
+	a.mu.Unlock()
+	for _, in := range to {
+		in.send(probeMsg{key: key, ev: ev})
 	}
 }
 
