@@ -303,7 +303,7 @@ func TestWarnings(t *testing.T) {
 		{"include matching nothing", "include conf.d/*.conf\n",
 			`test.conf:1: include "conf.d/*.conf": no file matches`},
 		{"sync group", instance("") + "vrrp_sync_group G {\n  group {\n    VI_1\n  }\n}\n",
-			"test.conf:8: vrrp_sync_group G: sync groups are parsed but not acted on by hagent yet; its instances run independently"},
+			"test.conf:8: vrrp_sync_group G: has only 1 virtual router; this probably isn't what you want (as keepalived)"},
 		{"sync group member missing", instance("") + "vrrp_sync_group G {\n  group {\n    VI_1 VI_9\n  }\n}\n",
 			"test.conf:8: vrrp_sync_group G: vrrp_instance VI_9 does not exist; ignored (as keepalived)"},
 		{"extra words", instance("  interface eth1 eth2\n"),

@@ -1,9 +1,11 @@
 package config
 
 import (
+	"fmt"
 	"net/netip"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -419,5 +421,60 @@ func TestSummary(t *testing.T) {
 		"2 VIPs (10.0.0.1/32, 10.0.0.3/32 dev eth1), unicast to 10.0.0.2, nopreempt, tracks nginx"}
 	if got := cfg.Summary(); !slices.Equal(got, want) {
 		t.Errorf("Summary =\n%q\nwant\n%q", got, want)
+	}
+}
+
+// keepalived 2.2.7 vrrp.c vrrp_complete_instance and sync_group_tracking_init: a
+// member's weighted track_script is dropped and its track_interface weight cleared
+// unless the group has sync_group_tracking_weight; the group's track_* lines are added
+// to every member.
+func TestSyncGroupTracking(t *testing.T) {
+	t.Parallel()
+	two := func(group string) string {
+		return `vrrp_script weighted {
+  script /bin/true
+  weight -20
+}
+vrrp_script plain {
+  script /bin/true
+}
+vrrp_script gchk {
+  script /bin/true
+}
+` + instance("  track_script {\n    weighted\n    plain\n  }\n  track_interface {\n    eth1 weight 10\n  }\n") +
+			strings.Replace(strings.Replace(instance(""), "VI_1", "VI_2", 1), "virtual_router_id 51", "virtual_router_id 52", 1) +
+			"vrrp_sync_group G {\n  group {\n    VI_1\n    VI_2\n  }\n  track_script {\n    gchk\n  }\n  track_interface {\n    eth2\n  }\n" + group + "}\n"
+	}
+	names := func(refs []TrackRef) (out []string) {
+		for _, r := range refs {
+			out = append(out, fmt.Sprintf("%s:%d", r.Name, r.Weight))
+		}
+		return out
+	}
+	cfg := parseOK(t, two(""))
+	vi1, vi2 := cfg.Instances[0], cfg.Instances[1]
+	if got := names(vi1.TrackScripts); !slices.Equal(got, []string{"plain:0", "gchk:0"}) {
+		t.Errorf("VI_1 track_script %v, want plain and the group's gchk (weighted dropped)", got)
+	}
+	if got := names(vi1.TrackInterfaces); !slices.Equal(got, []string{"eth1:0", "eth2:0"}) {
+		t.Errorf("VI_1 track_interface %v, want eth1 weight 0 and the group's eth2", got)
+	}
+	if got := names(vi2.TrackScripts); !slices.Equal(got, []string{"gchk:0"}) {
+		t.Errorf("VI_2 track_script %v, want the group's gchk", got)
+	}
+	if !slices.Equal(cfg.SyncGroups[0].Members, []string{"VI_1", "VI_2"}) {
+		t.Errorf("members %v", cfg.SyncGroups[0].Members)
+	}
+	for _, kw := range []string{"sync_group_tracking_weight", "global_tracking"} {
+		cfg = parseOK(t, two("  "+kw+"\n"))
+		if got := names(cfg.Instances[0].TrackScripts); !slices.Equal(got, []string{"weighted:0", "plain:0", "gchk:0"}) {
+			t.Errorf("%s: VI_1 track_script %v, want the weighted script kept", kw, got)
+		}
+		if got := names(cfg.Instances[0].TrackInterfaces); !slices.Equal(got, []string{"eth1:10", "eth2:0"}) {
+			t.Errorf("%s: VI_1 track_interface %v, want eth1's weight kept", kw, got)
+		}
+		if !cfg.SyncGroups[0].TrackingWeight {
+			t.Errorf("%s: TrackingWeight not set", kw)
+		}
 	}
 }

@@ -1,8 +1,8 @@
 package config
 
-// syncGroup reads a vrrp_sync_group block. hagent does not act on sync
-// groups yet; the block is read so that a keepalived.conf using one loads,
-// and so that mistakes in it are still reported.
+// syncGroup reads a vrrp_sync_group block (keepalived 2.2.7 vrrp_parser.c
+// vrrp_sync_group's keywords): its members, its track_* lines, which apply
+// to every member, the tracking weight switch and its notify scripts.
 func (p *parser) syncGroup(s *stmt) {
 	name, ok := p.name("vrrp_sync_group", s)
 	if !ok {
@@ -13,17 +13,15 @@ func (p *parser) syncGroup(s *stmt) {
 	notify := func(dst *string) func(s *stmt) {
 		return func(s *stmt) { p.notify(ctx, s, dst, &sg.NotifyLines) }
 	}
+	tracks := func(dst *[]TrackRef) func(s *stmt) {
+		return func(s *stmt) { *dst = append(*dst, p.trackRefs(ctx, s)...) }
+	}
 	p.readBlock(blockSpec{
 		ctx: ctx,
 		ignored: map[string]string{
-			"track_interface":            "sync groups are not acted on",
-			"track_script":               "sync groups are not acted on",
-			"track_process":              "sync groups are not acted on",
-			"track_file":                 "sync groups are not acted on",
-			"track_bfd":                  "sync groups are not acted on",
-			"global_tracking":            "sync groups are not acted on",
-			"sync_group_tracking_weight": "sync groups are not acted on",
-			"notify_priority_changes":    "sync groups are not acted on",
+			"track_file":              "track_file is not supported",
+			"track_bfd":               "BFD is not supported",
+			"notify_priority_changes": "notify scripts are not run with priority changes",
 		},
 		keywords: map[string]keyword{
 			"group": block(func(s *stmt) {
@@ -33,14 +31,23 @@ func (p *parser) syncGroup(s *stmt) {
 					}
 				}
 			}),
-			"notify":        value(notify(&sg.Notify)),
-			"notify_master": value(notify(&sg.NotifyMaster)),
-			"notify_backup": value(notify(&sg.NotifyBackup)),
-			"notify_fault":  value(notify(&sg.NotifyFault)),
-			"notify_stop":   value(notify(&sg.NotifyStop)),
-			"smtp_alert":    value(func(s *stmt) { p.flag(ctx, s, &sg.SMTPAlert) }),
+			"track_script":    block(tracks(&sg.TrackScripts)),
+			"track_interface": block(tracks(&sg.TrackInterfaces)),
+			"track_process":   block(tracks(&sg.TrackProcesses)),
+			// global_tracking is keepalived's deprecated name for
+			// sync_group_tracking_weight (vrrp_parser.c vrrp_gglobal_tracking_handler).
+			"global_tracking": value(func(s *stmt) {
+				p.diags.warnf(s.pos(), "%s: global_tracking is deprecated; use sync_group_tracking_weight (as keepalived)", ctx)
+				sg.TrackingWeight = true
+			}),
+			"sync_group_tracking_weight": value(func(s *stmt) { sg.TrackingWeight = true }),
+			"notify":                     value(notify(&sg.Notify)),
+			"notify_master":              value(notify(&sg.NotifyMaster)),
+			"notify_backup":              value(notify(&sg.NotifyBackup)),
+			"notify_fault":               value(notify(&sg.NotifyFault)),
+			"notify_stop":                value(notify(&sg.NotifyStop)),
+			"smtp_alert":                 value(func(s *stmt) { p.flag(ctx, s, &sg.SMTPAlert) }),
 		},
 	}, s.block)
-	p.diags.warnf(s.pos(), "%s: sync groups are parsed but not acted on by hagent yet; its instances run independently", ctx)
 	p.cfg.SyncGroups = append(p.cfg.SyncGroups, sg)
 }

@@ -18,6 +18,7 @@ func (p *parser) resolve() {
 			}
 		}
 	}
+	p.resolveSyncGroups()
 }
 
 func (p *parser) resolveInstance(in *Instance) {

@@ -143,14 +143,17 @@ func TestFullConfig(t *testing.T) {
 	want := []string{
 		"testdata/full.conf:6: global_defs: lvs_timeouts is accepted but ignored by hagent",
 		"testdata/full.conf:46: vrrp_instance VI_1: VRRP version 3 does not support authentication; ignored (as keepalived)",
+		"testdata/full.conf:57: vrrp_instance VI_1: ignoring tracked script chk_nginx with weights due to SYNC group G (as keepalived; set sync_group_tracking_weight to keep them)",
+		"testdata/full.conf:58: vrrp_instance VI_1: ignoring tracked script web with weights due to SYNC group G (as keepalived; set sync_group_tracking_weight to keep them)",
+		"testdata/full.conf:64: vrrp_instance VI_1: ignoring weight of tracked interface eth1 due to SYNC group G: a failure is a FAULT (as keepalived)",
 		"testdata/full.conf:67: vrrp_instance VI_1: use_vmac is accepted but ignored: VMAC interfaces are not supported",
-		"testdata/full.conf:69: vrrp_sync_group G: sync groups are parsed but not acted on by hagent yet; its instances run independently",
+		"testdata/full.conf:69: vrrp_sync_group G: has only 1 virtual router; this probably isn't what you want (as keepalived)",
 	}
 	if got := warnings(cfg); !slices.Equal(got, want) {
 		t.Errorf("warnings:\n%q\nwant\n%q", got, want)
 	}
 	want1 := "VI_1: vrid 51 on eth0, v3, priority 90, state BACKUP, advert 500ms, no auth, 1 VIP (192.168.188.109/24), " +
-		"unicast to 192.168.188.72, nopreempt, tracks chk_nginx, web, nginx, eth1"
+		"unicast to 192.168.188.72, nopreempt, tracks nginx, eth1" // the weighted scripts are dropped: sync group
 	if got := cfg.Summary(); !slices.Equal(got, []string{want1}) {
 		t.Errorf("Summary = %q\nwant %q", got, want1)
 	}

@@ -14,7 +14,7 @@ type Config struct {
 	Processes  map[string]*TrackProcess // vrrp_track_process, by name
 	HTTPChecks map[string]*HTTPCheck    // vrrp_http_check (hagent extension), by name
 	Instances  []*Instance              // vrrp_instance, in file order
-	SyncGroups []*SyncGroup             // vrrp_sync_group: parsed, not acted on
+	SyncGroups []*SyncGroup             // vrrp_sync_group, in file order
 	// Warnings are what keepalived would log and continue past: unknown
 	// keywords, keywords accepted but ignored by hagent, values adjusted.
 	Warnings []*Error
@@ -278,11 +278,21 @@ type HTTPCheck struct {
 	restartPos Pos
 }
 
-// SyncGroup is a vrrp_sync_group block. hagent parses it but does not yet
-// act on it.
+// SyncGroup is a vrrp_sync_group block: its members move together (see
+// agent/vrrp SyncGroup). Its track_* lines are added to every member's when
+// the config is resolved; they are kept here as written.
 type SyncGroup struct {
-	Name                                                        string
-	Instances                                                   []string
+	Name      string
+	Instances []string
+	// Members are the instances that belong to the group: Instances less the
+	// unknown ones and those already in another group (as keepalived).
+	Members []string
+	// TrackScripts, TrackInterfaces and TrackProcesses apply to every member.
+	TrackScripts, TrackInterfaces, TrackProcesses []TrackRef
+	// TrackingWeight is sync_group_tracking_weight (or global_tracking):
+	// without it, keepalived ignores the members' weighted tracks.
+	TrackingWeight bool
+
 	Notify, NotifyMaster, NotifyBackup, NotifyFault, NotifyStop string
 	NotifyLines                                                 map[string]NotifyLine
 	SMTPAlert                                                   bool
