@@ -64,6 +64,8 @@ type Instance struct {
 	lowerAnsweredAt time.Time
 	lowerSuppressed uint64
 
+	sync syncState // our part in a vrrp_sync_group (syncgroup.go)
+
 	// Master belief.
 	masterAdverInt time.Duration // RFC 5798 Master_Adver_Interval
 	master         netip.Addr
@@ -195,6 +197,8 @@ func (i *Instance) Step(now time.Time, ev Event) []Action {
 		i.endOverride("cleared by " + orUnknown(ev.Who))
 	case Maintenance:
 		i.setMaintenance(ev.On, ev.Who)
+	case SyncMaster, SyncBackup, SyncHold:
+		i.syncStep(ev)
 	case TimerFired:
 		if !i.fire(ev.Kind) {
 			break

@@ -139,7 +139,7 @@ func (i *Instance) backupReceive(src netip.Addr, a *Advert) {
 		// runs out and we take over. keepalived does the same and records the sender.
 		i.observe(src, a.Priority)
 		i.lastMasterSrc = src
-		if i.cfg.FastPreempt {
+		if i.cfg.FastPreempt && !i.sync.hold {
 			// Our improvement: take over now rather than after Master_Down_Interval
 			// (3.6 s at advert_int 1). The lower master steps down on our first advert.
 			i.enterMaster(fmt.Sprintf("preempting %s: its priority %d is below our %d", src, a.Priority, i.prio))

@@ -163,6 +163,9 @@ func (i *Instance) stepBackup(ev Event) {
 			// re-arms it.
 			return
 		}
+		if i.syncHeldAtMasterDown() {
+			return
+		}
 		i.enterMaster("master down: " + i.downWhy.String())
 	case AdvertReceived:
 		if a, ok := i.receive(ev); ok {
