@@ -61,6 +61,7 @@ type Agent struct {
 	sockets     *sockets
 	probes      *probes
 	maintenance bool
+	groups      map[string]*syncGroup // vrrp_sync_group by name
 	runCtx      context.Context
 	wg          sync.WaitGroup
 	// notifiers is the latest notify-script queue of each instance name: a restarted
@@ -159,6 +160,7 @@ func (a *Agent) Run(ctx context.Context, ready func()) error {
 	for _, w := range a.cfg.Warnings {
 		a.log.Warn("config", "warning", w.Error())
 	}
+	a.startSyncGroupsLocked(ctx, a.cfg)
 	var startErr error
 	for _, ic := range a.cfg.Instances {
 		if err := a.startInstanceLocked(ctx, a.cfg, ic); err != nil {
@@ -199,6 +201,8 @@ func (a *Agent) shutdown() {
 	wg.Wait()
 	a.wg.Wait()
 	a.stopKernelWatch()
+	// The group's notify_stop, after every member stopped.
+	a.stopSyncGroups()
 	// notify_stop and the like, queued by the stops above: a service manager's stop
 	// waits for them, as it waits for keepalived's (each is bounded by notifyTimeout).
 	a.notifyWG.Wait()

@@ -101,6 +101,11 @@ type instance struct {
 	overrideWho       string
 	lastDropLog       map[vrrp.Cause]time.Time
 	lastDropPub       time.Time
+	// group is the instance's vrrp_sync_group (nil if none); lastSync is what it
+	// was last told (syncgroup.go).
+	group        *syncGroup
+	lastSync     vrrp.SyncStatus
+	syncReported bool
 }
 
 func newInstance(a *Agent, cfg *config.Config, ic *config.Instance) (*instance, error) {
@@ -165,6 +170,9 @@ func newInstance(a *Agent, cfg *config.Config, ic *config.Instance) (*instance, 
 		in.probeViews[key] = &probeView{name: t.name, kind: t.kind, weight: t.weight, healthy: true}
 	}
 	in.notify = newNotifier(ic, cfg.Global, in.log)
+	if ic.SyncGroup != "" {
+		in.group = a.groups[ic.SyncGroup]
+	}
 	return in, nil
 }
 
@@ -446,6 +454,8 @@ func (in *instance) handle(now time.Time, m any) {
 		in.onLink(now, m)
 	case addrMsg:
 		in.onAddrRemoved(now, m)
+	case syncMsg:
+		in.step(now, m.ev)
 	default:
 		in.log.Error("unknown message", "type", fmt.Sprintf("%T", m))
 	}
@@ -488,6 +498,7 @@ func (in *instance) apply(now time.Time, acts []vrrp.Action) {
 			in.onOverrideChanged(x)
 		}
 	}
+	in.reportSync()
 }
 
 func (in *instance) sendAdvert(adv vrrp.Advert) {

@@ -108,6 +108,7 @@ func (a *Agent) Reload(ctx context.Context, cfg *config.Config) ([]string, error
 			changes = append(changes, "restarted "+ic.Name)
 		}
 	}
+	a.regroup(ctx, runCtx, cfg)
 	a.mu.Lock()
 	if probesChanged {
 		a.probes = newProbes(a.log)
@@ -233,8 +234,8 @@ func (in *instance) reconfigureVIPs(ic *config.Instance) string {
 
 // retrack applies the reloaded track_* lines: a track that is gone takes its weight or
 // fault with it; a track whose weight or reverse changed is re-evaluated with the
-// probe's last known health; a new one starts healthy until its probe reports, as at
-// start. It reports whether anything changed.
+// probe's last known health; a new one takes its probe's last reported state, or is
+// healthy until it reports, as at start. It reports whether anything changed.
 func (in *instance) retrack(now time.Time, cfg *config.Config, ic *config.Instance) bool {
 	next := tracksOf(cfg, ic)
 	if reflect.DeepEqual(next, in.tracks) {
@@ -255,7 +256,16 @@ func (in *instance) retrack(now time.Time, cfg *config.Config, ic *config.Instan
 	for key, t := range next {
 		v, ok := in.probeViews[key]
 		if !ok {
-			in.probeViews[key] = &probeView{name: t.name, kind: t.kind, weight: t.weight, healthy: true}
+			v = &probeView{name: t.name, kind: t.kind, weight: t.weight, healthy: true}
+			in.probeViews[key] = v
+			// A probe that already reported: its last state counts now (replayProbes).
+			in.a.mu.Lock()
+			c, known := in.a.probeLast[key]
+			in.a.mu.Unlock()
+			if known {
+				v.healthy, v.reason = c.Healthy, c.Reason
+				in.applyTrack(now, t, v)
+			}
 			continue
 		}
 		if old[key] == t {

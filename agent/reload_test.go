@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hagent-dev/hagent/agent/config"
 	"github.com/hagent-dev/hagent/agent/probe"
 	hactlv1 "github.com/hagent-dev/hagent/gen/hactl/v1"
 )
@@ -19,18 +18,6 @@ func trackedConf(prio, weight int) string {
 		fmt.Sprintf("    track_script {\n        chk weight %d\n    }\n}\n", weight)
 }
 
-func reload(t *testing.T, h *harness, conf string) []string {
-	t.Helper()
-	cfg, err := config.Parse("test.conf", []byte(conf), config.CheckFiles(false))
-	if err != nil {
-		t.Fatal(err)
-	}
-	changes, err := h.a.Reload(context.Background(), cfg)
-	if err != nil {
-		t.Fatalf("reload: %v", err)
-	}
-	return changes
-}
 
 // A reload that changes the priority, then a track's weight, keeps the MASTER master
 // and its VIP (keepalived's reload_master): no transition, no unbind, the instance is

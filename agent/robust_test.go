@@ -195,14 +195,16 @@ func TestSlowNotifyStopDoesNotHoldUpReload(t *testing.T) {
 	if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	conf := func(prio int) string {
-		return instanceConf("VI_1", "eth0", 51, prio, fmt.Sprintf("    notify_master \"%s master\"\n    notify_backup \"%s backup\"\n    notify_stop \"%s stop\"\n", script, script, script))
+	// A new VRID makes it another router: the reload restarts the instance (a new
+	// priority alone is applied in place).
+	conf := func(vrid, prio int) string {
+		return instanceConf("VI_1", "eth0", vrid, prio, fmt.Sprintf("    notify_master \"%s master\"\n    notify_backup \"%s backup\"\n    notify_stop \"%s stop\"\n", script, script, script))
 	}
 	read := func() string {
 		b, _ := os.ReadFile(logf)
 		return string(b)
 	}
-	h := start(t, conf(90))
+	h := start(t, conf(51, 90))
 	openGate := func() {
 		if err := os.WriteFile(gate, nil, 0o644); err != nil {
 			t.Error(err)
@@ -211,7 +213,7 @@ func TestSlowNotifyStopDoesNotHoldUpReload(t *testing.T) {
 	t.Cleanup(openGate) // before the agent's shutdown, which waits for the script
 	waitFor(t, 5*time.Second, "notify_backup at start", func() bool { return read() == "backup\n" })
 
-	cfg, err := config.Parse("test.conf", []byte(conf(80)), config.CheckFiles(false))
+	cfg, err := config.Parse("test.conf", []byte(conf(52, 80)), config.CheckFiles(false))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -457,15 +459,16 @@ func TestReloadStartsANewlyTrackedProbe(t *testing.T) {
 	}
 }
 
-// A reload that adds a vrrp_script and tracks it from an instance: the restarted
-// instance tracks it (its tracks come from the new config, not the running one).
+// A reload that adds a vrrp_script and tracks it from an instance: the instance,
+// reconfigured in place, tracks it (its tracks come from the new config, not the
+// running one).
 func TestReloadTracksANewScript(t *testing.T) {
 	t.Parallel()
 	h := start(t, instanceConf("VI_1", "eth0", 51, 100, ""))
 	script := "vrrp_script chk {\n script \"/bin/sleep 300\"\n interval 300\n timeout 300\n}\n"
 	changes := reload(t, h, script+instanceConf("VI_1", "eth0", 51, 100, "    track_script {\n        chk\n    }\n"))
-	if !slices.Contains(changes, "restarted VI_1") || !slices.Contains(changes, "probes restarted") {
-		t.Fatalf("reload changes %v, want VI_1 and the probes restarted", changes)
+	if !slices.Contains(changes, "VI_1: tracks changed") || !slices.Contains(changes, "probes restarted") {
+		t.Fatalf("reload changes %v, want VI_1's tracks changed and the probes restarted", changes)
 	}
 	in := h.a.instance("VI_1")
 	waitForProbe(t, h, "script:chk")

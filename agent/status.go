@@ -82,6 +82,9 @@ func (in *instance) statusProto(now time.Time) *hactlv1.Instance {
 		PrimaryAddress:    addrString(in.src),
 		Override:          overrideProto(st, in.opStopped, in.overrideWho),
 	}
+	if in.group != nil {
+		pi.SyncGroup, pi.SyncGroupState = in.group.status()
+	}
 	for src, reason := range st.Faults {
 		pi.Faults = append(pi.Faults, &hactlv1.FaultSource{Source: src, Reason: reason})
 	}

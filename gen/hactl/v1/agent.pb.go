@@ -435,6 +435,11 @@ type Instance struct {
 	// unicast_peers is empty in multicast mode.
 	UnicastPeers   []string `protobuf:"bytes,22,rep,name=unicast_peers,json=unicastPeers,proto3" json:"unicast_peers,omitempty"`
 	PrimaryAddress string   `protobuf:"bytes,23,opt,name=primary_address,json=primaryAddress,proto3" json:"primary_address,omitempty"`
+	// sync_group is the vrrp_sync_group the instance belongs to; empty if none.
+	SyncGroup string `protobuf:"bytes,24,opt,name=sync_group,json=syncGroup,proto3" json:"sync_group,omitempty"`
+	// sync_group_state is that group's state: FAULT while any member is, MASTER or
+	// BACKUP once every member is, STOP once all stopped, INIT before.
+	SyncGroupState State `protobuf:"varint,25,opt,name=sync_group_state,json=syncGroupState,proto3,enum=hactl.v1.State" json:"sync_group_state,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
@@ -628,6 +633,20 @@ func (x *Instance) GetPrimaryAddress() string {
 		return x.PrimaryAddress
 	}
 	return ""
+}
+
+func (x *Instance) GetSyncGroup() string {
+	if x != nil {
+		return x.SyncGroup
+	}
+	return ""
+}
+
+func (x *Instance) GetSyncGroupState() State {
+	if x != nil {
+		return x.SyncGroupState
+	}
+	return State_STATE_UNSPECIFIED
 }
 
 // PriorityContribution is one tracked probe's or interface's weight in force.
@@ -2429,7 +2448,7 @@ const file_hactl_v1_agent_proto_rawDesc = "" +
 	"\rwatch_streams\x18\x05 \x01(\rR\fwatchStreams\"?\n" +
 	"\x0fApiRefusalCount\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\x12\x14\n" +
-	"\x05count\x18\x02 \x01(\x04R\x05count\"\xb4\a\n" +
+	"\x05count\x18\x02 \x01(\x04R\x05count\"\x8e\b\n" +
 	"\bInstance\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04vrid\x18\x02 \x01(\rR\x04vrid\x12\x1c\n" +
@@ -2455,7 +2474,10 @@ const file_hactl_v1_agent_proto_rawDesc = "" +
 	"\boverride\x18\x14 \x01(\v2\x12.hactl.v1.OverrideR\boverride\x12 \n" +
 	"\vmaintenance\x18\x15 \x01(\bR\vmaintenance\x12#\n" +
 	"\runicast_peers\x18\x16 \x03(\tR\funicastPeers\x12'\n" +
-	"\x0fprimary_address\x18\x17 \x01(\tR\x0eprimaryAddress\"D\n" +
+	"\x0fprimary_address\x18\x17 \x01(\tR\x0eprimaryAddress\x12\x1d\n" +
+	"\n" +
+	"sync_group\x18\x18 \x01(\tR\tsyncGroup\x129\n" +
+	"\x10sync_group_state\x18\x19 \x01(\x0e2\x0f.hactl.v1.StateR\x0esyncGroupState\"D\n" +
 	"\x14PriorityContribution\x12\x16\n" +
 	"\x06source\x18\x01 \x01(\tR\x06source\x12\x14\n" +
 	"\x05delta\x18\x02 \x01(\x05R\x05delta\"=\n" +
@@ -2673,56 +2695,57 @@ var file_hactl_v1_agent_proto_depIdxs = []int32{
 	11, // 14: hactl.v1.Instance.receive_errors:type_name -> hactl.v1.ReceiveErrorCount
 	12, // 15: hactl.v1.Instance.probes:type_name -> hactl.v1.Probe
 	14, // 16: hactl.v1.Instance.override:type_name -> hactl.v1.Override
-	32, // 17: hactl.v1.AdvertTiming.configured:type_name -> google.protobuf.Duration
-	32, // 18: hactl.v1.AdvertTiming.master_adver_interval:type_name -> google.protobuf.Duration
-	32, // 19: hactl.v1.AdvertTiming.recent:type_name -> google.protobuf.Duration
-	32, // 20: hactl.v1.AdvertTiming.min:type_name -> google.protobuf.Duration
-	32, // 21: hactl.v1.AdvertTiming.mean:type_name -> google.protobuf.Duration
-	32, // 22: hactl.v1.AdvertTiming.max:type_name -> google.protobuf.Duration
-	32, // 23: hactl.v1.AdvertTiming.jitter:type_name -> google.protobuf.Duration
-	31, // 24: hactl.v1.AdvertTiming.last_advert_at:type_name -> google.protobuf.Timestamp
-	32, // 25: hactl.v1.AdvertTiming.last_advert_age:type_name -> google.protobuf.Duration
-	31, // 26: hactl.v1.AdvertTiming.master_down_at:type_name -> google.protobuf.Timestamp
-	32, // 27: hactl.v1.AdvertTiming.master_down_interval:type_name -> google.protobuf.Duration
-	13, // 28: hactl.v1.Probe.results:type_name -> hactl.v1.ProbeResult
-	31, // 29: hactl.v1.ProbeResult.at:type_name -> google.protobuf.Timestamp
-	32, // 30: hactl.v1.ProbeResult.duration:type_name -> google.protobuf.Duration
-	1,  // 31: hactl.v1.Override.mode:type_name -> hactl.v1.OverrideMode
-	31, // 32: hactl.v1.Override.until:type_name -> google.protobuf.Timestamp
-	2,  // 33: hactl.v1.GetStatusResponse.node:type_name -> hactl.v1.Node
-	31, // 34: hactl.v1.WatchResponse.time:type_name -> google.protobuf.Timestamp
-	2,  // 35: hactl.v1.WatchResponse.snapshot:type_name -> hactl.v1.Node
-	19, // 36: hactl.v1.WatchResponse.transition:type_name -> hactl.v1.TransitionEvent
-	20, // 37: hactl.v1.WatchResponse.priority_change:type_name -> hactl.v1.PriorityChangeEvent
-	21, // 38: hactl.v1.WatchResponse.probe_result:type_name -> hactl.v1.ProbeResultEvent
-	22, // 39: hactl.v1.WatchResponse.vip:type_name -> hactl.v1.VipEvent
-	23, // 40: hactl.v1.WatchResponse.advert_timing:type_name -> hactl.v1.AdvertTimingEvent
-	24, // 41: hactl.v1.WatchResponse.config_reload:type_name -> hactl.v1.ConfigReloadEvent
-	25, // 42: hactl.v1.WatchResponse.control_action:type_name -> hactl.v1.ControlActionEvent
-	26, // 43: hactl.v1.WatchResponse.receive_error:type_name -> hactl.v1.ReceiveErrorEvent
-	0,  // 44: hactl.v1.TransitionEvent.from:type_name -> hactl.v1.State
-	0,  // 45: hactl.v1.TransitionEvent.to:type_name -> hactl.v1.State
-	6,  // 46: hactl.v1.PriorityChangeEvent.contributions:type_name -> hactl.v1.PriorityContribution
-	13, // 47: hactl.v1.ProbeResultEvent.result:type_name -> hactl.v1.ProbeResult
-	10, // 48: hactl.v1.AdvertTimingEvent.timing:type_name -> hactl.v1.AdvertTiming
-	11, // 49: hactl.v1.AdvertTimingEvent.receive_errors:type_name -> hactl.v1.ReceiveErrorCount
-	8,  // 50: hactl.v1.AdvertTimingEvent.master:type_name -> hactl.v1.Master
-	1,  // 51: hactl.v1.FailoverRequest.mode:type_name -> hactl.v1.OverrideMode
-	32, // 52: hactl.v1.FailoverRequest.duration:type_name -> google.protobuf.Duration
-	0,  // 53: hactl.v1.FailoverResponse.state:type_name -> hactl.v1.State
-	15, // 54: hactl.v1.AgentService.GetStatus:input_type -> hactl.v1.GetStatusRequest
-	17, // 55: hactl.v1.AgentService.Watch:input_type -> hactl.v1.WatchRequest
-	27, // 56: hactl.v1.AgentService.Failover:input_type -> hactl.v1.FailoverRequest
-	29, // 57: hactl.v1.AgentService.SetMaintenance:input_type -> hactl.v1.SetMaintenanceRequest
-	16, // 58: hactl.v1.AgentService.GetStatus:output_type -> hactl.v1.GetStatusResponse
-	18, // 59: hactl.v1.AgentService.Watch:output_type -> hactl.v1.WatchResponse
-	28, // 60: hactl.v1.AgentService.Failover:output_type -> hactl.v1.FailoverResponse
-	30, // 61: hactl.v1.AgentService.SetMaintenance:output_type -> hactl.v1.SetMaintenanceResponse
-	58, // [58:62] is the sub-list for method output_type
-	54, // [54:58] is the sub-list for method input_type
-	54, // [54:54] is the sub-list for extension type_name
-	54, // [54:54] is the sub-list for extension extendee
-	0,  // [0:54] is the sub-list for field type_name
+	0,  // 17: hactl.v1.Instance.sync_group_state:type_name -> hactl.v1.State
+	32, // 18: hactl.v1.AdvertTiming.configured:type_name -> google.protobuf.Duration
+	32, // 19: hactl.v1.AdvertTiming.master_adver_interval:type_name -> google.protobuf.Duration
+	32, // 20: hactl.v1.AdvertTiming.recent:type_name -> google.protobuf.Duration
+	32, // 21: hactl.v1.AdvertTiming.min:type_name -> google.protobuf.Duration
+	32, // 22: hactl.v1.AdvertTiming.mean:type_name -> google.protobuf.Duration
+	32, // 23: hactl.v1.AdvertTiming.max:type_name -> google.protobuf.Duration
+	32, // 24: hactl.v1.AdvertTiming.jitter:type_name -> google.protobuf.Duration
+	31, // 25: hactl.v1.AdvertTiming.last_advert_at:type_name -> google.protobuf.Timestamp
+	32, // 26: hactl.v1.AdvertTiming.last_advert_age:type_name -> google.protobuf.Duration
+	31, // 27: hactl.v1.AdvertTiming.master_down_at:type_name -> google.protobuf.Timestamp
+	32, // 28: hactl.v1.AdvertTiming.master_down_interval:type_name -> google.protobuf.Duration
+	13, // 29: hactl.v1.Probe.results:type_name -> hactl.v1.ProbeResult
+	31, // 30: hactl.v1.ProbeResult.at:type_name -> google.protobuf.Timestamp
+	32, // 31: hactl.v1.ProbeResult.duration:type_name -> google.protobuf.Duration
+	1,  // 32: hactl.v1.Override.mode:type_name -> hactl.v1.OverrideMode
+	31, // 33: hactl.v1.Override.until:type_name -> google.protobuf.Timestamp
+	2,  // 34: hactl.v1.GetStatusResponse.node:type_name -> hactl.v1.Node
+	31, // 35: hactl.v1.WatchResponse.time:type_name -> google.protobuf.Timestamp
+	2,  // 36: hactl.v1.WatchResponse.snapshot:type_name -> hactl.v1.Node
+	19, // 37: hactl.v1.WatchResponse.transition:type_name -> hactl.v1.TransitionEvent
+	20, // 38: hactl.v1.WatchResponse.priority_change:type_name -> hactl.v1.PriorityChangeEvent
+	21, // 39: hactl.v1.WatchResponse.probe_result:type_name -> hactl.v1.ProbeResultEvent
+	22, // 40: hactl.v1.WatchResponse.vip:type_name -> hactl.v1.VipEvent
+	23, // 41: hactl.v1.WatchResponse.advert_timing:type_name -> hactl.v1.AdvertTimingEvent
+	24, // 42: hactl.v1.WatchResponse.config_reload:type_name -> hactl.v1.ConfigReloadEvent
+	25, // 43: hactl.v1.WatchResponse.control_action:type_name -> hactl.v1.ControlActionEvent
+	26, // 44: hactl.v1.WatchResponse.receive_error:type_name -> hactl.v1.ReceiveErrorEvent
+	0,  // 45: hactl.v1.TransitionEvent.from:type_name -> hactl.v1.State
+	0,  // 46: hactl.v1.TransitionEvent.to:type_name -> hactl.v1.State
+	6,  // 47: hactl.v1.PriorityChangeEvent.contributions:type_name -> hactl.v1.PriorityContribution
+	13, // 48: hactl.v1.ProbeResultEvent.result:type_name -> hactl.v1.ProbeResult
+	10, // 49: hactl.v1.AdvertTimingEvent.timing:type_name -> hactl.v1.AdvertTiming
+	11, // 50: hactl.v1.AdvertTimingEvent.receive_errors:type_name -> hactl.v1.ReceiveErrorCount
+	8,  // 51: hactl.v1.AdvertTimingEvent.master:type_name -> hactl.v1.Master
+	1,  // 52: hactl.v1.FailoverRequest.mode:type_name -> hactl.v1.OverrideMode
+	32, // 53: hactl.v1.FailoverRequest.duration:type_name -> google.protobuf.Duration
+	0,  // 54: hactl.v1.FailoverResponse.state:type_name -> hactl.v1.State
+	15, // 55: hactl.v1.AgentService.GetStatus:input_type -> hactl.v1.GetStatusRequest
+	17, // 56: hactl.v1.AgentService.Watch:input_type -> hactl.v1.WatchRequest
+	27, // 57: hactl.v1.AgentService.Failover:input_type -> hactl.v1.FailoverRequest
+	29, // 58: hactl.v1.AgentService.SetMaintenance:input_type -> hactl.v1.SetMaintenanceRequest
+	16, // 59: hactl.v1.AgentService.GetStatus:output_type -> hactl.v1.GetStatusResponse
+	18, // 60: hactl.v1.AgentService.Watch:output_type -> hactl.v1.WatchResponse
+	28, // 61: hactl.v1.AgentService.Failover:output_type -> hactl.v1.FailoverResponse
+	30, // 62: hactl.v1.AgentService.SetMaintenance:output_type -> hactl.v1.SetMaintenanceResponse
+	59, // [59:63] is the sub-list for method output_type
+	55, // [55:59] is the sub-list for method input_type
+	55, // [55:55] is the sub-list for extension type_name
+	55, // [55:55] is the sub-list for extension extendee
+	0,  // [0:55] is the sub-list for field type_name
 }
 
 func init() { file_hactl_v1_agent_proto_init() }
