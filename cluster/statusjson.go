@@ -63,6 +63,12 @@ type InstanceDoc struct {
 	// Probes are the instance's tracked probes with their last result, so that a
 	// script's own words are visible without the TUI.
 	Probes []ProbeDoc `json:"probes,omitempty"`
+	// Transitions counts the instance's state changes since it started.
+	Transitions uint64 `json:"transitions"`
+	// SyncGroup is the vrrp_sync_group the instance belongs to, and SyncGroupState
+	// that group's state; both empty when it is in none.
+	SyncGroup      string `json:"sync_group,omitempty"`
+	SyncGroupState string `json:"sync_group_state,omitempty"`
 }
 
 // ProbeDoc is one probe of an instance: its state, why, and its last output.
@@ -140,6 +146,11 @@ func newInstanceDoc(in *hactlv1.Instance) InstanceDoc {
 		Interface:         in.GetInterface(),
 		StateReason:       in.GetStateReason(),
 		Maintenance:       in.GetMaintenance(),
+		Transitions:       in.GetTransitions(),
+		SyncGroup:         in.GetSyncGroup(),
+	}
+	if d.SyncGroup != "" {
+		d.SyncGroupState = contractState(in.GetSyncGroupState())
 	}
 	if ts := in.GetStateSince(); ts != nil {
 		t := ts.AsTime()

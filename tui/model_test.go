@@ -210,3 +210,20 @@ func TestNoColorHonoured(t *testing.T) {
 }
 
 func teaSize(w, h int) tea.WindowSizeMsg { return tea.WindowSizeMsg{Width: w, Height: h} }
+
+// The dashboard names an instance's vrrp_sync_group next to it; without one it says
+// nothing of groups.
+func TestDashboardShowsSyncGroup(t *testing.T) {
+	var r recorder
+	in71 := seedInstance("cenvm71", master, "cenvm71")
+	in72 := seedInstance("cenvm72", backup, "cenvm71")
+	in71.SyncGroup, in72.SyncGroup = "G_ROUTER", "G_ROUTER"
+	m := model(t, r.options(), 120, 40, snap("cenvm71", in71), snap("cenvm72", in72))
+	if v := m.View(); !strings.Contains(v, "VI_1  VRID 51  sync group G_ROUTER") {
+		t.Errorf("view does not show the sync group:\n%s", v)
+	}
+	m = model(t, r.options(), 120, 40, healthyMsgs()...)
+	if v := m.View(); strings.Contains(v, "sync group") {
+		t.Errorf("view shows a sync group for an instance in none:\n%s", v)
+	}
+}

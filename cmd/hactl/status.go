@@ -67,7 +67,12 @@ func writeStatusTable(w io.Writer, doc cluster.StatusDoc) error {
 			fmt.Fprintf(tw, "%s\t(no instances)\n", name)
 		}
 		for _, in := range n.Instances {
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%d\t%s\t%s\n", name, in.Name, in.VRID, in.State,
+			inst := in.Name
+			if in.SyncGroup != "" {
+				// The vrrp_sync_group and its state: "VI_1 [G MASTER]".
+				inst += " [" + in.SyncGroup + " " + in.SyncGroupState + "]"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%d\t%s\t%s\n", name, inst, in.VRID, in.State,
 				in.Priority, in.EffectivePriority, vipList(in), orDash(in.Master))
 		}
 	}

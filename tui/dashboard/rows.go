@@ -110,10 +110,24 @@ func (m Model) header(r cluster.InstanceRow) string {
 		vips = append(vips, "VIP "+addr+" "+holder)
 	}
 	head := th.PaneTitle.Render(r.Name) + th.Label.Render(fmt.Sprintf("  VRID %d", r.VRID))
+	if g := syncGroup(r); g != "" {
+		head += th.Label.Render("  sync group " + g)
+	}
 	if len(vips) > 0 {
 		head += "  " + strings.Join(vips, "  ")
 	}
 	return head
+}
+
+// syncGroup is the vrrp_sync_group the row's instance belongs to, as its nodes report
+// it ("" if none).
+func syncGroup(r cluster.InstanceRow) string {
+	for _, c := range r.Cells {
+		if g := c.Inst.GetSyncGroup(); g != "" {
+			return g
+		}
+	}
+	return ""
 }
 
 func vipAddrs(r cluster.InstanceRow) []string {
