@@ -7,7 +7,6 @@ import (
 	"net/netip"
 	"reflect"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/hagent-dev/hagent/agent/config"
@@ -79,11 +78,9 @@ func (a *Agent) Reload(ctx context.Context, cfg *config.Config) ([]string, error
 	var errs error
 	for _, ic := range cfg.Instances {
 		if in := a.instance(ic.Name); in != nil {
-			msg, err := in.reconfigure(ctx, cfg, ic)
+			msgs, err := in.reconfigure(ctx, cfg, ic)
 			if err == nil {
-				if msg != "" {
-					changes = append(changes, msg)
-				}
+				changes = append(changes, msgs...)
 				continue
 			}
 			// The state machine says it is another router after all: restart it.
@@ -149,9 +146,9 @@ func (a *Agent) ReloadFailed(err error) {
 // VIPs that came and went, the state machine's settings (priority, advert_int,
 // preempt, authentication: vrrp.Instance.Reconfigure keeps a MASTER master, as
 // keepalived's reload_master), the tracks and their weights, unicast peers, garp and
-// notify settings. It returns a summary of what changed, or an error when the change
-// needs a new instance after all.
-func (in *instance) reconfigure(ctx context.Context, newCfg *config.Config, ic *config.Instance) (string, error) {
+// notify settings. It returns what changed, one line each, or an error when the
+// change needs a new instance after all.
+func (in *instance) reconfigure(ctx context.Context, newCfg *config.Config, ic *config.Instance) ([]string, error) {
 	var msgs []string
 	var ferr error
 	err := in.call(ctx, func(now time.Time) {
@@ -181,17 +178,19 @@ func (in *instance) reconfigure(ctx context.Context, newCfg *config.Config, ic *
 				in.garpRefreshAt = now.Add(ic.GARPMasterRefresh)
 			}
 		}
+		// The VIP list is reported above, on its own.
+		oldFSM.VIPs, newFSM.VIPs = nil, nil
 		if !reflect.DeepEqual(oldFSM, newFSM) {
 			msgs = append(msgs, fmt.Sprintf("%s: reconfigured in place, still %s", in.name, in.fsm.State()))
 		}
 	})
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	if ferr != nil {
-		return "", ferr
+		return nil, ferr
 	}
-	return strings.Join(msgs, "; "), nil
+	return msgs, nil
 }
 
 // reconfigureVIPs moves the VIPs that came and went; the rest stay bound.
