@@ -110,3 +110,46 @@ func TestSyncGroupMembersMoveTogether(t *testing.T) {
 		t.Errorf("notify log:\n%s\nwant the group BACKUP after the recovery, then STOP", got)
 	}
 }
+
+// A reload that puts two running instances in a group joins them in place (no
+// restart), and one that takes the group away again clears what it put on them.
+func TestReloadJoinsAndLeavesSyncGroup(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	script := filepath.Join(dir, "notify.sh")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	grouped := syncConf(script)
+	plain := grouped[:strings.Index(grouped, "vrrp_sync_group")]
+	h := start(t, plain)
+	h.seg.advertFrom(t, 0) // VI_1 takes over; VI_2, alone, stays BACKUP
+	waitFor(t, 3*time.Second, "VI_1 MASTER", func() bool { return h.states(t)["VI_1"] == hactlv1.State_STATE_MASTER })
+	if st := h.states(t)["VI_2"]; st != hactlv1.State_STATE_BACKUP {
+		t.Fatalf("VI_2 %v before the group exists, want BACKUP", st)
+	}
+	vi1 := h.a.instance("VI_1")
+
+	changes := reload(t, h, grouped)
+	if h.a.instance("VI_1") != vi1 || strings.Contains(strings.Join(changes, ";"), "restarted") {
+		t.Fatalf("joining a group restarted an instance: %v", changes)
+	}
+	for _, in := range h.a.Status().GetInstances() {
+		if in.GetSyncGroup() != "G" {
+			t.Errorf("%s: sync_group %q after the reload, want G", in.GetName(), in.GetSyncGroup())
+		}
+	}
+	// VI_1's check fails: the group takes VI_2 to FAULT.
+	if err := vi1.call(context.Background(), func(now time.Time) {
+		vi1.onProbe(now, probeMsg{key: "script:chk", ev: probe.Event{Change: &probe.StateChange{Probe: "chk", Healthy: false, Reason: "down"}}})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 2*time.Second, "VI_2 FAULT with its group", func() bool { return h.states(t)["VI_2"] == hactlv1.State_STATE_FAULT })
+
+	reload(t, h, plain)
+	waitFor(t, 2*time.Second, "VI_2 out of FAULT once the group is gone", func() bool { return h.states(t)["VI_2"] == hactlv1.State_STATE_BACKUP })
+	if in := h.a.Status().GetInstances()[1]; in.GetSyncGroup() != "" || len(in.GetFaults()) != 0 {
+		t.Errorf("VI_2 after leaving the group: group %q, faults %v", in.GetSyncGroup(), in.GetFaults())
+	}
+}
