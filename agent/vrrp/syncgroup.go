@@ -115,12 +115,15 @@ type SyncStatus struct {
 	// group let it: it knows no live master, its master resigned, it outranks the
 	// master and may preempt, or its Master_Down_Timer ran out while held.
 	WantMaster bool
+	// Promoted: an operator's Promote override made it MASTER; the group follows it
+	// whatever the other members want (a forced failover moves the whole group).
+	Promoted bool
 }
 
 // SyncStatus reports the member's part for its sync group; it is cheap enough to call
 // after every Step.
 func (i *Instance) SyncStatus() SyncStatus {
-	s := SyncStatus{State: i.state}
+	s := SyncStatus{State: i.state, Promoted: i.override == OverridePromote}
 	for src := range i.faults {
 		if !strings.HasPrefix(src, syncFaultPrefix) {
 			s.OwnFault = true
@@ -229,7 +232,7 @@ func (g *SyncGroup) Report(member string, s SyncStatus) ([]SyncOrder, *Transitio
 				unwilling = append(unwilling, m)
 			}
 		}
-		if len(unwilling) > 0 {
+		if len(unwilling) > 0 && !s.Promoted {
 			out = append(out, SyncOrder{member, SyncBackup{Group: g.name, Reason: strings.Join(unwilling, ", ") + " not ready for MASTER"}})
 			break
 		}

@@ -219,3 +219,24 @@ func TestSyncGroupScenario_FaultMovesBoth(t *testing.T) {
 		t.Fatalf("after recovery: %s %s group %s, want all BACKUP", insts["VI_1"].State(), insts["VI_2"].State(), g.State())
 	}
 }
+
+// An operator's Promote (hactl failover towards this node) moves the whole group: the
+// promoted member takes the others along even though they hear a live master.
+func TestSyncGroupFollowsPromotedMember(t *testing.T) {
+	g := NewSyncGroup("G", []string{"VI_1", "VI_2"})
+	g.Report("VI_1", backupUnwilling)
+	g.Report("VI_2", backupUnwilling)
+	orders, _ := g.Report("VI_1", SyncStatus{State: StateMaster, WantMaster: true, Promoted: true})
+	if _, ok := hasOrder[SyncMaster](orders, "VI_2"); !ok {
+		t.Fatalf("orders %#v, want VI_2 taken along", orders)
+	}
+	if _, ok := hasOrder[SyncBackup](orders, "VI_1"); ok {
+		t.Fatalf("the promoted member was sent back: %#v", orders)
+	}
+	i := started(t, v2Config())
+	recv(t, i, t0.Add(100*time.Millisecond), highPeer, advertFor(v2Config(), 200))
+	i.Step(t0.Add(200*time.Millisecond), Promote{Who: "op"})
+	if st := i.SyncStatus(); st.State != StateMaster || !st.Promoted {
+		t.Errorf("after Promote: %+v, want MASTER and Promoted", st)
+	}
+}
