@@ -167,6 +167,29 @@ func TestSyncGroupMovesTogether(t *testing.T) {
 			}
 		}
 	}
+	if t.Failed() {
+		return
+	}
+
+	// A forced failover of one member moves the group, and clearing it brings the
+	// group back.
+	hactl := func(args ...string) {
+		t.Helper()
+		for _, h := range l.Hosts {
+			args = append(args, "--agent", h+"=unix://"+l.APISocket(h))
+		}
+		out, err := exec.CommandContext(ctx, hactlBin, args...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("hactl %v: %v: %s", args, err, out)
+		}
+	}
+	ctx, cancel = context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	hactl("failover", "VI_1", "--node", "cenvm72")
+	syncBothOn(t, n, "cenvm72", syncMoveTimeout, "hactl failover VI_1 --node cenvm72")
+	syncStaysOn(t, n, "cenvm72", 2*time.Second, "after the forced failover")
+	hactl("failover", "VI_1", "--clear")
+	syncBothOn(t, n, "cenvm71", syncMoveTimeout, "hactl failover VI_1 --clear")
 }
 
 // keepalived 2.2.7 through the same steps: the reference TestSyncGroupMovesTogether

@@ -115,15 +115,22 @@ type SyncStatus struct {
 	// group let it: it knows no live master, its master resigned, it outranks the
 	// master and may preempt, or its Master_Down_Timer ran out while held.
 	WantMaster bool
-	// Promoted: an operator's Promote override made it MASTER; the group follows it
-	// whatever the other members want (a forced failover moves the whole group).
-	Promoted bool
+	// Promoted: an operator's Promote override (until PromotedUntil, zero: until
+	// cleared, by PromotedBy) is in force. The group follows it whatever the other
+	// members want, and promotes them too, so that a forced failover moves the whole
+	// group and the peer's members step down on our members' adverts.
+	Promoted      bool
+	PromotedUntil time.Time
+	PromotedBy    string
 }
 
 // SyncStatus reports the member's part for its sync group; it is cheap enough to call
 // after every Step.
 func (i *Instance) SyncStatus() SyncStatus {
-	s := SyncStatus{State: i.state, Promoted: i.override == OverridePromote}
+	s := SyncStatus{State: i.state}
+	if i.override == OverridePromote {
+		s.Promoted, s.PromotedUntil, s.PromotedBy = true, i.overrideUntil, i.overrideWho
+	}
 	for src := range i.faults {
 		if !strings.HasPrefix(src, syncFaultPrefix) {
 			s.OwnFault = true
@@ -213,6 +220,22 @@ func (g *SyncGroup) Report(member string, s SyncStatus) ([]SyncOrder, *Transitio
 			out = append(out, SyncOrder{m, Fault{Source: SyncFaultSource(g.name), Reason: strings.Join(faulty, ", ") + " in FAULT"}})
 		} else {
 			out = append(out, SyncOrder{m, FaultCleared{Source: SyncFaultSource(g.name)}})
+		}
+	}
+
+	// A forced failover of one member is one of the group.
+	switch {
+	case s.Promoted && !prev.Promoted:
+		for _, m := range g.members {
+			if m != member && !g.status[m].Promoted {
+				out = append(out, SyncOrder{m, Promote{Until: s.PromotedUntil, Who: "vrrp_sync_group " + g.name + ": " + orUnknown(s.PromotedBy)}})
+			}
+		}
+	case !s.Promoted && prev.Promoted:
+		for _, m := range g.members {
+			if m != member && g.status[m].Promoted {
+				out = append(out, SyncOrder{m, ClearOverride{Who: "vrrp_sync_group " + g.name}})
+			}
 		}
 	}
 

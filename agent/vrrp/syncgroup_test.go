@@ -233,6 +233,14 @@ func TestSyncGroupFollowsPromotedMember(t *testing.T) {
 	if _, ok := hasOrder[SyncBackup](orders, "VI_1"); ok {
 		t.Fatalf("the promoted member was sent back: %#v", orders)
 	}
+	if p, ok := hasOrder[Promote](orders, "VI_2"); !ok || p.Who != "vrrp_sync_group G: unknown" {
+		t.Fatalf("orders %#v, want VI_2 promoted too", orders)
+	}
+	g.Report("VI_2", SyncStatus{State: StateMaster, WantMaster: true, Promoted: true})
+	orders, _ = g.Report("VI_1", masterStatus)
+	if _, ok := hasOrder[ClearOverride](orders, "VI_2"); !ok {
+		t.Fatalf("orders %#v, want VI_2's promotion cleared with VI_1's", orders)
+	}
 	i := started(t, v2Config())
 	recv(t, i, t0.Add(100*time.Millisecond), highPeer, advertFor(v2Config(), 200))
 	i.Step(t0.Add(200*time.Millisecond), Promote{Who: "op"})
