@@ -18,7 +18,6 @@ func trackedConf(prio, weight int) string {
 		fmt.Sprintf("    track_script {\n        chk weight %d\n    }\n}\n", weight)
 }
 
-
 // A reload that changes the priority, then a track's weight, keeps the MASTER master
 // and its VIP (keepalived's reload_master): no transition, no unbind, the instance is
 // the same loop, and its adverts carry the new effective priority at once.

@@ -47,7 +47,7 @@ func syncConf(host string) string {
     rise 1
 }
 ` + inst("VI_1", 51, lab.VIP, "    track_script {\n        chk_vi1\n    }\n") +
-		inst("VI_2", 52, reloadVIP2, "") + `vrrp_sync_group G {
+		inst("VI_2", 52, inplaceVIP2, "") + `vrrp_sync_group G {
     group {
         VI_1
         VI_2
@@ -75,7 +75,7 @@ func syncStart(t *testing.T, d lab.Daemon) (*lab.Lab, *faultsNet) {
 func syncBothOn(t *testing.T, n *faultsNet, host string, timeout time.Duration, what string) {
 	t.Helper()
 	faultsPoll(t, timeout, what+": both VIPs on "+host+" only", func() bool {
-		return slices.Equal(n.holders(lab.VIP), []string{host}) && slices.Equal(n.holders(reloadVIP2), []string{host})
+		return slices.Equal(n.holders(lab.VIP), []string{host}) && slices.Equal(n.holders(inplaceVIP2), []string{host})
 	})
 }
 
@@ -84,7 +84,7 @@ func syncStaysOn(t *testing.T, n *faultsNet, host string, window time.Duration, 
 	t.Helper()
 	end := time.Now().Add(window)
 	for time.Now().Before(end) {
-		a, b := n.holders(lab.VIP), n.holders(reloadVIP2)
+		a, b := n.holders(lab.VIP), n.holders(inplaceVIP2)
 		if !slices.Equal(a, []string{host}) || !slices.Equal(b, []string{host}) {
 			t.Fatalf("%s: .109 on %v and .110 on %v, want both on %s", what, a, b, host)
 		}
