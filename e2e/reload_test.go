@@ -62,7 +62,9 @@ func TestReloadSlowNotifyKeepsOtherInstancesHearingTheirMaster(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	next := strings.Replace(string(conf), "priority 80", "priority 81", 1)
+	// A new priority alone is applied in place; a new mcast_src_ip (the same address,
+	// now written) makes it another router's socket: a restart.
+	next := strings.Replace(string(conf), "priority 80", "priority 81\n    mcast_src_ip 192.168.188.72", 1)
 	if next == string(conf) {
 		t.Fatal("no \"priority 80\" (VI_SLOW) in cenvm72's config")
 	}
