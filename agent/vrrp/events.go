@@ -44,6 +44,9 @@ const (
 	TimerMasterDown
 	// TimerOverride ends a time-limited failover override.
 	TimerOverride
+	// TimerRelease ends a handover: a router that left MASTER releases the VIPs it kept
+	// for its successor (make before break, see handover.go).
+	TimerRelease
 )
 
 func (k TimerKind) String() string {
@@ -54,6 +57,8 @@ func (k TimerKind) String() string {
 		return "master_down"
 	case TimerOverride:
 		return "override"
+	case TimerRelease:
+		return "release"
 	}
 	return fmt.Sprintf("timer(%d)", uint8(k))
 }
@@ -159,19 +164,33 @@ type (
 		On  bool
 		Who string
 	}
+	// Unreported names a tracked check that has not given its first result yet; the
+	// check reports with a Fault, FaultCleared or PriorityDelta of the same Source. A
+	// fault source (Fault: a weight-0 check) holds the instance in INIT until it reports,
+	// as keepalived's num_script_init (vrrp_track.c: initialise_track_script_state,
+	// process_script_update_priority). Any unreported check holds off preemption.
+	Unreported struct {
+		Source string
+		Fault  bool
+	}
+	// AnnouncementSeen is another router's gratuitous ARP or unsolicited NA for Addr,
+	// seen on the segment: during a handover it means the successor has claimed the VIP.
+	AnnouncementSeen struct{ Addr netip.Addr }
 )
 
-func (Start) isEvent()          {}
-func (Stop) isEvent()           {}
-func (AdvertReceived) isEvent() {}
-func (TimerFired) isEvent()     {}
-func (PriorityDelta) isEvent()  {}
-func (Fault) isEvent()          {}
-func (FaultCleared) isEvent()   {}
-func (Relinquish) isEvent()     {}
-func (Promote) isEvent()        {}
-func (ClearOverride) isEvent()  {}
-func (Maintenance) isEvent()    {}
+func (Start) isEvent()            {}
+func (Stop) isEvent()             {}
+func (AdvertReceived) isEvent()   {}
+func (TimerFired) isEvent()       {}
+func (PriorityDelta) isEvent()    {}
+func (Fault) isEvent()            {}
+func (FaultCleared) isEvent()     {}
+func (Relinquish) isEvent()       {}
+func (Promote) isEvent()          {}
+func (ClearOverride) isEvent()    {}
+func (Maintenance) isEvent()      {}
+func (Unreported) isEvent()       {}
+func (AnnouncementSeen) isEvent() {}
 
 // Action is an output of Instance.Step, for the driver to carry out in order.
 type Action interface{ isAction() }
@@ -229,6 +248,10 @@ type (
 	}
 	// PriorityChanged reports a new effective priority.
 	PriorityChanged struct{ From, To uint8 }
+	// WatchAnnouncements asks the driver to watch the segment for another router's
+	// gratuitous ARP / unsolicited NA for our VIPs (On) or to stop (off), and to report
+	// each with AnnouncementSeen. It is on only while a handover keeps the VIPs.
+	WatchAnnouncements struct{ On bool }
 	// OverrideChanged reports that a Relinquish or Promote override started (Override
 	// is it, Until its end or zero) or ended (Override is OverrideNone), for the event
 	// stream: an override can end by itself when its Until passes.
@@ -250,6 +273,7 @@ func (ChecksumChanged) isAction()     {}
 func (LowerPriorityAdvert) isAction() {}
 func (PriorityChanged) isAction()     {}
 func (OverrideChanged) isAction()     {}
+func (WatchAnnouncements) isAction()  {}
 
 // Override is an operator's failover override in force.
 type Override uint8
@@ -303,4 +327,11 @@ type Status struct {
 	AdvertsReceived uint64
 	Errors          map[Cause]uint64
 	Transitions     uint64
+
+	// Unreported lists the tracked checks that have not given their first result, sorted.
+	Unreported []string
+	// Handover is set while a router that left MASTER keeps the VIPs for its successor;
+	// ReleaseAt is when it releases them at the latest.
+	Handover  bool
+	ReleaseAt time.Time
 }

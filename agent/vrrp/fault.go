@@ -42,3 +42,27 @@ func (i *Instance) faultSummary() string {
 	}
 	return b.String()
 }
+
+// reported records a tracked check's first result; an instance that waits in INIT for
+// its fault sources starts when the last one has reported.
+func (i *Instance) reported(source string) {
+	if _, ok := i.unreported[source]; !ok {
+		return
+	}
+	delete(i.unreported, source)
+	if i.state == StateInit && i.startWanted && i.unreportedFaults() == "" {
+		i.start()
+	}
+}
+
+// unreportedFaults names the fault sources without a first result, sorted, or "".
+func (i *Instance) unreportedFaults() string {
+	var names []string
+	for s, fault := range i.unreported {
+		if fault {
+			names = append(names, s)
+		}
+	}
+	slices.Sort(names)
+	return strings.Join(names, ", ")
+}

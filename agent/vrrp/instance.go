@@ -30,7 +30,7 @@ type Instance struct {
 	out []Action  // actions of the Step in progress
 
 	// timers holds one deadline per TimerKind; zero is disarmed.
-	timers [TimerOverride + 1]time.Time
+	timers [TimerRelease + 1]time.Time
 	// downWhy says why the Master_Down_Timer was last set, for the transition to MASTER;
 	// it is formatted only then, to keep the per-advert path free of allocations.
 	downWhy downCause
@@ -51,6 +51,14 @@ type Instance struct {
 	preemptAt time.Time
 
 	vipsBound bool
+	// handover is the make-before-break phase after leaving MASTER (handover.go).
+	handover handoverPhase
+
+	// unreported holds the tracked checks without a first result: source -> whether it
+	// is a fault source (weight 0). startWanted: Start came while a fault source was
+	// unreported, so the instance waits in INIT.
+	unreported  map[string]bool
+	startWanted bool
 
 	// checksum is the VRRPv3 IPv4 pseudo-header in force (keepalived's
 	// unicast_chksum_compat: CONFIG from the start, AUTO once a peer used it).
@@ -92,6 +100,7 @@ func New(cfg Config) (*Instance, error) {
 		state:          StateInit,
 		contributions:  map[string]int{},
 		faults:         map[string]string{},
+		unreported:     map[string]bool{},
 		masterAdverInt: cfg.AdverInt,
 	}
 	i.step = i.stepIdle
@@ -189,10 +198,17 @@ func (i *Instance) Step(now time.Time, ev Event) []Action {
 	switch ev := ev.(type) {
 	case PriorityDelta:
 		i.setContribution(ev.Source, ev.Delta)
+		i.reported(ev.Source)
 	case Fault:
 		i.addFault(ev.Source, ev.Reason)
+		i.reported(ev.Source)
 	case FaultCleared:
 		i.clearFault(ev.Source)
+		i.reported(ev.Source)
+	case Unreported:
+		i.unreported[ev.Source] = ev.Fault
+	case AnnouncementSeen:
+		i.announcementSeen(ev.Addr)
 	case ClearOverride:
 		i.endOverride("cleared by " + orUnknown(ev.Who))
 	case Maintenance:
@@ -205,6 +221,10 @@ func (i *Instance) Step(now time.Time, ev Event) []Action {
 		}
 		if ev.Kind == TimerOverride {
 			i.endOverride("expired")
+			break
+		}
+		if ev.Kind == TimerRelease {
+			i.releaseVIPs()
 			break
 		}
 		i.step(ev)
@@ -227,10 +247,13 @@ func (i *Instance) Preempt() bool {
 }
 
 // preemptAllowed is whether a backup may now take over from a lower-priority master:
-// the preempt mode, preempt_delay, and our overrides (a relinquished or maintained
-// instance never preempts).
+// the preempt mode, preempt_delay, our overrides (a relinquished or maintained instance
+// never preempts), and the tracked checks: while one has not given its first result our
+// effective priority is not known yet, so a node that boots with its service down does
+// not preempt and then fail back (keepalived only has its Master_Down_Interval before
+// the first result: vrrp_scheduler.c: vrrp_init_script runs the scripts at once).
 func (i *Instance) preemptAllowed() bool {
-	if !i.Preempt() || i.override == OverrideRelinquish || i.maintenance {
+	if !i.Preempt() || i.override == OverrideRelinquish || i.maintenance || len(i.unreported) > 0 {
 		return false
 	}
 	if i.cfg.PreemptDelay > 0 {

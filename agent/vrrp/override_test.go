@@ -6,7 +6,8 @@ import (
 	"time"
 )
 
-// Relinquish: one priority-0 advert, VIPs released, BACKUP; demoted, it does not preempt
+// Relinquish: one priority-0 advert, BACKUP, the VIPs kept for the successor (handover);
+// demoted, it does not preempt
 // the (lower) new master even with FastPreempt, but takes over if nobody is master.
 func TestRelinquishHandsOverAndStaysDemoted(t *testing.T) {
 	t.Parallel()
@@ -25,8 +26,11 @@ func TestRelinquishHandsOverAndStaysDemoted(t *testing.T) {
 	if p := sentPriorities(acts); !eqU8(p, []uint8{0}) {
 		t.Fatalf("sent %v", p)
 	}
-	if len(actionsOf[UnbindVIPs](acts)) != 1 {
-		t.Fatalf("VIPs kept: %#v", acts)
+	if len(actionsOf[UnbindVIPs](acts)) != 0 || !i.HandingOver() {
+		t.Fatalf("VIPs not kept for the successor: %#v", acts)
+	}
+	if got, want := armed(t, acts, TimerRelease), now.Add(c.AdverInt+SuccessorGrace); !got.Equal(want) {
+		t.Fatalf("release at %v, want %v", got, want)
 	}
 	if oc := actionsOf[OverrideChanged](acts); len(oc) != 1 || oc[0].Override != OverrideRelinquish {
 		t.Fatalf("OverrideChanged: %#v", acts)
@@ -227,8 +231,8 @@ func TestMaintenanceHoldsOutOfMastership(t *testing.T) {
 	if tr.Reason != "maintenance on by dave" {
 		t.Errorf("reason %q", tr.Reason)
 	}
-	if p := sentPriorities(acts); !eqU8(p, []uint8{0}) || len(actionsOf[UnbindVIPs](acts)) != 1 {
-		t.Fatalf("actions %#v", acts)
+	if p := sentPriorities(acts); !eqU8(p, []uint8{0}) || len(actionsOf[UnbindVIPs](acts)) != 0 || !i.HandingOver() {
+		t.Fatalf("actions %#v, want priority 0 and the VIPs kept for the successor", acts)
 	}
 	if !i.Status(at).Maintenance {
 		t.Fatal("status does not show maintenance")

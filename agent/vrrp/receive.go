@@ -166,7 +166,7 @@ func (i *Instance) masterReceive(src netip.Addr, a *Advert) {
 	switch {
 	case a.Priority == 0:
 		// Another router resigns: show at once that there is a master. It was a master
-		// too (a healed split brain, see below), so its gratuitous ARPs may hold clients:
+		// too (shutting down or handing over), so its gratuitous ARPs may hold clients:
 		// announce the VIPs again to bring them back.
 		i.sendAdvert(i.prio)
 		i.arm(TimerAdver, i.now.Add(i.cfg.AdverInt))
@@ -181,13 +181,12 @@ func (i *Instance) masterReceive(src netip.Addr, a *Advert) {
 		}
 		i.observe(src, a.Priority)
 		d := i.masterDownInterval()
-		// Not in RFC 5798: we resign with one priority-0 advert. When a split brain heals
-		// and the higher master's advert arrives here first, this is the only thing the
-		// higher master ever hears of us, and it answers by advertising and announcing
-		// the VIPs at once (above); without it the clients our gratuitous ARPs took stay
-		// unserved until their ARP entries expire. A backup that hears the priority 0
-		// starts its Skew_Time, but the master's immediate advert stops it.
-		i.enterBackup(why, true, i.now.Add(d), downCause{src: src, wait: d})
+		// RFC 5798 6.4.3 and keepalived (vrrp.c: vrrp_state_master_rx, then
+		// vrrp_state_leave_master without an advert): no priority-0 advert, which would
+		// start every other backup's Skew_Time and could pull a nopreempt or
+		// preempt_delay backup into a third failover. A healed split brain still ends
+		// fast: the higher master re-announces when it hears our adverts (below).
+		i.enterBackup(why, false, i.now.Add(d), downCause{src: src, wait: d})
 	default:
 		i.lowerPriorityMaster(src, a.Priority)
 	}

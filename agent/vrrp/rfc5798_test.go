@@ -324,20 +324,23 @@ func masterAt(t *testing.T, c Config) (*Instance, time.Time) {
 
 // 6.4.3: "If the Priority in the ADVERTISEMENT is greater than the local Priority ...
 // Cancel Adver_Timer; Set Master_Adver_Interval ...; Set Master_Down_Timer to
-// Master_Down_Interval; Transition to the {Backup} state". Beyond the RFC, we resign with
-// one priority-0 advert, so that the higher master of a healed split brain hears of us
-// and re-announces the VIPs (see masterReceive).
+// Master_Down_Interval; Transition to the {Backup} state" — without a priority-0 advert,
+// as keepalived's vrrp.c: vrrp_state_master_rx (priority 0 is for Shutdown). Beyond the
+// RFC, the VIPs stay until the successor's announcement or HandoverLinger (handover.go).
 func TestRFC5798_6_4_3_MasterStepsDownOnHigherPriority(t *testing.T) {
 	forVersions(t, func(t *testing.T, c Config) {
 		i, at := masterAt(t, c)
 		now := at.Add(500 * time.Millisecond)
 		acts := recv(t, i, now, lowPeer, advertFor(c, 101))
 		wantTransition(t, acts, StateMaster, StateBackup)
-		if p := sentPriorities(acts); !eqU8(p, []uint8{0}) {
-			t.Errorf("stepping down for a higher priority: sent %v, want one priority 0", p)
+		if p := sentPriorities(acts); len(p) != 0 {
+			t.Errorf("stepping down for a higher priority: sent %v, want nothing", p)
 		}
-		if len(actionsOf[UnbindVIPs](acts)) != 1 {
-			t.Errorf("VIPs not released: %#v", acts)
+		if len(actionsOf[UnbindVIPs](acts)) != 0 {
+			t.Errorf("VIPs released before the successor announced them: %#v", acts)
+		}
+		if got, want := armed(t, acts, TimerRelease), now.Add(HandoverLinger); !got.Equal(want) {
+			t.Errorf("release at %v, want %v", got, want)
 		}
 		if got := armed(t, acts, TimerAdver); !got.IsZero() {
 			t.Errorf("Adver_Timer not cancelled: %v", got)
@@ -412,20 +415,24 @@ func TestRFC5798_6_4_3_MasterDiscardsLowerPriorityAndReadvertises(t *testing.T) 
 }
 
 // 6.4.3: "If a Shutdown event is received, then: Cancel the Adver_Timer; Send an
-// ADVERTISEMENT with Priority = 0; Transition to the {Initialize} state" (our STOP).
+// ADVERTISEMENT with Priority = 0; Transition to the {Initialize} state" (our STOP). The
+// VIPs are released when the handover ends (handover.go); here nobody takes over, so
+// after one advert interval plus SuccessorGrace.
 func TestRFC5798_6_4_3_MasterShutdownSendsPriorityZero(t *testing.T) {
 	forVersions(t, func(t *testing.T, c Config) {
 		i, at := masterAt(t, c)
-		acts := i.Step(at.Add(time.Second/2), Stop{})
+		stop := at.Add(time.Second / 2)
+		acts := i.Step(stop, Stop{})
 		wantTransition(t, acts, StateMaster, StateStopped)
 		if p := sentPriorities(acts); !eqU8(p, []uint8{0}) {
 			t.Fatalf("sent %v, want one priority 0", p)
 		}
-		if len(actionsOf[UnbindVIPs](acts)) != 1 {
-			t.Fatalf("VIPs not released: %#v", acts)
-		}
 		if !armed(t, acts, TimerAdver).IsZero() || !i.timers[TimerAdver].IsZero() {
 			t.Fatal("Adver_Timer not cancelled")
+		}
+		released, acts := fireAt(t, i, TimerRelease)
+		if !released.Equal(stop.Add(c.AdverInt+SuccessorGrace)) || len(actionsOf[UnbindVIPs](acts)) != 1 {
+			t.Fatalf("VIPs released at %v with %#v", released, acts)
 		}
 		// Stopped, nothing moves it but Start.
 		if acts := recv(t, i, at.Add(time.Second), highPeer, advertFor(c, 0)); len(acts) != 0 {

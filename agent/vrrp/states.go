@@ -39,18 +39,21 @@ func (i *Instance) transition(to State, step func(Event), reason string) {
 	i.emit(Transition{From: from, To: to, Reason: reason})
 }
 
-// leaveMaster undoes MASTER: stop advertising, optionally resign with one priority-0
-// advert (RFC 5798 6.4.3 Shutdown; keepalived on FAULT), and release the VIPs. The
-// priority-0 advert goes first so that a backup starts its Skew_Time while we unbind.
-func (i *Instance) leaveMaster(resign bool) {
+// leaveMaster undoes MASTER: stop advertising and optionally resign with one priority-0
+// advert (RFC 5798 6.4.3 Shutdown; keepalived on FAULT). The priority-0 advert goes
+// first so that a backup starts its Skew_Time at once. With handover the VIPs stay bound
+// until the successor has claimed them (see handover.go); successor says it already
+// advertised. Without, they are released now.
+func (i *Instance) leaveMaster(resign, handover, successor bool) {
 	i.disarm(TimerAdver)
 	if resign {
 		i.sendAdvert(0)
 	}
-	if i.vipsBound {
-		i.vipsBound = false
-		i.emit(UnbindVIPs{})
+	if handover {
+		i.startHandover(successor)
+		return
 	}
+	i.releaseVIPs()
 }
 
 // enterMaster is RFC 5798 6.4.1/6.4.2 "transition to Master": send an advert, take the
@@ -59,6 +62,7 @@ func (i *Instance) leaveMaster(resign bool) {
 func (i *Instance) enterMaster(reason string) {
 	i.transition(StateMaster, i.stepMaster, reason)
 	i.disarm(TimerMasterDown)
+	i.endHandover()                   // VIPs we kept for a successor are ours again
 	i.masterAdverInt = i.cfg.AdverInt // a master uses its own interval (keepalived)
 	i.setMaster(i.cfg.PrimaryAddr, i.prio)
 	i.sendAdvert(i.prio)
@@ -72,12 +76,15 @@ func (i *Instance) enterMaster(reason string) {
 
 // enterBackup goes to BACKUP with the Master_Down_Timer at downAt. resign says whether a
 // master leaving sends priority 0 first (relinquish, maintenance) or not (it lost an
-// election to a higher priority). The caller sets masterAdverInt and the master belief.
+// election to a higher priority: RFC 5798 6.4.3, keepalived's vrrp_state_master_rx).
+// A master leaving hands over: the VIPs stay until its successor claims them; one that
+// lost an election has heard its successor already. The caller sets masterAdverInt and
+// the master belief.
 func (i *Instance) enterBackup(reason string, resign bool, downAt time.Time, why downCause) {
 	wasMaster := i.state == StateMaster
 	i.transition(StateBackup, i.stepBackup, reason)
 	if wasMaster {
-		i.leaveMaster(resign)
+		i.leaveMaster(resign, true, !resign)
 	}
 	i.armMasterDown(downAt, why)
 }
@@ -88,18 +95,20 @@ func (i *Instance) enterFault(reason string) {
 	wasMaster := i.state == StateMaster
 	i.transition(StateFault, i.stepFault, reason)
 	if wasMaster {
-		i.leaveMaster(true)
+		i.leaveMaster(true, false, false)
 	}
+	i.releaseVIPs() // a handover in progress too: a faulty node serves nothing
 	i.disarm(TimerMasterDown)
 }
 
 // enterStopped shuts the instance down: a master sends priority 0 (RFC 5798 6.4.3
-// Shutdown), every timer stops and any override ends.
+// Shutdown) and hands over (the VIPs stay until a successor claims them, see
+// handover.go), every other timer stops and any override ends.
 func (i *Instance) enterStopped(reason string) {
 	wasMaster := i.state == StateMaster
 	i.transition(StateStopped, i.stepIdle, reason)
 	if wasMaster {
-		i.leaveMaster(true)
+		i.leaveMaster(true, true, false)
 	}
 	i.disarm(TimerMasterDown)
 	i.endOverride("instance stopped")
@@ -126,19 +135,37 @@ func (i *Instance) startBackup(reason string) {
 	i.enterBackup(reason, false, i.now.Add(d), downCause{wait: d})
 }
 
-// stepIdle is INIT and STOP: only Start matters (RFC 5798 6.4.1).
+// stepIdle is INIT and STOP: only Start matters (RFC 5798 6.4.1), and a stopped master
+// handing over still listens for its successor's advert.
 func (i *Instance) stepIdle(ev Event) {
-	switch ev.(type) {
+	switch ev := ev.(type) {
 	case Start:
 		i.start()
 	case Stop:
 		if i.state == StateInit {
+			i.startWanted = false
 			i.enterStopped("stopped before start")
+		}
+	case AdvertReceived:
+		if i.handover == handoverNone {
+			return
+		}
+		if a, ok := i.receive(ev); ok {
+			i.successorAdvertised(a.Priority)
 		}
 	}
 }
 
 func (i *Instance) start() {
+	if w := i.unreportedFaults(); w != "" {
+		// keepalived's vrrp_init_state keeps an instance with num_script_init out of
+		// BACKUP and MASTER until process_script_update_priority has the first result.
+		i.startWanted = true
+		i.reason = "waiting for the first result of " + w
+		i.since = i.now
+		return
+	}
+	i.startWanted = false
 	switch {
 	case len(i.faults) > 0:
 		i.enterFault("start: " + i.faultSummary())
@@ -169,6 +196,7 @@ func (i *Instance) stepBackup(ev Event) {
 		i.enterMaster("master down: " + i.downWhy.String())
 	case AdvertReceived:
 		if a, ok := i.receive(ev); ok {
+			i.successorAdvertised(a.Priority)
 			i.backupReceive(ev.Src, &a)
 		}
 	case Promote:

@@ -2,6 +2,7 @@ package vrrp
 
 import (
 	"maps"
+	"slices"
 	"time"
 )
 
@@ -33,6 +34,14 @@ func (i *Instance) Status(now time.Time) Status {
 	}
 	if i.state == StateBackup {
 		s.MasterDownAt = i.timers[TimerMasterDown]
+	}
+	for src := range i.unreported {
+		s.Unreported = append(s.Unreported, src)
+	}
+	slices.Sort(s.Unreported)
+	if i.handover != handoverNone {
+		s.Handover = true
+		s.ReleaseAt = i.timers[TimerRelease]
 	}
 	for _, c := range Causes {
 		s.Errors[c] = i.errs[c]
