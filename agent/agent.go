@@ -34,6 +34,12 @@ type Announcer interface {
 	Announce(ifname string, addrs []netip.Addr) error
 }
 
+// AnnounceWatcher reports other routers' gratuitous ARP / unsolicited NA for addrs on
+// ifname until ctx ends (vip.PacketAnnounceWatcher in production).
+type AnnounceWatcher interface {
+	WatchAnnouncements(ctx context.Context, ifname string, addrs []netip.Addr, seen func(netip.Addr)) error
+}
+
 // Agent runs every VRRP instance of one keepalived.conf.
 type Agent struct {
 	name       string
@@ -45,8 +51,11 @@ type Agent struct {
 	hub        *api.Hub
 	binder     Binder
 	announcer  Announcer
-	openConn   func(ifname string, family netio.Family, unicast bool) (packetConn, error)
-	watchNet   bool
+	annWatcher AnnounceWatcher
+	// annWatcherSet: WithAnnounceWatcher was given, even nil.
+	annWatcherSet bool
+	openConn      func(ifname string, family netio.Family, unicast bool) (packetConn, error)
+	watchNet      bool
 	// watch and readLink follow and read link state (vip.Watch, vip.LinkState).
 	watch    func(ctx context.Context, ifnames []string) (<-chan vip.Event, error)
 	readLink func(ifname string) (up bool, reason string, err error)
@@ -97,6 +106,12 @@ func WithHub(h *api.Hub) Option { return func(a *Agent) { a.hub = h } }
 // WithBinder replaces the netlink address binder (tests).
 func WithBinder(b Binder) Option { return func(a *Agent) { a.binder = b } }
 
+// WithAnnounceWatcher replaces the packet-socket watch for a successor's gratuitous ARP
+// (tests; nil means no watch: a handover ends on its timer).
+func WithAnnounceWatcher(w AnnounceWatcher) Option {
+	return func(a *Agent) { a.annWatcher, a.annWatcherSet = w, true }
+}
+
 // WithAnnouncer replaces the GARP/NA sender (tests).
 func WithAnnouncer(an Announcer) Option { return func(a *Agent) { a.announcer = an } }
 
@@ -129,6 +144,9 @@ func New(cfg *config.Config, opts ...Option) (*Agent, error) {
 	}
 	if a.announcer == nil {
 		a.announcer = vip.NewAnnouncer()
+	}
+	if !a.annWatcherSet {
+		a.annWatcher = vip.PacketAnnounceWatcher{}
 	}
 	if a.openConn == nil {
 		a.openConn = openNetioConn

@@ -192,13 +192,27 @@ func seedConf(prio int, vips ...string) string {
 `, prio, list)
 }
 
+// claimWatcher stands in for the ARP watch of a handover: each watch started hands its
+// seen callback to the test.
+type claimWatcher struct{ started chan func(netip.Addr) }
+
+func (w *claimWatcher) WatchAnnouncements(ctx context.Context, _ string, _ []netip.Addr, seen func(netip.Addr)) error {
+	select {
+	case w.started <- seen:
+	case <-ctx.Done():
+	}
+	<-ctx.Done()
+	return nil
+}
+
 type harness struct {
-	a    *Agent
-	seg  *segment
-	bind *binder
-	ann  *announcer
-	stop context.CancelFunc
-	done chan error
+	a     *Agent
+	seg   *segment
+	bind  *binder
+	ann   *announcer
+	claim *claimWatcher
+	stop  context.CancelFunc
+	done  chan error
 }
 
 func start(t *testing.T, conf string) *harness {
@@ -213,8 +227,9 @@ func startWith(t *testing.T, conf string, adjust func(*Agent)) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{seg: newSegment(), bind: newBinder(), ann: &announcer{n: map[netip.Addr]int{}}, done: make(chan error, 1)}
-	h.a, err = New(cfg, WithName("cenvm71"), WithBinder(h.bind), WithAnnouncer(h.ann),
+	h := &harness{seg: newSegment(), bind: newBinder(), ann: &announcer{n: map[netip.Addr]int{}}, done: make(chan error, 1),
+		claim: &claimWatcher{started: make(chan func(netip.Addr), 4)}}
+	h.a, err = New(cfg, WithName("cenvm71"), WithBinder(h.bind), WithAnnouncer(h.ann), WithAnnounceWatcher(h.claim),
 		WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	if err != nil {
 		t.Fatal(err)
@@ -376,6 +391,8 @@ func TestProbeWeights(t *testing.T) {
 			conf := fmt.Sprintf("vrrp_script chk {\n script /bin/true\n weight %d\n}\n", tc.weight) +
 				seedConf(100)[:len(seedConf(100))-2] + "    track_script {\n        chk\n    }\n}\n"
 			h := start(t, conf)
+			// A weight-0 check holds the instance in INIT until its first result.
+			waitFor(t, 2*time.Second, "BACKUP", func() bool { return h.instanceState(t).GetState() == hactlv1.State_STATE_BACKUP })
 			h.seg.advertFrom(t, 0) // no other master: take over at once (Skew_Time)
 			waitFor(t, 2*time.Second, "MASTER", func() bool { return h.instanceState(t).GetState() == hactlv1.State_STATE_MASTER })
 			in := h.a.instance("VI_1")
@@ -400,6 +417,78 @@ func TestProbeWeights(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// keepalived's SCRIPT_INIT_STATE_INIT: a weight-0 check that has not given its first
+// result holds the instance in INIT, shown as waiting, with the probe pending (neither
+// healthy nor failed); its first result lets it up.
+func TestWeightZeroProbeHoldsInitUntilFirstResult(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	gate := filepath.Join(dir, "gate")
+	script := filepath.Join(dir, "chk.sh")
+	// The check's first run waits for the test to open the gate.
+	if err := os.WriteFile(script, []byte("#!/bin/sh\nwhile [ ! -e "+gate+" ]; do sleep 0.02; done\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	conf := "vrrp_script chk {\n script " + script + "\n interval 1\n timeout 10\n}\n" +
+		seedConf(100)[:len(seedConf(100))-2] + "    track_script {\n        chk\n    }\n}\n"
+	h := start(t, conf)
+	h.seg.advertFrom(t, 0) // would make a BACKUP master after Skew_Time
+	time.Sleep(300 * time.Millisecond) // nothing to await: we check that nothing happens
+	st := h.instanceState(t)
+	if st.GetState() != hactlv1.State_STATE_INIT || st.GetStateReason() != "waiting for the first result of script chk" {
+		t.Fatalf("state %v %q, want INIT waiting for the first result", st.GetState(), st.GetStateReason())
+	}
+	if p := st.GetProbes(); len(p) != 1 || !p[0].GetPending() || p[0].GetHealthy() || p[0].GetReason() != waitingReason {
+		t.Fatalf("probes %v, want chk pending", p)
+	}
+	if len(h.seg.sent) != 0 || h.bind.has("192.168.188.109/32") {
+		t.Fatal("an instance waiting in INIT advertised or bound the VIP")
+	}
+	if err := os.WriteFile(gate, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "BACKUP after the first result", func() bool { return h.instanceState(t).GetState() == hactlv1.State_STATE_BACKUP })
+	if p := h.instanceState(t).GetProbes(); p[0].GetPending() || !p[0].GetHealthy() {
+		t.Fatalf("probe %v after its first success", p[0])
+	}
+}
+
+// A master that loses an election sends no priority 0 (RFC 5798 6.4.3) and keeps the VIP
+// until the successor claims it on the segment (its gratuitous ARP), then releases it.
+func TestLostElectionKeepsVIPUntilTheSuccessorClaimsIt(t *testing.T) {
+	t.Parallel()
+	h := start(t, seedConf(100))
+	h.seg.advertFrom(t, 0)
+	waitFor(t, 2*time.Second, "VIP bound", func() bool { return h.bind.has("192.168.188.109/32") })
+	for len(h.seg.sent) > 0 {
+		<-h.seg.sent
+	}
+	lost := time.Now()
+	h.seg.advertFrom(t, 110)
+	var seen func(netip.Addr)
+	select {
+	case seen = <-h.claim.started:
+	case <-time.After(2 * time.Second):
+		t.Fatal("no watch for the successor's announcements")
+	}
+	if st := h.instanceState(t); st.GetState() != hactlv1.State_STATE_BACKUP {
+		t.Fatalf("state %v after a higher advert", st.GetState())
+	}
+	if !h.bind.has("192.168.188.109/32") {
+		t.Fatal("VIP released before the successor claimed it")
+	}
+	seen(netip.MustParseAddr("192.168.188.109"))
+	// Released by the claim, not by the fallback linger that runs from the election.
+	waitFor(t, vrrp.HandoverLinger-time.Since(lost), "VIP released on the successor's claim, before the linger ends", func() bool {
+		return !h.bind.has("192.168.188.109/32")
+	})
+	select {
+	case a := <-h.seg.sent:
+		t.Fatalf("sent an advert at priority %d after losing the election", a.Priority)
+	default:
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
-	"slices"
 	"sync/atomic"
 	"time"
 
@@ -88,19 +87,19 @@ type instance struct {
 	deadlines     map[vrrp.TimerKind]time.Time
 	garpAt        time.Time // the delayed second burst (garp_master_delay)
 	garpRefreshAt time.Time // periodic refresh (garp_master_refresh)
-	releaseAt     time.Time // VIPs kept after leaving MASTER for BACKUP, until then
-	// awaitingSuccessor: we left MASTER for BACKUP and keep the VIPs until another
-	// router's advert says it has taken over (then handoverLinger more) or releaseAt.
-	awaitingSuccessor bool
-	timingAt          time.Time // next coalesced advert-timing event
-	lastTiming        time.Time
-	bound             map[netip.Prefix]bool
-	tracks            map[string]track // probe key -> how this instance uses it
-	probeViews        map[string]*probeView
-	opStopped         bool // stopped by the operator (Failover STOP)
-	overrideWho       string
-	lastDropLog       map[vrrp.Cause]time.Time
-	lastDropPub       time.Time
+	// stopWatch ends the watch for a successor's announcements (vrrp.WatchAnnouncements).
+	stopWatch context.CancelFunc
+	// stopping: Stop was stepped on shutdown; the loop runs until the handover ends.
+	stopping    bool
+	timingAt    time.Time // next coalesced advert-timing event
+	lastTiming  time.Time
+	bound       map[netip.Prefix]bool
+	tracks      map[string]track // probe key -> how this instance uses it
+	probeViews  map[string]*probeView
+	opStopped   bool // stopped by the operator (Failover STOP)
+	overrideWho string
+	lastDropLog map[vrrp.Cause]time.Time
+	lastDropPub time.Time
 	// group is the instance's vrrp_sync_group (nil if none); lastSync is what it
 	// was last told (syncgroup.go).
 	group        *syncGroup
@@ -167,7 +166,8 @@ func newInstance(a *Agent, cfg *config.Config, ic *config.Instance) (*instance, 
 	in.tracks = tracksOf(cfg, ic)
 	in.probeViews = map[string]*probeView{}
 	for key, t := range in.tracks {
-		in.probeViews[key] = &probeView{name: t.name, kind: t.kind, weight: t.weight, healthy: true}
+		// Not healthy until it says so: no weight counts before the first result.
+		in.probeViews[key] = &probeView{name: t.name, kind: t.kind, weight: t.weight, pending: true, reason: waitingReason}
 	}
 	in.notify = newNotifier(ic, cfg.Global, in.log)
 	if ic.SyncGroup != "" {
@@ -313,14 +313,26 @@ func (in *instance) run(ctx context.Context) {
 	// A VIP left behind by a crash: we start as BACKUP (or as the owner, which binds
 	// again at once), so nothing may stay bound before the state machine says so.
 	in.unbindLeftovers()
-	// What the watches reported before this instance existed: its link, its probes.
+	// What the watches reported before this instance existed: its link, its probes;
+	// then which tracked probes have not reported at all.
 	in.linkAtStart(now)
 	in.replayProbes(now)
+	in.stepUnreported(now)
 	in.step(now, vrrp.Start{})
+	if st := in.fsm.Status(now); st.State == vrrp.StateInit {
+		in.log.Info("holding in INIT", "reason", st.Reason)
+	}
+	defer in.watchAnnouncements(false)
 
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
+		if in.stopping && !in.fsm.HandingOver() {
+			// Whatever the state machine did, nothing of ours stays bound once stopped.
+			in.unbindAll("instance stopped")
+			in.publishTiming(time.Now())
+			return
+		}
 		in.resetTimer(timer)
 		select {
 		case p := <-in.packets:
@@ -338,8 +350,10 @@ func (in *instance) run(ctx context.Context) {
 			}
 			in.fireDue(time.Now())
 		case <-in.stopReq:
-			in.shutdown(time.Now())
-			return
+			// A master hands over first: the loop goes on until its successor has
+			// claimed the VIPs (vrrp handover), then ends above.
+			in.stopping = true
+			in.stopFSM(time.Now(), "instance stopped")
 		}
 	}
 }
@@ -347,94 +361,53 @@ func (in *instance) run(ctx context.Context) {
 // receive feeds one queued packet to the state machine, at the time it was read.
 func (in *instance) receive(p packetMsg) {
 	in.step(p.at, vrrp.AdvertReceived{Src: p.src, Dst: p.dst, TTL: p.ttl, Packet: p.data})
-	if in.awaitingSuccessor && in.isSuccessorAdvert(p) {
-		in.awaitingSuccessor = false
-		in.releaseAt = time.Now().Add(handoverLinger)
-	}
 	in.markTiming(time.Now())
 }
 
-// isSuccessorAdvert reports a valid advert of our VRID from another router that is
-// taking part (priority above 0).
-func (in *instance) isSuccessorAdvert(p packetMsg) bool {
-	a, err := vrrp.Parse(p.data, vrrp.ParseOptions{Src: p.src, Dst: p.dst, Checksum: in.ckMode})
-	return err == nil && a.VRID == in.vrid && a.Priority > 0 && p.src != in.src
-}
-
-// handoverLinger is how long a master that handed over keeps its VIPs after its
-// successor's first advert. The new master advertises before it binds the VIPs and
-// sends its gratuitous ARPs, tens of milliseconds later on a busy host; releasing at its
-// advert left clients sending to an address nobody answered for that long (lost SYNs).
-// Both holding the VIP for a moment is harmless: each serves what reaches it.
-const handoverLinger = 500 * time.Millisecond
-
-// keepVIPsForSuccessor turns a MASTER to BACKUP step (a higher master's advert, an
-// operator's relinquish, maintenance) into make before break: the VIPs stay until the
-// successor advertises, and handoverLinger more, or one advert interval at most.
-func (in *instance) keepVIPsForSuccessor(now time.Time, acts []vrrp.Action) []vrrp.Action {
-	for _, a := range acts {
-		if t, ok := a.(vrrp.Transition); ok && t.From == vrrp.StateMaster && t.To == vrrp.StateBackup {
-			in.awaitingSuccessor = true
-			in.releaseAt = now.Add(in.cfg.AdvertInt + successorGrace)
-			return slices.DeleteFunc(acts, func(a vrrp.Action) bool { _, ok := a.(vrrp.UnbindVIPs); return ok })
-		}
-	}
-	return acts
-}
-
-func (in *instance) shutdown(now time.Time) {
-	in.stopFSM(now, "instance stopped")
-	in.publishTiming(now)
-}
-
-// stopFSM stops the state machine: a master sends its priority-0 advert at once, as the
-// RFC says, but keeps the VIPs until a successor's first advert arrives (or one advert
-// interval has passed), so that clients are served until the new master's gratuitous
-// ARPs move them: a graceful stop is make before break, where keepalived leaves a
-// Skew_Time (about 650 ms at priority 90) without anyone answering.
+// stopFSM steps Stop. A master sends its priority-0 advert at once, as the RFC says,
+// and the state machine keeps the VIPs until its successor has claimed them (vrrp
+// handover: make before break, where keepalived leaves a Skew_Time without anyone
+// answering); the loop carries that out. Otherwise nothing of ours stays bound.
 func (in *instance) stopFSM(now time.Time, reason string) {
-	if in.fsm.State() == vrrp.StateStopped {
+	if in.fsm.State() != vrrp.StateStopped {
+		in.step(now, vrrp.Stop{})
+	}
+	if !in.fsm.HandingOver() {
 		in.unbindAll(reason)
+	}
+}
+
+// announceSeenMsg: another router announced one of our VIPs during a handover.
+type announceSeenMsg struct{ addr netip.Addr }
+
+// watchAnnouncements starts or ends the watch for another router's gratuitous ARP /
+// unsolicited NA for our VIPs, which ends a handover (vrrp.WatchAnnouncements).
+func (in *instance) watchAnnouncements(on bool) {
+	if !on || in.stopWatch != nil {
+		if !on && in.stopWatch != nil {
+			in.stopWatch()
+			in.stopWatch = nil
+		}
 		return
 	}
-	wasMaster := in.fsm.State() == vrrp.StateMaster
-	acts := in.fsm.Step(now, vrrp.Stop{})
-	if wasMaster {
-		acts = slices.DeleteFunc(acts, func(a vrrp.Action) bool { _, ok := a.(vrrp.UnbindVIPs); return ok })
+	if in.a.annWatcher == nil {
+		return
 	}
-	in.apply(now, acts)
-	if wasMaster {
-		in.awaitSuccessor(in.cfg.AdvertInt + successorGrace)
+	ctx, cancel := context.WithCancel(context.Background())
+	in.stopWatch = cancel
+	byDev := map[string][]netip.Addr{}
+	for _, v := range in.vips {
+		byDev[v.Dev] = append(byDev[v.Dev], v.Prefix.Addr())
 	}
-	// Whatever the state machine did, nothing of ours stays bound once stopped.
-	in.unbindAll(reason)
-}
-
-// successorGrace is added to one advert interval when waiting for a successor: a
-// backup takes over Skew_Time after our priority-0 advert, and Skew_Time is below one
-// advert interval at any priority.
-const successorGrace = 100 * time.Millisecond
-
-// awaitSuccessor reads our VRID's adverts until another router advertises with a
-// non-zero priority, or the wait ends.
-func (in *instance) awaitSuccessor(wait time.Duration) {
-	deadline := time.NewTimer(wait)
-	defer deadline.Stop()
-	for {
-		select {
-		case p := <-in.packets:
-			if in.isSuccessorAdvert(p) {
-				// Its gratuitous ARPs follow its advert, after its VIP bind: keep the
-				// VIPs for handoverLinger as a master that lost to a higher one does,
-				// or clients send to an address nobody answers until they arrive.
-				in.log.Info("successor advertising; releasing the VIPs", "master", p.src, "after", handoverLinger)
-				time.Sleep(handoverLinger)
-				return
+	for dev, addrs := range byDev {
+		go func() {
+			err := in.a.annWatcher.WatchAnnouncements(ctx, dev, addrs, func(a netip.Addr) {
+				in.send(announceSeenMsg{addr: a})
+			})
+			if err != nil && ctx.Err() == nil {
+				in.log.Warn("watch for the successor's announcements; releasing the VIPs on its advert and a linger instead", "dev", dev, "err", err)
 			}
-		case <-deadline.C:
-			in.log.Info("no successor advertised; releasing the VIPs", "waited", wait)
-			return
-		}
+		}()
 	}
 }
 
@@ -456,6 +429,11 @@ func (in *instance) handle(now time.Time, m any) {
 		in.onAddrRemoved(now, m)
 	case syncMsg:
 		in.step(now, m.ev)
+	case announceSeenMsg:
+		if in.fsm.HandingOver() {
+			in.log.Info("successor announced a VIP; releasing", "vip", m.addr)
+		}
+		in.step(now, vrrp.AnnouncementSeen{Addr: m.addr})
 	default:
 		in.log.Error("unknown message", "type", fmt.Sprintf("%T", m))
 	}
@@ -467,7 +445,6 @@ func (in *instance) step(now time.Time, ev vrrp.Event) {
 }
 
 func (in *instance) apply(now time.Time, acts []vrrp.Action) {
-	acts = in.keepVIPsForSuccessor(now, acts)
 	for _, act := range acts {
 		switch x := act.(type) {
 		case vrrp.SendAdvert:
@@ -477,6 +454,8 @@ func (in *instance) apply(now time.Time, acts []vrrp.Action) {
 			in.bindAll("became MASTER")
 		case vrrp.UnbindVIPs:
 			in.unbindAll("left MASTER")
+		case vrrp.WatchAnnouncements:
+			in.watchAnnouncements(x.On)
 		case vrrp.Announce:
 			in.announceBurst(now)
 		case vrrp.ArmTimer:
@@ -521,13 +500,6 @@ func (in *instance) onTransition(now time.Time, t vrrp.Transition) {
 		"priority", in.fsm.Status(now).EffectivePriority)
 	if t.To != vrrp.StateMaster {
 		in.garpAt, in.garpRefreshAt = time.Time{}, time.Time{}
-	}
-	if !in.releaseAt.IsZero() && t.To != vrrp.StateBackup {
-		// Master again (the VIPs are still bound), or FAULT/STOP: they go at once.
-		in.releaseAt, in.awaitingSuccessor = time.Time{}, false
-		if t.To != vrrp.StateMaster {
-			in.unbindAll("left BACKUP")
-		}
 	}
 	in.master.Store(t.To == vrrp.StateMaster)
 	in.a.publish(&hactlv1.WatchResponse{Event: &hactlv1.WatchResponse_Transition{Transition: &hactlv1.TransitionEvent{
@@ -621,7 +593,6 @@ func (in *instance) resetTimer(t *time.Timer) {
 	consider(in.garpAt)
 	consider(in.garpRefreshAt)
 	consider(in.timingAt)
-	consider(in.releaseAt)
 	if !t.Stop() {
 		select {
 		case <-t.C:
@@ -637,7 +608,7 @@ func (in *instance) resetTimer(t *time.Timer) {
 
 // fireDue runs every deadline that has passed, the state machine's first.
 func (in *instance) fireDue(now time.Time) {
-	for _, k := range []vrrp.TimerKind{vrrp.TimerMasterDown, vrrp.TimerAdver, vrrp.TimerOverride} {
+	for _, k := range []vrrp.TimerKind{vrrp.TimerMasterDown, vrrp.TimerAdver, vrrp.TimerOverride, vrrp.TimerRelease} {
 		if d, ok := in.deadlines[k]; ok && !d.IsZero() && !d.After(now) {
 			delete(in.deadlines, k)
 			in.step(now, vrrp.TimerFired{Kind: k})
@@ -653,10 +624,6 @@ func (in *instance) fireDue(now time.Time) {
 	}
 	if !in.timingAt.IsZero() && !in.timingAt.After(now) {
 		in.publishTiming(now)
-	}
-	if !in.releaseAt.IsZero() && !in.releaseAt.After(now) {
-		in.releaseAt, in.awaitingSuccessor = time.Time{}, false
-		in.unbindAll("handed over to the new master")
 	}
 }
 

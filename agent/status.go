@@ -102,7 +102,7 @@ func (in *instance) statusProto(now time.Time) *hactlv1.Instance {
 	sort.Strings(keys)
 	for _, k := range keys {
 		v := in.probeViews[k]
-		pp := &hactlv1.Probe{Name: v.name, Kind: v.kind, Healthy: v.healthy, Weight: int32(v.weight), Reason: v.reason}
+		pp := &hactlv1.Probe{Name: v.name, Kind: v.kind, Healthy: v.healthy && !v.pending, Weight: int32(v.weight), Reason: v.reason, Pending: v.pending}
 		for _, r := range v.results {
 			pp.Results = append(pp.Results, probeResultProto(r))
 		}

@@ -34,8 +34,33 @@ type probeView struct {
 	kind    string
 	weight  int
 	healthy bool
+	// pending: no first result yet; healthy means nothing until then.
+	pending bool
 	reason  string
 	results []probe.Result
+}
+
+// waitingReason is a pending probe's reason, in status and the console.
+const waitingReason = "waiting for its first result"
+
+// trackSource names a tracked probe as a fault or priority source of the state machine.
+func trackSource(t track) string { return t.kind + " " + t.name }
+
+// stepUnreported tells the state machine, before Start, which tracked probes have not
+// reported yet: a weight-0 one holds the instance in INIT, any holds off preemption
+// (keepalived's SCRIPT_INIT_STATE_INIT).
+func (in *instance) stepUnreported(now time.Time) {
+	keys := make([]string, 0, len(in.tracks))
+	for k := range in.tracks {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if v := in.probeViews[k]; v != nil && v.pending {
+			t := in.tracks[k]
+			in.step(now, vrrp.Unreported{Source: trackSource(t), Fault: t.weight == 0})
+		}
+	}
 }
 
 // probeMsg carries one probe event to an instance.
@@ -89,6 +114,10 @@ func (in *instance) onProbe(now time.Time, m probeMsg) {
 		return
 	}
 	v := in.probeViews[m.key]
+	if c := m.ev.Change; c != nil && c.Pending {
+		// The probe started and has no result yet: nothing counts (stepUnreported).
+		return
+	}
 	r := m.ev.Result
 	if !r.Started.IsZero() {
 		v.results = append(v.results, r)
@@ -100,6 +129,7 @@ func (in *instance) onProbe(now time.Time, m probeMsg) {
 	if changed {
 		v.healthy = m.ev.Change.Healthy
 		v.reason = m.ev.Change.Reason
+		v.pending = false
 	}
 	if !r.Started.IsZero() {
 		in.a.publish(&hactlv1.WatchResponse{Event: &hactlv1.WatchResponse_ProbeResult{ProbeResult: &hactlv1.ProbeResultEvent{
@@ -116,7 +146,7 @@ func (in *instance) onProbe(now time.Time, m probeMsg) {
 // applyTrack feeds the state machine what a probe's health means for this instance.
 func (in *instance) applyTrack(now time.Time, t track, v *probeView) {
 	ok := v.healthy != t.reverse
-	src := t.kind + " " + t.name
+	src := trackSource(t)
 	switch {
 	case t.weight == 0 && ok:
 		in.step(now, vrrp.FaultCleared{Source: src})

@@ -35,7 +35,7 @@ func newDriver(name string, kind Kind, fall, rise int, initFail bool, restart Re
 func (d *driver) start(ctx context.Context, out chan<- Event) bool {
 	now := time.Now()
 	change := d.tracker.Initial(now)
-	if !change.Healthy {
+	if !change.Healthy && !change.Pending {
 		d.restart.failed(ctx)
 	}
 	return send(ctx, out, Event{

@@ -63,10 +63,17 @@ func (r Result) Reason() string {
 	return r.Output
 }
 
-// StateChange reports that a probe became healthy or FAILED.
+// StateChange reports that a probe became healthy or FAILED, or (Pending, only in the
+// first event of a Run) that it has no result yet.
 type StateChange struct {
 	Probe   string
 	Healthy bool
+	// Pending: the probe has not given its first result; Healthy is only the state it
+	// assumes until then. The first result then decides, whatever fall and rise say
+	// (keepalived: vrrp_scheduler.c: vrrp_init_script sets result = rise - 1, and
+	// vrrp_script_child_thread reports the first failure of a script in
+	// SCRIPT_INIT_STATE_INIT at once).
+	Pending bool
 	Reason  string // the last output or error
 	At      time.Time
 }

@@ -23,16 +23,19 @@ type Tracker struct {
 
 	mu      sync.Mutex
 	healthy bool
-	streak  int // consecutive results disagreeing with the current state
-	ring    [HistorySize]Result
-	next    int
-	count   int
+	// reported: a first result was observed (or init_fail said FAILED); until then the
+	// first result decides, as keepalived's SCRIPT_INIT_STATE_INIT.
+	reported bool
+	streak   int // consecutive results disagreeing with the current state
+	ring     [HistorySize]Result
+	next     int
+	count    int
 }
 
 // NewTracker returns a tracker that starts healthy, or FAILED when initFail
 // is set (keepalived's init_fail). fall and rise below 1 mean 1.
 func NewTracker(name string, fall, rise int, initFail bool) *Tracker {
-	return &Tracker{name: name, fall: max(fall, 1), rise: max(rise, 1), healthy: !initFail}
+	return &Tracker{name: name, fall: max(fall, 1), rise: max(rise, 1), healthy: !initFail, reported: initFail}
 }
 
 // Observe records r and returns the state change it caused, if any.
@@ -46,6 +49,13 @@ func (t *Tracker) Observe(r Result) *StateChange {
 	t.count = min(t.count+1, HistorySize)
 	if r.Kind == KindRestart {
 		return nil
+	}
+	if !t.reported {
+		// The first result decides and is always a change: from pending to known.
+		t.reported = true
+		t.healthy = r.OK
+		t.streak = 0
+		return &StateChange{Probe: t.name, Healthy: r.OK, Reason: r.Reason(), At: r.Started.Add(r.Duration)}
 	}
 	if r.OK == t.healthy {
 		t.streak = 0
@@ -65,9 +75,11 @@ func (t *Tracker) Observe(r Result) *StateChange {
 }
 
 // Initial is the change that announces the current state, sent first by
-// every Run.
+// every Run: Pending unless init_fail made it FAILED.
 func (t *Tracker) Initial(now time.Time) *StateChange {
-	return &StateChange{Probe: t.name, Healthy: t.Healthy(), Reason: "initial state", At: now}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return &StateChange{Probe: t.name, Healthy: t.healthy, Pending: !t.reported, Reason: "initial state", At: now}
 }
 
 // Healthy reports the current state.

@@ -1063,11 +1063,14 @@ type Probe struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	// kind is script, process, http or interface.
-	Kind          string         `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"`
-	Healthy       bool           `protobuf:"varint,3,opt,name=healthy,proto3" json:"healthy,omitempty"`
-	Weight        int32          `protobuf:"varint,4,opt,name=weight,proto3" json:"weight,omitempty"`
-	Reason        string         `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
-	Results       []*ProbeResult `protobuf:"bytes,6,rep,name=results,proto3" json:"results,omitempty"`
+	Kind    string         `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"`
+	Healthy bool           `protobuf:"varint,3,opt,name=healthy,proto3" json:"healthy,omitempty"`
+	Weight  int32          `protobuf:"varint,4,opt,name=weight,proto3" json:"weight,omitempty"`
+	Reason  string         `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
+	Results []*ProbeResult `protobuf:"bytes,6,rep,name=results,proto3" json:"results,omitempty"`
+	// pending is set until the probe's first result: it counts neither as healthy nor as
+	// failed, and a weight-0 probe holds its instance in INIT meanwhile.
+	Pending       bool `protobuf:"varint,7,opt,name=pending,proto3" json:"pending,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1142,6 +1145,13 @@ func (x *Probe) GetResults() []*ProbeResult {
 		return x.Results
 	}
 	return nil
+}
+
+func (x *Probe) GetPending() bool {
+	if x != nil {
+		return x.Pending
+	}
+	return false
 }
 
 // ProbeResult is one run of a probe.
@@ -2509,14 +2519,15 @@ const file_hactl_v1_agent_proto_rawDesc = "" +
 	"\x14master_down_interval\x18\v \x01(\v2\x19.google.protobuf.DurationR\x12masterDownInterval\"?\n" +
 	"\x11ReceiveErrorCount\x12\x14\n" +
 	"\x05cause\x18\x01 \x01(\tR\x05cause\x12\x14\n" +
-	"\x05count\x18\x02 \x01(\x04R\x05count\"\xaa\x01\n" +
+	"\x05count\x18\x02 \x01(\x04R\x05count\"\xc4\x01\n" +
 	"\x05Probe\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x18\n" +
 	"\ahealthy\x18\x03 \x01(\bR\ahealthy\x12\x16\n" +
 	"\x06weight\x18\x04 \x01(\x05R\x06weight\x12\x16\n" +
 	"\x06reason\x18\x05 \x01(\tR\x06reason\x12/\n" +
-	"\aresults\x18\x06 \x03(\v2\x15.hactl.v1.ProbeResultR\aresults\"\x98\x01\n" +
+	"\aresults\x18\x06 \x03(\v2\x15.hactl.v1.ProbeResultR\aresults\x12\x18\n" +
+	"\apending\x18\a \x01(\bR\apending\"\x98\x01\n" +
 	"\vProbeResult\x12*\n" +
 	"\x02at\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12\x0e\n" +
 	"\x02ok\x18\x02 \x01(\bR\x02ok\x125\n" +
