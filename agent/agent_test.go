@@ -435,7 +435,7 @@ func TestWeightZeroProbeHoldsInitUntilFirstResult(t *testing.T) {
 	conf := "vrrp_script chk {\n script " + script + "\n interval 1\n timeout 10\n}\n" +
 		seedConf(100)[:len(seedConf(100))-2] + "    track_script {\n        chk\n    }\n}\n"
 	h := start(t, conf)
-	h.seg.advertFrom(t, 0) // would make a BACKUP master after Skew_Time
+	h.seg.advertFrom(t, 0)             // would make a BACKUP master after Skew_Time
 	time.Sleep(300 * time.Millisecond) // nothing to await: we check that nothing happens
 	st := h.instanceState(t)
 	if st.GetState() != hactlv1.State_STATE_INIT || st.GetStateReason() != "waiting for the first result of script chk" {

@@ -264,7 +264,9 @@ func (m Model) nodeRow(r cluster.InstanceRow, c cluster.Cell, beliefs map[string
 
 	var probes []string
 	for _, p := range in.GetProbes() {
-		if p.GetHealthy() {
+		if p.GetPending() {
+			probes = append(probes, th.Warn.Render("… "+p.GetName()))
+		} else if p.GetHealthy() {
 			probes = append(probes, th.OK.Render("✓ "+p.GetName()))
 		} else {
 			probes = append(probes, th.Bad.Render("✗ "+p.GetName()))
@@ -289,6 +291,10 @@ func (m Model) detail(n *cluster.NodeState, in *hactlv1.Instance) string {
 	}
 	if in.GetState() == hactlv1.State_STATE_FAULT {
 		notes = append(notes, th.Bad.Render("FAULT: "+cluster.FaultReason(in)))
+	}
+	if in.GetState() == hactlv1.State_STATE_INIT && in.GetStateReason() != "" {
+		// e.g. waiting for the first result of a weight-0 check
+		notes = append(notes, th.Warn.Render("INIT: "+in.GetStateReason()))
 	}
 	if o := in.GetOverride(); o.GetMode() != hactlv1.OverrideMode_OVERRIDE_MODE_UNSPECIFIED && o.GetMode() != hactlv1.OverrideMode_OVERRIDE_MODE_NONE {
 		s := "override " + strings.TrimPrefix(o.GetMode().String(), "OVERRIDE_MODE_")
