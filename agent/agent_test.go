@@ -485,10 +485,10 @@ func TestLostElectionKeepsVIPUntilTheSuccessorClaimsIt(t *testing.T) {
 	waitFor(t, vrrp.HandoverLinger-time.Since(lost), "VIP released on the successor's claim, before the linger ends", func() bool {
 		return !h.bind.has("192.168.188.109/32")
 	})
-	select {
-	case a := <-h.seg.sent:
-		t.Fatalf("sent an advert at priority %d after losing the election", a.Priority)
-	default:
+	for len(h.seg.sent) > 0 {
+		if a := <-h.seg.sent; a.Priority == 0 {
+			t.Fatal("sent priority 0 on losing an election")
+		}
 	}
 }
 

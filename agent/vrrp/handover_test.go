@@ -33,8 +33,8 @@ func TestHandover_LostElectionEndsAtSuccessorAnnouncement(t *testing.T) {
 		now := at.Add(200 * time.Millisecond)
 		acts := recv(t, i, now, highPeer, advertFor(c, 110))
 		wantTransition(t, acts, StateMaster, StateBackup)
-		if p := sentPriorities(acts); len(p) != 0 {
-			t.Fatalf("sent %v on losing the election, want nothing", p)
+		if p := sentPriorities(acts); !eqU8(p, []uint8{100}) {
+			t.Fatalf("sent %v on losing the election, want one advert at our 100, no priority 0", p)
 		}
 		wantUnbind(t, acts, 0)
 		wantWatch(t, acts, true)
@@ -163,4 +163,59 @@ func TestHandover_FaultReleasesAtOnce(t *testing.T) {
 	wantTransition(t, acts, StateBackup, StateFault)
 	wantUnbind(t, acts, 1)
 	wantWatch(t, acts, false)
+}
+
+// Three routers, A=100 master, C=110 preempting it: A steps down with one advert at its
+// own priority (keepalived's higher_prio_send_advert), never priority 0. A backup B that
+// follows C — nopreempt, preempt_delay, or even a preempting one at 105 with FastPreempt
+// — is not pulled into a third failover by A's advert (RFC 5798 6.4.2 discards a
+// lower-priority advert; it is not from the master B follows).
+func TestThreeRouters_PreemptionIsNotAThirdFailover(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		mod     func(*Config)
+		followA bool // B followed A before C came (a 105 backup would have preempted A)
+	}{
+		{"nopreempt 90", func(c *Config) { c.Priority = 90; c.NoPreempt = true }, true},
+		{"preempt_delay 90", func(c *Config) { c.Priority = 90; c.PreemptDelay = 500 * time.Millisecond }, true},
+		{"preempt 105", func(c *Config) { c.Priority = 105 }, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ca := v3Config()
+			ca.FastPreempt = true
+			a, at := masterAt(t, ca)
+
+			cb := v3Config()
+			cb.PrimaryAddr = lowPeer
+			cb.FastPreempt = true
+			tc.mod(&cb)
+			b := started(t, cb)
+			if tc.followA {
+				wantNoTransition(t, recv(t, b, at, ourAddr, advertFor(cb, 100)))
+			}
+
+			// C (.72, 110) preempts: its advert reaches A and B.
+			now := at.Add(300 * time.Millisecond)
+			acts := recv(t, a, now, highPeer, advertFor(ca, 110))
+			wantTransition(t, acts, StateMaster, StateBackup)
+			sent := actionsOf[SendAdvert](acts)
+			if len(sent) != 1 || sent[0].Advert.Priority != 100 {
+				t.Fatalf("A sent %v, want one advert at 100", sentPriorities(acts))
+			}
+			wantNoTransition(t, recv(t, b, now, highPeer, advertFor(cb, 110)))
+			// A's advert at 100 reaches B after C's.
+			acts = b.Step(now.Add(time.Millisecond), AdvertReceived{Src: ourAddr, Dst: group4, TTL: 255, Packet: packet(t, sent[0].Advert, ourAddr)})
+			wantNoTransition(t, acts)
+			// C keeps advertising; B never becomes master.
+			for n := 1; n <= 10; n++ {
+				wantNoTransition(t, recv(t, b, now.Add(time.Duration(n)*100*time.Millisecond), highPeer, advertFor(cb, 110)))
+			}
+			wantState(t, b, StateBackup)
+			if st := b.Status(now); st.Master != highPeer {
+				t.Fatalf("B follows %s, want C", st.Master)
+			}
+		})
+	}
 }

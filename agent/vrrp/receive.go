@@ -134,6 +134,10 @@ func (i *Instance) backupReceive(src netip.Addr, a *Advert) {
 		i.trackPreemptDelay(a.Priority)
 		d := i.masterDownInterval()
 		i.armMasterDown(i.now.Add(d), downCause{src: src, wait: d})
+	case i.master.IsValid() && i.master != i.cfg.PrimaryAddr && src != i.master:
+		// Lower priority from a router that is not the master we follow (a master that
+		// just lost to it, announcing itself once): RFC 5798 discards it, and it says
+		// nothing about our master, so it must not make us preempt.
 	default:
 		// Lower priority and we may preempt. RFC 5798: discard, so the Master_Down_Timer
 		// runs out and we take over. keepalived does the same and records the sender.
@@ -181,11 +185,15 @@ func (i *Instance) masterReceive(src netip.Addr, a *Advert) {
 		}
 		i.observe(src, a.Priority)
 		d := i.masterDownInterval()
-		// RFC 5798 6.4.3 and keepalived (vrrp.c: vrrp_state_master_rx, then
-		// vrrp_state_leave_master without an advert): no priority-0 advert, which would
-		// start every other backup's Skew_Time and could pull a nopreempt or
-		// preempt_delay backup into a third failover. A healed split brain still ends
-		// fast: the higher master re-announces when it hears our adverts (below).
+		// No priority-0 advert (RFC 5798 6.4.3, keepalived's vrrp.c: vrrp_state_master_rx):
+		// it would start every backup's Skew_Time and could pull a nopreempt or
+		// preempt_delay backup into a third failover. One advert at our own priority
+		// instead, as keepalived with higher_prio_send_advert: when a split brain heals
+		// and the higher master's advert reaches us first, this is all the higher master
+		// hears of us, and it answers by re-announcing the VIPs (below), bringing back
+		// the clients our gratuitous ARPs took. Backups see a priority below the master
+		// they follow, which changes nothing for them (backupReceive).
+		i.sendAdvert(i.prio)
 		i.enterBackup(why, false, i.now.Add(d), downCause{src: src, wait: d})
 	default:
 		i.lowerPriorityMaster(src, a.Priority)

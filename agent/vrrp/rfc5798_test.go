@@ -325,16 +325,17 @@ func masterAt(t *testing.T, c Config) (*Instance, time.Time) {
 // 6.4.3: "If the Priority in the ADVERTISEMENT is greater than the local Priority ...
 // Cancel Adver_Timer; Set Master_Adver_Interval ...; Set Master_Down_Timer to
 // Master_Down_Interval; Transition to the {Backup} state" — without a priority-0 advert,
-// as keepalived's vrrp.c: vrrp_state_master_rx (priority 0 is for Shutdown). Beyond the
-// RFC, the VIPs stay until the successor's announcement or HandoverLinger (handover.go).
+// as keepalived's vrrp.c: vrrp_state_master_rx (priority 0 is for Shutdown); one advert
+// at our own priority as keepalived's higher_prio_send_advert. Beyond the RFC, the VIPs
+// stay until the successor's announcement or HandoverLinger (handover.go).
 func TestRFC5798_6_4_3_MasterStepsDownOnHigherPriority(t *testing.T) {
 	forVersions(t, func(t *testing.T, c Config) {
 		i, at := masterAt(t, c)
 		now := at.Add(500 * time.Millisecond)
 		acts := recv(t, i, now, lowPeer, advertFor(c, 101))
 		wantTransition(t, acts, StateMaster, StateBackup)
-		if p := sentPriorities(acts); len(p) != 0 {
-			t.Errorf("stepping down for a higher priority: sent %v, want nothing", p)
+		if p := sentPriorities(acts); !eqU8(p, []uint8{100}) {
+			t.Errorf("stepping down for a higher priority: sent %v, want one advert at our 100", p)
 		}
 		if len(actionsOf[UnbindVIPs](acts)) != 0 {
 			t.Errorf("VIPs released before the successor announced them: %#v", acts)
