@@ -39,7 +39,8 @@ const (
 	// faultsMargin is what a loaded 2-core VM may add to a protocol bound.
 	faultsMargin = time.Second
 	// faultsLinger is how long a master that loses to a higher one keeps the VIP, on
-	// purpose (make before break): agent/instance.go handoverLinger.
+	// purpose (make before break) when it does not see the successor's gratuitous ARP:
+	// agent/vrrp HandoverLinger.
 	faultsLinger = 500 * time.Millisecond
 	// faultsMoment is how long two hosts may both hold the VIP while the role moves:
 	// the linger plus scheduling on a busy VM.

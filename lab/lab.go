@@ -48,6 +48,8 @@ type Options struct {
 	// Configs maps a host to a keepalived.conf used instead of the seed's. lab.sh
 	// replaces @HOSTDIR@ in it with the host's state dir (where check_ng.sh is).
 	Configs map[string]string
+	// Deferred hosts get everything at Up but their daemon, which StartAgent starts.
+	Deferred []string
 	// APITCP adds hagent's mTLS TCP listener (tcp://192.168.188.7x:9771).
 	APITCP bool
 	// Hagent is the agent binary; default $HAGENT, else bin/hagent in the repo.
@@ -125,6 +127,9 @@ func New(t testing.TB, opts Options) *Lab {
 			}
 			env = append(env, "LAB_CONF_"+n+"="+abs)
 		}
+	}
+	for _, h := range opts.Deferred {
+		env = append(env, "LAB_DEFER_"+hostNum(h)+"=1")
 	}
 	env = append(env, "LAB_HOSTS="+strings.Join(nums, " "))
 	if opts.APITCP {

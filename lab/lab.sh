@@ -30,6 +30,7 @@
 #   HAGENT         agent binary (default bin/hagent relative to the repo root)
 #   LAB_DAEMON_71  hagent|keepalived|none for host 71 (default hagent); same for 72, 73
 #   LAB_CONF_71    config for host 71 instead of the seed's (see render_conf)
+#   LAB_DEFER_71=1 `up` does not start host 71's daemon (`start cenvm71` does); same for 72, 73
 #   LAB_API_TCP=1  hagent also listens on tcp://192.168.188.7x:9771 with mTLS
 #   LAB_AGENT_ARGS extra hagent arguments for every host, split on spaces (e.g. "--metrics :9772")
 #   LAB_FAIL_AT    test hook: make `up` fail after the named step (netns|links|nginx|agents)
@@ -451,7 +452,10 @@ cmd_up() {
 	done
 	for h in $LAB_HOSTS; do wait_nginx "$h"; done
 	fail_hook nginx
-	for h in $LAB_HOSTS; do agent_start "$h"; done
+	for h in $LAB_HOSTS; do
+		local defer=LAB_DEFER_$h
+		[[ -n ${!defer:-} ]] || agent_start "$h"
+	done
 	fail_hook agents
 	log "up: hosts $(for h in $LAB_HOSTS; do printf 'cenvm%s(%s) ' "$h" "$(daemon_of "$h")"; done)state $LAB_STATE"
 }
