@@ -21,7 +21,7 @@ var ignoredInstanceKeywords = map[string]string{
 	"linkbeat_use_polling":      "hagent follows link state with netlink",
 	"garp_lower_prio_delay":     "lower-priority gratuitous ARPs are not sent",
 	"garp_lower_prio_repeat":    "lower-priority gratuitous ARPs are not sent",
-	"higher_prio_send_advert":   "hagent follows RFC 5798 on higher-priority adverts",
+	"higher_prio_send_advert":   "hagent always sends it: a master that loses an election advertises once at its own priority",
 	"lvs_sync_daemon_interface": "LVS is not part of hagent",
 	"kernel_rx_buf_size":        "hagent sizes its own socket buffers",
 	"unicast_fault_no_peer":     "not supported",
