@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	hactlv1 "github.com/hagent-dev/hagent/gen/hactl/v1"
 	"github.com/hagent-dev/hagent/lab"
 )
 
@@ -181,4 +182,41 @@ func TestHandoverClientFollowsTheNewMasterMAC(t *testing.T) {
 			stressWaitRoles(t, l, hosts, "VI_1", "cenvm71")
 		}
 	}
+}
+
+// A node that boots with nginx down does not preempt and then fail back: cenvm71 (100,
+// an HTTP check of nginx at weight -20, fall 3) starts while cenvm72 (90) is master and
+// its own nginx is dead. Its check counts from the first result (which decides, as
+// keepalived's first script run), and until then it may not preempt; so it comes up at
+// 80 and stays BACKUP. With nginx back it preempts, so the check was not blind.
+func TestHandoverBootWithNginxDownDoesNotPreempt(t *testing.T) {
+	t.Parallel()
+	l := lab.Start(t, lab.Options{
+		Configs: map[string]string{
+			"cenvm71": "testdata/handover/http-weight-71.conf",
+			"cenvm72": "testdata/faults/vrrp-cenvm72.conf",
+		},
+		Deferred: []string{"cenvm71"},
+	})
+	stressWaitRoles(t, l, []string{"cenvm72"}, "VI_1", "cenvm72")
+	l.KillNginx("cenvm71")
+	before := stressInstance(t, l, "cenvm72", "VI_1").GetTransitions()
+
+	l.StartAgent("cenvm71")
+	l.WaitFor(func() bool {
+		in, err := l.Instance("cenvm71", "VI_1")
+		return err == nil && in.GetEffectivePriority() == 80 && in.GetState() == hactlv1.State_STATE_BACKUP
+	}, 10*time.Second, "cenvm71 BACKUP at effective priority 80")
+	// Nothing to await: past fall x interval (3 s), when a check that started healthy
+	// would only now have seen nginx dead.
+	time.Sleep(4 * time.Second)
+	if got := handoverMasterLines(l, "cenvm71"); len(got) != 0 {
+		t.Fatalf("cenvm71 became MASTER with nginx down:\n%s", strings.Join(got, "\n"))
+	}
+	if after := stressInstance(t, l, "cenvm72", "VI_1").GetTransitions(); after != before {
+		t.Fatalf("cenvm72 made %d transitions while cenvm71 booted with nginx down", after-before)
+	}
+
+	l.StartNginx("cenvm71")
+	stressWaitRoles(t, l, []string{"cenvm71", "cenvm72"}, "VI_1", "cenvm71")
 }
