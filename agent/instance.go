@@ -431,7 +431,7 @@ func (in *instance) handle(now time.Time, m any) {
 		in.step(now, m.ev)
 	case announceSeenMsg:
 		if in.fsm.HandingOver() {
-			in.log.Info("successor announced a VIP; releasing", "vip", m.addr)
+			in.log.Info("successor announced a VIP; releasing", "vip", m.addr, "after", vrrp.HandoverDrain)
 		}
 		in.step(now, vrrp.AnnouncementSeen{Addr: m.addr})
 	default:

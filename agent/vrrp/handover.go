@@ -21,19 +21,23 @@ import (
 //     it). It binds the VIPs and sends its gratuitous ARPs right after its advert; the
 //     VIPs stay until we see one of those announcements (AnnouncementSeen), or
 //     HandoverLinger after its advert if we never see one.
+//   - handoverDrain: the successor's announcement was seen; clients now send to it. The
+//     VIPs stay HandoverDrain more, for the requests that reached us just before (a
+//     connection whose SYN we accepted dies if the address goes under it).
 //
 // RFC 5798 6.4.2 forbids a backup to answer ARP for the VIPs. While we linger we still
-// do (the kernel answers for any bound address), which is why the linger ends at the
-// successor's first gratuitous ARP: from then on the clients' neighbour entries point
-// at the successor, and an ARP reply of ours inside the kernel's locktime after that
-// gratuitous ARP does not move them back (net/ipv4/arp.c: arp_process keeps the first
-// answer within locktime; a gratuitous ARP overrides).
+// do (the kernel answers for any bound address), which is why the linger ends soon after
+// the successor's first gratuitous ARP: from then on the clients' neighbour entries
+// point at the successor, and an ARP reply of ours within the kernel's locktime (1 s by
+// default) after that gratuitous ARP does not move them back (net/ipv4/arp.c:
+// arp_process overrides a recent entry only for a gratuitous ARP).
 type handoverPhase uint8
 
 const (
 	handoverNone handoverPhase = iota
 	handoverAwaitAdvert
 	handoverAwaitAnnounce
+	handoverDrain
 )
 
 // SuccessorGrace is added to one advert interval when a router that resigned with
@@ -45,6 +49,11 @@ const SuccessorGrace = 100 * time.Millisecond
 // the VIPs and announces them, tens of milliseconds later on a busy host; releasing at
 // its advert left clients sending to an address nobody answered for that long.
 const HandoverLinger = 500 * time.Millisecond
+
+// HandoverDrain is how long the VIPs stay after the successor's announcement was seen:
+// a request whose first packet reached us just before it finishes here (on a LAN, in
+// milliseconds), well within the kernel's ARP locktime of 1 s.
+const HandoverDrain = 200 * time.Millisecond
 
 // startHandover keeps the VIPs after leaving MASTER; successor says whether the new
 // master has already advertised (we lost an election to it).
@@ -74,14 +83,19 @@ func (i *Instance) successorAdvertised(prio uint8) {
 	i.arm(TimerRelease, i.now.Add(HandoverLinger))
 }
 
-// announcementSeen ends the handover when another router announces one of our VIPs.
+// announcementSeen: another router announced one of our VIPs, so clients now go to it;
+// the VIPs go after HandoverDrain (or sooner, if the release was due sooner).
 func (i *Instance) announcementSeen(addr netip.Addr) {
-	if i.handover == handoverNone {
+	if i.handover == handoverNone || i.handover == handoverDrain {
 		return
 	}
 	for _, v := range i.cfg.VIPs {
 		if v == addr {
-			i.releaseVIPs()
+			i.handover = handoverDrain
+			i.emit(WatchAnnouncements{On: false})
+			if at := i.now.Add(HandoverDrain); at.Before(i.timers[TimerRelease]) {
+				i.arm(TimerRelease, at)
+			}
 			return
 		}
 	}
@@ -93,9 +107,12 @@ func (i *Instance) endHandover() {
 	if i.handover == handoverNone {
 		return
 	}
+	watching := i.handover != handoverDrain
 	i.handover = handoverNone
 	i.disarm(TimerRelease)
-	i.emit(WatchAnnouncements{On: false})
+	if watching {
+		i.emit(WatchAnnouncements{On: false})
+	}
 }
 
 // releaseVIPs ends any handover and unbinds the VIPs if they are bound.

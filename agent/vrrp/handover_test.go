@@ -24,9 +24,9 @@ func wantUnbind(t *testing.T, acts []Action, n int) {
 
 // RFC 5798 6.4.3 steps a master down for a higher priority without a priority-0 advert
 // (keepalived vrrp.c: vrrp_state_master_rx). We keep the VIPs until the successor's
-// gratuitous ARP is seen: the moment clients' neighbour entries point at it, and before
-// that moment nobody but us answers for the VIP (RFC 5798 6.4.2 forbids a backup to
-// answer ARP; ending the linger there keeps that window as short as it can be).
+// gratuitous ARP is seen, the moment clients' neighbour entries point at it, plus
+// HandoverDrain for the requests already on their way to us (RFC 5798 6.4.2 forbids a
+// backup to answer ARP; ending the linger there keeps that window short).
 func TestHandover_LostElectionEndsAtSuccessorAnnouncement(t *testing.T) {
 	forVersions(t, func(t *testing.T, c Config) {
 		i, at := masterAt(t, c)
@@ -53,11 +53,24 @@ func TestHandover_LostElectionEndsAtSuccessorAnnouncement(t *testing.T) {
 		if !i.timers[TimerRelease].Equal(now.Add(HandoverLinger)) {
 			t.Fatalf("release moved to %v", i.timers[TimerRelease])
 		}
-		acts = i.Step(now.Add(30*time.Millisecond), AnnouncementSeen{Addr: vip})
-		wantUnbind(t, acts, 1)
+		// Its gratuitous ARP: clients go to it; ours drain for HandoverDrain.
+		seen := now.Add(30 * time.Millisecond)
+		acts = i.Step(seen, AnnouncementSeen{Addr: vip})
+		wantUnbind(t, acts, 0)
 		wantWatch(t, acts, false)
-		if got := armed(t, acts, TimerRelease); !got.IsZero() {
-			t.Fatalf("release timer still armed at %v", got)
+		if got, want := armed(t, acts, TimerRelease), seen.Add(HandoverDrain); !got.Equal(want) {
+			t.Fatalf("release at %v, want %v", got, want)
+		}
+		if acts := i.Step(seen.Add(time.Millisecond), AnnouncementSeen{Addr: vip}); len(acts) != 0 {
+			t.Fatalf("a second announcement acted: %#v", acts)
+		}
+		fired, acts := fireAt(t, i, TimerRelease)
+		if !fired.Equal(seen.Add(HandoverDrain)) {
+			t.Fatalf("released at %v", fired)
+		}
+		wantUnbind(t, acts, 1)
+		if len(actionsOf[WatchAnnouncements](acts)) != 0 {
+			t.Fatalf("watch stopped twice: %#v", acts)
 		}
 		if i.HandingOver() {
 			t.Fatal("still handing over")
@@ -114,9 +127,15 @@ func TestHandover_StopKeepsVIPsUntilSuccessor(t *testing.T) {
 		if got, want := armed(t, acts, TimerRelease), succ.Add(HandoverLinger); !got.Equal(want) {
 			t.Fatalf("release at %v, want %v", got, want)
 		}
-		acts = i.Step(succ.Add(40*time.Millisecond), AnnouncementSeen{Addr: vip})
-		wantUnbind(t, acts, 1)
+		seen := succ.Add(40 * time.Millisecond)
+		acts = i.Step(seen, AnnouncementSeen{Addr: vip})
+		wantUnbind(t, acts, 0)
 		wantWatch(t, acts, false)
+		released, acts := fireAt(t, i, TimerRelease)
+		if !released.Equal(seen.Add(HandoverDrain)) {
+			t.Fatalf("released at %v, want %v", released, seen.Add(HandoverDrain))
+		}
+		wantUnbind(t, acts, 1)
 		wantState(t, i, StateStopped)
 		if i.HandingOver() {
 			t.Fatal("still handing over")
