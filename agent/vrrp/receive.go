@@ -138,6 +138,7 @@ func (i *Instance) backupReceive(src netip.Addr, a *Advert) {
 		// Lower priority from a router that is not the master we follow (a master that
 		// just lost to it, announcing itself once): RFC 5798 discards it, and it says
 		// nothing about our master, so it must not make us preempt.
+		i.lastMasterSrc = src
 	default:
 		// Lower priority and we may preempt. RFC 5798: discard, so the Master_Down_Timer
 		// runs out and we take over. keepalived does the same and records the sender.
