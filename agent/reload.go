@@ -255,15 +255,19 @@ func (in *instance) retrack(now time.Time, cfg *config.Config, ic *config.Instan
 	for key, t := range next {
 		v, ok := in.probeViews[key]
 		if !ok {
-			v = &probeView{name: t.name, kind: t.kind, weight: t.weight, healthy: true}
+			v = &probeView{name: t.name, kind: t.kind, weight: t.weight, pending: true, reason: waitingReason}
 			in.probeViews[key] = v
 			// A probe that already reported: its last state counts now (replayProbes).
 			in.a.mu.Lock()
 			c, known := in.a.probeLast[key]
 			in.a.mu.Unlock()
 			if known {
-				v.healthy, v.reason = c.Healthy, c.Reason
+				v.healthy, v.reason, v.pending = c.Healthy, c.Reason, false
 				in.applyTrack(now, t, v)
+			} else {
+				// Not healthy until it says so, as at start (stepUnreported): it holds off
+				// preemption until its first result.
+				in.step(now, vrrp.Unreported{Source: trackSource(t), Fault: t.weight == 0})
 			}
 			continue
 		}

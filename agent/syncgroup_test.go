@@ -46,6 +46,8 @@ func TestSyncGroupMembersMoveTogether(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := start(t, syncConf(script))
+	// VI_1 waits in INIT for chk's first result: the resignation must reach a BACKUP.
+	waitFor(t, 3*time.Second, "VI_1 BACKUP", func() bool { return h.states(t)["VI_1"] == hactlv1.State_STATE_BACKUP })
 	h.seg.advertFrom(t, 0) // VI_1's master resigns: VI_1 takes over after Skew_Time
 	waitFor(t, 3*time.Second, "both MASTER", func() bool {
 		st := h.states(t)
@@ -123,6 +125,8 @@ func TestReloadJoinsAndLeavesSyncGroup(t *testing.T) {
 	grouped := syncConf(script)
 	plain := grouped[:strings.Index(grouped, "vrrp_sync_group")]
 	h := start(t, plain)
+	// VI_1 waits in INIT for chk's first result: the resignation must reach a BACKUP.
+	waitFor(t, 3*time.Second, "VI_1 BACKUP", func() bool { return h.states(t)["VI_1"] == hactlv1.State_STATE_BACKUP })
 	h.seg.advertFrom(t, 0) // VI_1 takes over; VI_2, alone, stays BACKUP
 	waitFor(t, 3*time.Second, "VI_1 MASTER", func() bool { return h.states(t)["VI_1"] == hactlv1.State_STATE_MASTER })
 	if st := h.states(t)["VI_2"]; st != hactlv1.State_STATE_BACKUP {
