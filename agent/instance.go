@@ -105,6 +105,7 @@ type instance struct {
 	group        *syncGroup
 	lastSync     vrrp.SyncStatus
 	syncReported bool
+	foreign      map[netip.Addr]*foreignSender // senders of dropped adverts (lintinfo.go)
 }
 
 func newInstance(a *Agent, cfg *config.Config, ic *config.Instance) (*instance, error) {
@@ -530,6 +531,7 @@ func (in *instance) onOverrideChanged(o vrrp.OverrideChanged) {
 // onDropped logs a failed receive check at most once a second per cause, and tells
 // watchers at most ten times a second: a flood must not become a log or event flood.
 func (in *instance) onDropped(now time.Time, d vrrp.Dropped) {
+	sender := in.recordForeign(now, d)
 	if now.Sub(in.lastDropLog[d.Cause]) >= time.Second {
 		in.lastDropLog[d.Cause] = now
 		in.log.Warn("advert rejected", "cause", d.Cause.String(), "from", d.Src, "reason", d.Reason)
@@ -538,6 +540,7 @@ func (in *instance) onDropped(now time.Time, d vrrp.Dropped) {
 		in.lastDropPub = now
 		in.a.publish(&hactlv1.WatchResponse{Event: &hactlv1.WatchResponse_ReceiveError{ReceiveError: &hactlv1.ReceiveErrorEvent{
 			Instance: in.name, Cause: d.Cause.String(), Source: addrString(d.Src), Reason: d.Reason,
+			Sender: sender,
 		}}})
 	}
 }

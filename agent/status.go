@@ -81,6 +81,8 @@ func (in *instance) statusProto(now time.Time) *hactlv1.Instance {
 		Maintenance:       st.Maintenance,
 		PrimaryAddress:    addrString(in.src),
 		Override:          overrideProto(st, in.opStopped, in.overrideWho),
+		Config:            configProto(in.cfg),
+		ForeignSenders:    in.foreignProtos(now),
 	}
 	if in.group != nil {
 		pi.SyncGroup, pi.SyncGroupState = in.group.status()

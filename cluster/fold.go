@@ -126,6 +126,7 @@ func (s *State) applyEvent(n *NodeState, resp *hactlv1.WatchResponse) {
 
 	case *hactlv1.WatchResponse_ReceiveError:
 		r := ev.ReceiveError
+		foldForeign(n, r)
 		text := "receive error " + r.GetCause()
 		if r.GetSource() != "" {
 			text += " from " + r.GetSource()

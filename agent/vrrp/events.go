@@ -226,6 +226,8 @@ type (
 		Src    netip.Addr
 		Cause  Cause
 		Reason string
+		// Advert is the packet as decoded; zero (Version 0) when it could not be.
+		Advert Advert
 	}
 	// ChecksumChanged reports that the instance switched its VRRPv3 checksum because
 	// Src's advert verified only with it (keepalived: "Setting unicast VRRPv3 checksum

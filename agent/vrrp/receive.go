@@ -24,26 +24,26 @@ func (i *Instance) receive(ev AdvertReceived) (Advert, bool) {
 		if c == CauseNone {
 			c = CauseLength
 		}
-		i.count(ev.Src, c, err.Error())
+		i.count(ev.Src, Advert{}, c, err.Error())
 		return a, false
 	}
 	switch {
 	case !i.cfg.Unicast && ev.TTL != 255:
-		i.count(ev.Src, CauseTTL, fmt.Sprintf("TTL %d, want 255", ev.TTL))
+		i.count(ev.Src, a, CauseTTL, fmt.Sprintf("TTL %d, want 255", ev.TTL))
 	case a.Version != i.cfg.Version:
-		i.count(ev.Src, CauseVersion, fmt.Sprintf("VRRPv%d advert, we run VRRPv%d", a.Version, i.cfg.Version))
+		i.count(ev.Src, a, CauseVersion, fmt.Sprintf("VRRPv%d advert, we run VRRPv%d", a.Version, i.cfg.Version))
 	case a.VRID != i.cfg.VRID:
-		i.count(ev.Src, CauseVRID, fmt.Sprintf("VRID %d, ours is %d", a.VRID, i.cfg.VRID))
+		i.count(ev.Src, a, CauseVRID, fmt.Sprintf("VRID %d, ours is %d", a.VRID, i.cfg.VRID))
 	case a.Version == 2 && a.AuthType != i.cfg.AuthType:
-		i.count(ev.Src, CauseAuth, fmt.Sprintf("auth type %s, ours is %s", a.AuthType, i.cfg.AuthType))
+		i.count(ev.Src, a, CauseAuth, fmt.Sprintf("auth type %s, ours is %s", a.AuthType, i.cfg.AuthType))
 	case a.Version == 2 && a.AuthType == AuthPass && subtle.ConstantTimeCompare(a.AuthData[:], i.auth[:]) != 1:
-		i.count(ev.Src, CauseAuth, "wrong password")
+		i.count(ev.Src, a, CauseAuth, "wrong password")
 	case a.Version == 2 && time.Duration(a.AdverInt)*time.Second != i.cfg.AdverInt:
 		// RFC 3768 7.1: MUST drop, so that two masters of one VRID with different
 		// intervals are noticed (keepalived does the same).
-		i.count(ev.Src, CauseInterval, fmt.Sprintf("advert_int %ds, ours is %s", a.AdverInt, i.cfg.AdverInt))
+		i.count(ev.Src, a, CauseInterval, fmt.Sprintf("advert_int %ds, ours is %s", a.AdverInt, i.cfg.AdverInt))
 	case a.Version == 3 && a.AdverInt == 0 && a.Priority != 0:
-		i.count(ev.Src, CauseInterval, "advert interval 0")
+		i.count(ev.Src, a, CauseInterval, "advert interval 0")
 	case ev.Dst.IsMulticast() == i.cfg.Unicast:
 		// vrrp_check_packet: "Expected unicast packet but received multicast packet" (or
 		// the reverse) -> VRRP_PACKET_KO. The raw socket hears every VRRP packet to the
@@ -52,15 +52,15 @@ func (i *Instance) receive(ev AdvertReceived) (Advert, bool) {
 		if i.cfg.Unicast {
 			want = "unicast"
 		}
-		i.count(ev.Src, CauseDestination, fmt.Sprintf("sent to %s, we expect %s", ev.Dst, want))
+		i.count(ev.Src, a, CauseDestination, fmt.Sprintf("sent to %s, we expect %s", ev.Dst, want))
 	case i.checkAddrs(ev.Src) && len(a.Addrs) != len(i.cfg.VIPs):
 		// vrrp_check_packet: "received an unexpected ip number count" -> VRRP_PACKET_KO.
-		i.count(ev.Src, CauseAddrCount, fmt.Sprintf("advert carries %d addresses, we have %d", len(a.Addrs), len(i.cfg.VIPs)))
+		i.count(ev.Src, a, CauseAddrCount, fmt.Sprintf("advert carries %d addresses, we have %d", len(a.Addrs), len(i.cfg.VIPs)))
 	case i.checkAddrs(ev.Src) && !i.sameAddrs(a.Addrs):
 		// vrrp_check_packet: "ip address associated with VRID not present in MASTER
 		// advert" -> VRRP_PACKET_KO. Two clusters that share a VRID on one VLAN never
 		// take each other's mastership.
-		i.count(ev.Src, CauseAddrList, fmt.Sprintf("advert carries %v, we have %v", a.Addrs, i.cfg.VIPs))
+		i.count(ev.Src, a, CauseAddrList, fmt.Sprintf("advert carries %v, we have %v", a.Addrs, i.cfg.VIPs))
 	default:
 		i.advertsReceived++
 		return a, true
@@ -99,10 +99,11 @@ func (i *Instance) checkAddrs(src netip.Addr) bool {
 	return !i.cfg.SkipCheckAdvAddr || i.state != StateBackup || !i.lastMasterSrc.IsValid() || src != i.lastMasterSrc
 }
 
-// count records a failed receive check.
-func (i *Instance) count(src netip.Addr, c Cause, reason string) {
+// count records a failed receive check; a is the decoded advert (zero when the packet
+// could not be decoded), for the driver's record of foreign senders.
+func (i *Instance) count(src netip.Addr, a Advert, c Cause, reason string) {
 	i.errs[c]++
-	i.emit(Dropped{Src: src, Cause: c, Reason: reason})
+	i.emit(Dropped{Src: src, Cause: c, Reason: reason, Advert: a})
 }
 
 // sameAddrs is the RFC's "MAY verify that the IP address(es) associated with the VRID are

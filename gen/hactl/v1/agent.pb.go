@@ -440,6 +440,12 @@ type Instance struct {
 	// sync_group_state is that group's state: FAULT while any member is, MASTER or
 	// BACKUP once every member is, STOP once all stopped, INIT before.
 	SyncGroupState State `protobuf:"varint,25,opt,name=sync_group_state,json=syncGroupState,proto3,enum=hactl.v1.State" json:"sync_group_state,omitempty"`
+	// config is what hactl lint compares across nodes (field numbers from 30 leave room
+	// for other additions).
+	Config *InstanceConfig `protobuf:"bytes,30,opt,name=config,proto3" json:"config,omitempty"`
+	// foreign_senders are the routers whose recent adverts for this VRID failed a receive
+	// check, newest first, at most a few (hactl lint names them).
+	ForeignSenders []*ForeignSender `protobuf:"bytes,31,rep,name=foreign_senders,json=foreignSenders,proto3" json:"foreign_senders,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
@@ -649,6 +655,240 @@ func (x *Instance) GetSyncGroupState() State {
 	return State_STATE_UNSPECIFIED
 }
 
+func (x *Instance) GetConfig() *InstanceConfig {
+	if x != nil {
+		return x.Config
+	}
+	return nil
+}
+
+func (x *Instance) GetForeignSenders() []*ForeignSender {
+	if x != nil {
+		return x.ForeignSenders
+	}
+	return nil
+}
+
+// InstanceConfig is the part of an instance's configuration that must agree across the
+// nodes of a cluster, as the agent runs it. It never carries a secret.
+type InstanceConfig struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// state is the configured initial state, MASTER or BACKUP.
+	State string `protobuf:"bytes,1,opt,name=state,proto3" json:"state,omitempty"`
+	// auth_type is empty (no authentication) or PASS.
+	AuthType string `protobuf:"bytes,2,opt,name=auth_type,json=authType,proto3" json:"auth_type,omitempty"`
+	// auth_fingerprint is a keyed hash of the VRID and the password's bytes on the wire
+	// (see agent/lintinfo.go): equal passwords give equal fingerprints on every node.
+	AuthFingerprint string               `protobuf:"bytes,3,opt,name=auth_fingerprint,json=authFingerprint,proto3" json:"auth_fingerprint,omitempty"`
+	Nopreempt       bool                 `protobuf:"varint,4,opt,name=nopreempt,proto3" json:"nopreempt,omitempty"`
+	PreemptDelay    *durationpb.Duration `protobuf:"bytes,5,opt,name=preempt_delay,json=preemptDelay,proto3" json:"preempt_delay,omitempty"`
+	// excluded_vips are virtual_ipaddress_excluded (also listed in Instance.vips).
+	ExcludedVips []string `protobuf:"bytes,6,rep,name=excluded_vips,json=excludedVips,proto3" json:"excluded_vips,omitempty"`
+	// tracked names every configured track: scripts, processes, interfaces.
+	Tracked       []string `protobuf:"bytes,7,rep,name=tracked,proto3" json:"tracked,omitempty"`
+	Unicast       bool     `protobuf:"varint,8,opt,name=unicast,proto3" json:"unicast,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InstanceConfig) Reset() {
+	*x = InstanceConfig{}
+	mi := &file_hactl_v1_agent_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InstanceConfig) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InstanceConfig) ProtoMessage() {}
+
+func (x *InstanceConfig) ProtoReflect() protoreflect.Message {
+	mi := &file_hactl_v1_agent_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InstanceConfig.ProtoReflect.Descriptor instead.
+func (*InstanceConfig) Descriptor() ([]byte, []int) {
+	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *InstanceConfig) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *InstanceConfig) GetAuthType() string {
+	if x != nil {
+		return x.AuthType
+	}
+	return ""
+}
+
+func (x *InstanceConfig) GetAuthFingerprint() string {
+	if x != nil {
+		return x.AuthFingerprint
+	}
+	return ""
+}
+
+func (x *InstanceConfig) GetNopreempt() bool {
+	if x != nil {
+		return x.Nopreempt
+	}
+	return false
+}
+
+func (x *InstanceConfig) GetPreemptDelay() *durationpb.Duration {
+	if x != nil {
+		return x.PreemptDelay
+	}
+	return nil
+}
+
+func (x *InstanceConfig) GetExcludedVips() []string {
+	if x != nil {
+		return x.ExcludedVips
+	}
+	return nil
+}
+
+func (x *InstanceConfig) GetTracked() []string {
+	if x != nil {
+		return x.Tracked
+	}
+	return nil
+}
+
+func (x *InstanceConfig) GetUnicast() bool {
+	if x != nil {
+		return x.Unicast
+	}
+	return false
+}
+
+// ForeignSender is a router whose adverts for our VRID were dropped by a receive check.
+type ForeignSender struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Address string                 `protobuf:"bytes,1,opt,name=address,proto3" json:"address,omitempty"`
+	// cause and reason are the last failed check, as in ReceiveErrorCount.
+	Cause    string                 `protobuf:"bytes,2,opt,name=cause,proto3" json:"cause,omitempty"`
+	Reason   string                 `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	Count    uint64                 `protobuf:"varint,4,opt,name=count,proto3" json:"count,omitempty"`
+	LastSeen *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=last_seen,json=lastSeen,proto3" json:"last_seen,omitempty"`
+	// version, priority, advert_int and addresses are from the last advert when it could
+	// be decoded (empty otherwise).
+	Version       uint32               `protobuf:"varint,6,opt,name=version,proto3" json:"version,omitempty"`
+	Priority      uint32               `protobuf:"varint,7,opt,name=priority,proto3" json:"priority,omitempty"`
+	AdvertInt     *durationpb.Duration `protobuf:"bytes,8,opt,name=advert_int,json=advertInt,proto3" json:"advert_int,omitempty"`
+	Addresses     []string             `protobuf:"bytes,9,rep,name=addresses,proto3" json:"addresses,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ForeignSender) Reset() {
+	*x = ForeignSender{}
+	mi := &file_hactl_v1_agent_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ForeignSender) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ForeignSender) ProtoMessage() {}
+
+func (x *ForeignSender) ProtoReflect() protoreflect.Message {
+	mi := &file_hactl_v1_agent_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ForeignSender.ProtoReflect.Descriptor instead.
+func (*ForeignSender) Descriptor() ([]byte, []int) {
+	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *ForeignSender) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+func (x *ForeignSender) GetCause() string {
+	if x != nil {
+		return x.Cause
+	}
+	return ""
+}
+
+func (x *ForeignSender) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *ForeignSender) GetCount() uint64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+func (x *ForeignSender) GetLastSeen() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastSeen
+	}
+	return nil
+}
+
+func (x *ForeignSender) GetVersion() uint32 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *ForeignSender) GetPriority() uint32 {
+	if x != nil {
+		return x.Priority
+	}
+	return 0
+}
+
+func (x *ForeignSender) GetAdvertInt() *durationpb.Duration {
+	if x != nil {
+		return x.AdvertInt
+	}
+	return nil
+}
+
+func (x *ForeignSender) GetAddresses() []string {
+	if x != nil {
+		return x.Addresses
+	}
+	return nil
+}
+
 // PriorityContribution is one tracked probe's or interface's weight in force.
 type PriorityContribution struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -660,7 +900,7 @@ type PriorityContribution struct {
 
 func (x *PriorityContribution) Reset() {
 	*x = PriorityContribution{}
-	mi := &file_hactl_v1_agent_proto_msgTypes[4]
+	mi := &file_hactl_v1_agent_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -672,7 +912,7 @@ func (x *PriorityContribution) String() string {
 func (*PriorityContribution) ProtoMessage() {}
 
 func (x *PriorityContribution) ProtoReflect() protoreflect.Message {
-	mi := &file_hactl_v1_agent_proto_msgTypes[4]
+	mi := &file_hactl_v1_agent_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -685,7 +925,7 @@ func (x *PriorityContribution) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PriorityContribution.ProtoReflect.Descriptor instead.
 func (*PriorityContribution) Descriptor() ([]byte, []int) {
-	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{4}
+	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *PriorityContribution) GetSource() string {
@@ -713,7 +953,7 @@ type FaultSource struct {
 
 func (x *FaultSource) Reset() {
 	*x = FaultSource{}
-	mi := &file_hactl_v1_agent_proto_msgTypes[5]
+	mi := &file_hactl_v1_agent_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -725,7 +965,7 @@ func (x *FaultSource) String() string {
 func (*FaultSource) ProtoMessage() {}
 
 func (x *FaultSource) ProtoReflect() protoreflect.Message {
-	mi := &file_hactl_v1_agent_proto_msgTypes[5]
+	mi := &file_hactl_v1_agent_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -738,7 +978,7 @@ func (x *FaultSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FaultSource.ProtoReflect.Descriptor instead.
 func (*FaultSource) Descriptor() ([]byte, []int) {
-	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{5}
+	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *FaultSource) GetSource() string {
@@ -768,7 +1008,7 @@ type Master struct {
 
 func (x *Master) Reset() {
 	*x = Master{}
-	mi := &file_hactl_v1_agent_proto_msgTypes[6]
+	mi := &file_hactl_v1_agent_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -780,7 +1020,7 @@ func (x *Master) String() string {
 func (*Master) ProtoMessage() {}
 
 func (x *Master) ProtoReflect() protoreflect.Message {
-	mi := &file_hactl_v1_agent_proto_msgTypes[6]
+	mi := &file_hactl_v1_agent_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -793,7 +1033,7 @@ func (x *Master) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Master.ProtoReflect.Descriptor instead.
 func (*Master) Descriptor() ([]byte, []int) {
-	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{6}
+	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Master) GetAddress() string {
@@ -829,7 +1069,7 @@ type Vip struct {
 
 func (x *Vip) Reset() {
 	*x = Vip{}
-	mi := &file_hactl_v1_agent_proto_msgTypes[7]
+	mi := &file_hactl_v1_agent_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -841,7 +1081,7 @@ func (x *Vip) String() string {
 func (*Vip) ProtoMessage() {}
 
 func (x *Vip) ProtoReflect() protoreflect.Message {
-	mi := &file_hactl_v1_agent_proto_msgTypes[7]
+	mi := &file_hactl_v1_agent_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -854,7 +1094,7 @@ func (x *Vip) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Vip.ProtoReflect.Descriptor instead.
 func (*Vip) Descriptor() ([]byte, []int) {
-	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{7}
+	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Vip) GetAddress() string {
@@ -900,7 +1140,7 @@ type AdvertTiming struct {
 
 func (x *AdvertTiming) Reset() {
 	*x = AdvertTiming{}
-	mi := &file_hactl_v1_agent_proto_msgTypes[8]
+	mi := &file_hactl_v1_agent_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -912,7 +1152,7 @@ func (x *AdvertTiming) String() string {
 func (*AdvertTiming) ProtoMessage() {}
 
 func (x *AdvertTiming) ProtoReflect() protoreflect.Message {
-	mi := &file_hactl_v1_agent_proto_msgTypes[8]
+	mi := &file_hactl_v1_agent_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -925,7 +1165,7 @@ func (x *AdvertTiming) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdvertTiming.ProtoReflect.Descriptor instead.
 func (*AdvertTiming) Descriptor() ([]byte, []int) {
-	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{8}
+	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *AdvertTiming) GetConfigured() *durationpb.Duration {
@@ -1016,7 +1256,7 @@ type ReceiveErrorCount struct {
 
 func (x *ReceiveErrorCount) Reset() {
 	*x = ReceiveErrorCount{}
-	mi := &file_hactl_v1_agent_proto_msgTypes[9]
+	mi := &file_hactl_v1_agent_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1028,7 +1268,7 @@ func (x *ReceiveErrorCount) String() string {
 func (*ReceiveErrorCount) ProtoMessage() {}
 
 func (x *ReceiveErrorCount) ProtoReflect() protoreflect.Message {
-	mi := &file_hactl_v1_agent_proto_msgTypes[9]
+	mi := &file_hactl_v1_agent_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1041,7 +1281,7 @@ func (x *ReceiveErrorCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReceiveErrorCount.ProtoReflect.Descriptor instead.
 func (*ReceiveErrorCount) Descriptor() ([]byte, []int) {
-	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{9}
+	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ReceiveErrorCount) GetCause() string {
@@ -1077,7 +1317,7 @@ type Probe struct {
 
 func (x *Probe) Reset() {
 	*x = Probe{}
-	mi := &file_hactl_v1_agent_proto_msgTypes[10]
+	mi := &file_hactl_v1_agent_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1089,7 +1329,7 @@ func (x *Probe) String() string {
 func (*Probe) ProtoMessage() {}
 
 func (x *Probe) ProtoReflect() protoreflect.Message {
-	mi := &file_hactl_v1_agent_proto_msgTypes[10]
+	mi := &file_hactl_v1_agent_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1102,7 +1342,7 @@ func (x *Probe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Probe.ProtoReflect.Descriptor instead.
 func (*Probe) Descriptor() ([]byte, []int) {
-	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{10}
+	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Probe) GetName() string {
@@ -1167,7 +1407,7 @@ type ProbeResult struct {
 
 func (x *ProbeResult) Reset() {
 	*x = ProbeResult{}
-	mi := &file_hactl_v1_agent_proto_msgTypes[11]
+	mi := &file_hactl_v1_agent_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1179,7 +1419,7 @@ func (x *ProbeResult) String() string {
 func (*ProbeResult) ProtoMessage() {}
 
 func (x *ProbeResult) ProtoReflect() protoreflect.Message {
-	mi := &file_hactl_v1_agent_proto_msgTypes[11]
+	mi := &file_hactl_v1_agent_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1192,7 +1432,7 @@ func (x *ProbeResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProbeResult.ProtoReflect.Descriptor instead.
 func (*ProbeResult) Descriptor() ([]byte, []int) {
-	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{11}
+	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ProbeResult) GetAt() *timestamppb.Timestamp {
@@ -1235,7 +1475,7 @@ type Override struct {
 
 func (x *Override) Reset() {
 	*x = Override{}
-	mi := &file_hactl_v1_agent_proto_msgTypes[12]
+	mi := &file_hactl_v1_agent_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1247,7 +1487,7 @@ func (x *Override) String() string {
 func (*Override) ProtoMessage() {}
 
 func (x *Override) ProtoReflect() protoreflect.Message {
-	mi := &file_hactl_v1_agent_proto_msgTypes[12]
+	mi := &file_hactl_v1_agent_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1260,7 +1500,7 @@ func (x *Override) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Override.ProtoReflect.Descriptor instead.
 func (*Override) Descriptor() ([]byte, []int) {
-	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{12}
+	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Override) GetMode() OverrideMode {
@@ -1292,7 +1532,7 @@ type GetStatusRequest struct {
 
 func (x *GetStatusRequest) Reset() {
 	*x = GetStatusRequest{}
-	mi := &file_hactl_v1_agent_proto_msgTypes[13]
+	mi := &file_hactl_v1_agent_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1304,7 +1544,7 @@ func (x *GetStatusRequest) String() string {
 func (*GetStatusRequest) ProtoMessage() {}
 
 func (x *GetStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hactl_v1_agent_proto_msgTypes[13]
+	mi := &file_hactl_v1_agent_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1317,7 +1557,7 @@ func (x *GetStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatusRequest.ProtoReflect.Descriptor instead.
 func (*GetStatusRequest) Descriptor() ([]byte, []int) {
-	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{13}
+	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{15}
 }
 
 type GetStatusResponse struct {
@@ -1329,7 +1569,7 @@ type GetStatusResponse struct {
 
 func (x *GetStatusResponse) Reset() {
 	*x = GetStatusResponse{}
-	mi := &file_hactl_v1_agent_proto_msgTypes[14]
+	mi := &file_hactl_v1_agent_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1341,7 +1581,7 @@ func (x *GetStatusResponse) String() string {
 func (*GetStatusResponse) ProtoMessage() {}
 
 func (x *GetStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hactl_v1_agent_proto_msgTypes[14]
+	mi := &file_hactl_v1_agent_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1354,7 +1594,7 @@ func (x *GetStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatusResponse.ProtoReflect.Descriptor instead.
 func (*GetStatusResponse) Descriptor() ([]byte, []int) {
-	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{14}
+	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *GetStatusResponse) GetNode() *Node {
@@ -1374,7 +1614,7 @@ type WatchRequest struct {
 
 func (x *WatchRequest) Reset() {
 	*x = WatchRequest{}
-	mi := &file_hactl_v1_agent_proto_msgTypes[15]
+	mi := &file_hactl_v1_agent_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1386,7 +1626,7 @@ func (x *WatchRequest) String() string {
 func (*WatchRequest) ProtoMessage() {}
 
 func (x *WatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hactl_v1_agent_proto_msgTypes[15]
+	mi := &file_hactl_v1_agent_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1399,7 +1639,7 @@ func (x *WatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchRequest.ProtoReflect.Descriptor instead.
 func (*WatchRequest) Descriptor() ([]byte, []int) {
-	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{15}
+	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *WatchRequest) GetResumeAfter() uint64 {
@@ -1431,7 +1671,7 @@ type WatchResponse struct {
 
 func (x *WatchResponse) Reset() {
 	*x = WatchResponse{}
-	mi := &file_hactl_v1_agent_proto_msgTypes[16]
+	mi := &file_hactl_v1_agent_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1443,7 +1683,7 @@ func (x *WatchResponse) String() string {
 func (*WatchResponse) ProtoMessage() {}
 
 func (x *WatchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hactl_v1_agent_proto_msgTypes[16]
+	mi := &file_hactl_v1_agent_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1456,7 +1696,7 @@ func (x *WatchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchResponse.ProtoReflect.Descriptor instead.
 func (*WatchResponse) Descriptor() ([]byte, []int) {
-	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{16}
+	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *WatchResponse) GetSeq() uint64 {
@@ -1631,7 +1871,7 @@ type TransitionEvent struct {
 
 func (x *TransitionEvent) Reset() {
 	*x = TransitionEvent{}
-	mi := &file_hactl_v1_agent_proto_msgTypes[17]
+	mi := &file_hactl_v1_agent_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1643,7 +1883,7 @@ func (x *TransitionEvent) String() string {
 func (*TransitionEvent) ProtoMessage() {}
 
 func (x *TransitionEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_hactl_v1_agent_proto_msgTypes[17]
+	mi := &file_hactl_v1_agent_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1656,7 +1896,7 @@ func (x *TransitionEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransitionEvent.ProtoReflect.Descriptor instead.
 func (*TransitionEvent) Descriptor() ([]byte, []int) {
-	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{17}
+	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *TransitionEvent) GetInstance() string {
@@ -1699,7 +1939,7 @@ type PriorityChangeEvent struct {
 
 func (x *PriorityChangeEvent) Reset() {
 	*x = PriorityChangeEvent{}
-	mi := &file_hactl_v1_agent_proto_msgTypes[18]
+	mi := &file_hactl_v1_agent_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1711,7 +1951,7 @@ func (x *PriorityChangeEvent) String() string {
 func (*PriorityChangeEvent) ProtoMessage() {}
 
 func (x *PriorityChangeEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_hactl_v1_agent_proto_msgTypes[18]
+	mi := &file_hactl_v1_agent_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1724,7 +1964,7 @@ func (x *PriorityChangeEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PriorityChangeEvent.ProtoReflect.Descriptor instead.
 func (*PriorityChangeEvent) Descriptor() ([]byte, []int) {
-	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{18}
+	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *PriorityChangeEvent) GetInstance() string {
@@ -1769,7 +2009,7 @@ type ProbeResultEvent struct {
 
 func (x *ProbeResultEvent) Reset() {
 	*x = ProbeResultEvent{}
-	mi := &file_hactl_v1_agent_proto_msgTypes[19]
+	mi := &file_hactl_v1_agent_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1781,7 +2021,7 @@ func (x *ProbeResultEvent) String() string {
 func (*ProbeResultEvent) ProtoMessage() {}
 
 func (x *ProbeResultEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_hactl_v1_agent_proto_msgTypes[19]
+	mi := &file_hactl_v1_agent_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1794,7 +2034,7 @@ func (x *ProbeResultEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProbeResultEvent.ProtoReflect.Descriptor instead.
 func (*ProbeResultEvent) Descriptor() ([]byte, []int) {
-	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{19}
+	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ProbeResultEvent) GetInstance() string {
@@ -1844,7 +2084,7 @@ type VipEvent struct {
 
 func (x *VipEvent) Reset() {
 	*x = VipEvent{}
-	mi := &file_hactl_v1_agent_proto_msgTypes[20]
+	mi := &file_hactl_v1_agent_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1856,7 +2096,7 @@ func (x *VipEvent) String() string {
 func (*VipEvent) ProtoMessage() {}
 
 func (x *VipEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_hactl_v1_agent_proto_msgTypes[20]
+	mi := &file_hactl_v1_agent_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1869,7 +2109,7 @@ func (x *VipEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VipEvent.ProtoReflect.Descriptor instead.
 func (*VipEvent) Descriptor() ([]byte, []int) {
-	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{20}
+	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *VipEvent) GetInstance() string {
@@ -1916,7 +2156,7 @@ type AdvertTimingEvent struct {
 
 func (x *AdvertTimingEvent) Reset() {
 	*x = AdvertTimingEvent{}
-	mi := &file_hactl_v1_agent_proto_msgTypes[21]
+	mi := &file_hactl_v1_agent_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1928,7 +2168,7 @@ func (x *AdvertTimingEvent) String() string {
 func (*AdvertTimingEvent) ProtoMessage() {}
 
 func (x *AdvertTimingEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_hactl_v1_agent_proto_msgTypes[21]
+	mi := &file_hactl_v1_agent_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1941,7 +2181,7 @@ func (x *AdvertTimingEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdvertTimingEvent.ProtoReflect.Descriptor instead.
 func (*AdvertTimingEvent) Descriptor() ([]byte, []int) {
-	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{21}
+	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *AdvertTimingEvent) GetInstance() string {
@@ -1998,7 +2238,7 @@ type ConfigReloadEvent struct {
 
 func (x *ConfigReloadEvent) Reset() {
 	*x = ConfigReloadEvent{}
-	mi := &file_hactl_v1_agent_proto_msgTypes[22]
+	mi := &file_hactl_v1_agent_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2010,7 +2250,7 @@ func (x *ConfigReloadEvent) String() string {
 func (*ConfigReloadEvent) ProtoMessage() {}
 
 func (x *ConfigReloadEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_hactl_v1_agent_proto_msgTypes[22]
+	mi := &file_hactl_v1_agent_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2023,7 +2263,7 @@ func (x *ConfigReloadEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigReloadEvent.ProtoReflect.Descriptor instead.
 func (*ConfigReloadEvent) Descriptor() ([]byte, []int) {
-	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{22}
+	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ConfigReloadEvent) GetOk() bool {
@@ -2069,7 +2309,7 @@ type ControlActionEvent struct {
 
 func (x *ControlActionEvent) Reset() {
 	*x = ControlActionEvent{}
-	mi := &file_hactl_v1_agent_proto_msgTypes[23]
+	mi := &file_hactl_v1_agent_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2081,7 +2321,7 @@ func (x *ControlActionEvent) String() string {
 func (*ControlActionEvent) ProtoMessage() {}
 
 func (x *ControlActionEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_hactl_v1_agent_proto_msgTypes[23]
+	mi := &file_hactl_v1_agent_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2094,7 +2334,7 @@ func (x *ControlActionEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ControlActionEvent.ProtoReflect.Descriptor instead.
 func (*ControlActionEvent) Descriptor() ([]byte, []int) {
-	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{23}
+	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ControlActionEvent) GetAction() string {
@@ -2133,18 +2373,20 @@ func (x *ControlActionEvent) GetMaintenance() bool {
 }
 
 type ReceiveErrorEvent struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Instance      string                 `protobuf:"bytes,1,opt,name=instance,proto3" json:"instance,omitempty"`
-	Cause         string                 `protobuf:"bytes,2,opt,name=cause,proto3" json:"cause,omitempty"`
-	Source        string                 `protobuf:"bytes,3,opt,name=source,proto3" json:"source,omitempty"`
-	Reason        string                 `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Instance string                 `protobuf:"bytes,1,opt,name=instance,proto3" json:"instance,omitempty"`
+	Cause    string                 `protobuf:"bytes,2,opt,name=cause,proto3" json:"cause,omitempty"`
+	Source   string                 `protobuf:"bytes,3,opt,name=source,proto3" json:"source,omitempty"`
+	Reason   string                 `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	// sender is the agent's record of the source after this drop.
+	Sender        *ForeignSender `protobuf:"bytes,10,opt,name=sender,proto3" json:"sender,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ReceiveErrorEvent) Reset() {
 	*x = ReceiveErrorEvent{}
-	mi := &file_hactl_v1_agent_proto_msgTypes[24]
+	mi := &file_hactl_v1_agent_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2156,7 +2398,7 @@ func (x *ReceiveErrorEvent) String() string {
 func (*ReceiveErrorEvent) ProtoMessage() {}
 
 func (x *ReceiveErrorEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_hactl_v1_agent_proto_msgTypes[24]
+	mi := &file_hactl_v1_agent_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2169,7 +2411,7 @@ func (x *ReceiveErrorEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReceiveErrorEvent.ProtoReflect.Descriptor instead.
 func (*ReceiveErrorEvent) Descriptor() ([]byte, []int) {
-	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{24}
+	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ReceiveErrorEvent) GetInstance() string {
@@ -2200,6 +2442,13 @@ func (x *ReceiveErrorEvent) GetReason() string {
 	return ""
 }
 
+func (x *ReceiveErrorEvent) GetSender() *ForeignSender {
+	if x != nil {
+		return x.Sender
+	}
+	return nil
+}
+
 type FailoverRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// instance is the vrrp_instance name.
@@ -2216,7 +2465,7 @@ type FailoverRequest struct {
 
 func (x *FailoverRequest) Reset() {
 	*x = FailoverRequest{}
-	mi := &file_hactl_v1_agent_proto_msgTypes[25]
+	mi := &file_hactl_v1_agent_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2228,7 +2477,7 @@ func (x *FailoverRequest) String() string {
 func (*FailoverRequest) ProtoMessage() {}
 
 func (x *FailoverRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hactl_v1_agent_proto_msgTypes[25]
+	mi := &file_hactl_v1_agent_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2241,7 +2490,7 @@ func (x *FailoverRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FailoverRequest.ProtoReflect.Descriptor instead.
 func (*FailoverRequest) Descriptor() ([]byte, []int) {
-	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{25}
+	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *FailoverRequest) GetInstance() string {
@@ -2282,7 +2531,7 @@ type FailoverResponse struct {
 
 func (x *FailoverResponse) Reset() {
 	*x = FailoverResponse{}
-	mi := &file_hactl_v1_agent_proto_msgTypes[26]
+	mi := &file_hactl_v1_agent_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2294,7 +2543,7 @@ func (x *FailoverResponse) String() string {
 func (*FailoverResponse) ProtoMessage() {}
 
 func (x *FailoverResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hactl_v1_agent_proto_msgTypes[26]
+	mi := &file_hactl_v1_agent_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2307,7 +2556,7 @@ func (x *FailoverResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FailoverResponse.ProtoReflect.Descriptor instead.
 func (*FailoverResponse) Descriptor() ([]byte, []int) {
-	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{26}
+	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *FailoverResponse) GetMessage() string {
@@ -2335,7 +2584,7 @@ type SetMaintenanceRequest struct {
 
 func (x *SetMaintenanceRequest) Reset() {
 	*x = SetMaintenanceRequest{}
-	mi := &file_hactl_v1_agent_proto_msgTypes[27]
+	mi := &file_hactl_v1_agent_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2347,7 +2596,7 @@ func (x *SetMaintenanceRequest) String() string {
 func (*SetMaintenanceRequest) ProtoMessage() {}
 
 func (x *SetMaintenanceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hactl_v1_agent_proto_msgTypes[27]
+	mi := &file_hactl_v1_agent_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2360,7 +2609,7 @@ func (x *SetMaintenanceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetMaintenanceRequest.ProtoReflect.Descriptor instead.
 func (*SetMaintenanceRequest) Descriptor() ([]byte, []int) {
-	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{27}
+	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *SetMaintenanceRequest) GetOn() bool {
@@ -2387,7 +2636,7 @@ type SetMaintenanceResponse struct {
 
 func (x *SetMaintenanceResponse) Reset() {
 	*x = SetMaintenanceResponse{}
-	mi := &file_hactl_v1_agent_proto_msgTypes[28]
+	mi := &file_hactl_v1_agent_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2399,7 +2648,7 @@ func (x *SetMaintenanceResponse) String() string {
 func (*SetMaintenanceResponse) ProtoMessage() {}
 
 func (x *SetMaintenanceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hactl_v1_agent_proto_msgTypes[28]
+	mi := &file_hactl_v1_agent_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2412,7 +2661,7 @@ func (x *SetMaintenanceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetMaintenanceResponse.ProtoReflect.Descriptor instead.
 func (*SetMaintenanceResponse) Descriptor() ([]byte, []int) {
-	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{28}
+	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *SetMaintenanceResponse) GetMessage() string {
@@ -2458,7 +2707,7 @@ const file_hactl_v1_agent_proto_rawDesc = "" +
 	"\rwatch_streams\x18\x05 \x01(\rR\fwatchStreams\"?\n" +
 	"\x0fApiRefusalCount\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\x12\x14\n" +
-	"\x05count\x18\x02 \x01(\x04R\x05count\"\x8e\b\n" +
+	"\x05count\x18\x02 \x01(\x04R\x05count\"\x82\t\n" +
 	"\bInstance\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04vrid\x18\x02 \x01(\rR\x04vrid\x12\x1c\n" +
@@ -2487,7 +2736,29 @@ const file_hactl_v1_agent_proto_rawDesc = "" +
 	"\x0fprimary_address\x18\x17 \x01(\tR\x0eprimaryAddress\x12\x1d\n" +
 	"\n" +
 	"sync_group\x18\x18 \x01(\tR\tsyncGroup\x129\n" +
-	"\x10sync_group_state\x18\x19 \x01(\x0e2\x0f.hactl.v1.StateR\x0esyncGroupState\"D\n" +
+	"\x10sync_group_state\x18\x19 \x01(\x0e2\x0f.hactl.v1.StateR\x0esyncGroupState\x120\n" +
+	"\x06config\x18\x1e \x01(\v2\x18.hactl.v1.InstanceConfigR\x06config\x12@\n" +
+	"\x0fforeign_senders\x18\x1f \x03(\v2\x17.hactl.v1.ForeignSenderR\x0eforeignSenders\"\xa5\x02\n" +
+	"\x0eInstanceConfig\x12\x14\n" +
+	"\x05state\x18\x01 \x01(\tR\x05state\x12\x1b\n" +
+	"\tauth_type\x18\x02 \x01(\tR\bauthType\x12)\n" +
+	"\x10auth_fingerprint\x18\x03 \x01(\tR\x0fauthFingerprint\x12\x1c\n" +
+	"\tnopreempt\x18\x04 \x01(\bR\tnopreempt\x12>\n" +
+	"\rpreempt_delay\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\fpreemptDelay\x12#\n" +
+	"\rexcluded_vips\x18\x06 \x03(\tR\fexcludedVips\x12\x18\n" +
+	"\atracked\x18\a \x03(\tR\atracked\x12\x18\n" +
+	"\aunicast\x18\b \x01(\bR\aunicast\"\xb4\x02\n" +
+	"\rForeignSender\x12\x18\n" +
+	"\aaddress\x18\x01 \x01(\tR\aaddress\x12\x14\n" +
+	"\x05cause\x18\x02 \x01(\tR\x05cause\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\x12\x14\n" +
+	"\x05count\x18\x04 \x01(\x04R\x05count\x127\n" +
+	"\tlast_seen\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\blastSeen\x12\x18\n" +
+	"\aversion\x18\x06 \x01(\rR\aversion\x12\x1a\n" +
+	"\bpriority\x18\a \x01(\rR\bpriority\x128\n" +
+	"\n" +
+	"advert_int\x18\b \x01(\v2\x19.google.protobuf.DurationR\tadvertInt\x12\x1c\n" +
+	"\taddresses\x18\t \x03(\tR\taddresses\"D\n" +
 	"\x14PriorityContribution\x12\x16\n" +
 	"\x06source\x18\x01 \x01(\tR\x06source\x12\x14\n" +
 	"\x05delta\x18\x02 \x01(\x05R\x05delta\"=\n" +
@@ -2597,12 +2868,14 @@ const file_hactl_v1_agent_proto_rawDesc = "" +
 	"\binstance\x18\x02 \x01(\tR\binstance\x12\x10\n" +
 	"\x03who\x18\x03 \x01(\tR\x03who\x12\x16\n" +
 	"\x06detail\x18\x04 \x01(\tR\x06detail\x12 \n" +
-	"\vmaintenance\x18\x05 \x01(\bR\vmaintenance\"u\n" +
+	"\vmaintenance\x18\x05 \x01(\bR\vmaintenance\"\xa6\x01\n" +
 	"\x11ReceiveErrorEvent\x12\x1a\n" +
 	"\binstance\x18\x01 \x01(\tR\binstance\x12\x14\n" +
 	"\x05cause\x18\x02 \x01(\tR\x05cause\x12\x16\n" +
 	"\x06source\x18\x03 \x01(\tR\x06source\x12\x16\n" +
-	"\x06reason\x18\x04 \x01(\tR\x06reason\"\xb1\x01\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\x12/\n" +
+	"\x06sender\x18\n" +
+	" \x01(\v2\x17.hactl.v1.ForeignSenderR\x06sender\"\xb1\x01\n" +
 	"\x0fFailoverRequest\x12\x1a\n" +
 	"\binstance\x18\x01 \x01(\tR\binstance\x12*\n" +
 	"\x04mode\x18\x02 \x01(\x0e2\x16.hactl.v1.OverrideModeR\x04mode\x12\x1f\n" +
@@ -2652,7 +2925,7 @@ func file_hactl_v1_agent_proto_rawDescGZIP() []byte {
 }
 
 var file_hactl_v1_agent_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_hactl_v1_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
+var file_hactl_v1_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
 var file_hactl_v1_agent_proto_goTypes = []any{
 	(State)(0),                     // 0: hactl.v1.State
 	(OverrideMode)(0),              // 1: hactl.v1.OverrideMode
@@ -2660,103 +2933,111 @@ var file_hactl_v1_agent_proto_goTypes = []any{
 	(*ApiInfo)(nil),                // 3: hactl.v1.ApiInfo
 	(*ApiRefusalCount)(nil),        // 4: hactl.v1.ApiRefusalCount
 	(*Instance)(nil),               // 5: hactl.v1.Instance
-	(*PriorityContribution)(nil),   // 6: hactl.v1.PriorityContribution
-	(*FaultSource)(nil),            // 7: hactl.v1.FaultSource
-	(*Master)(nil),                 // 8: hactl.v1.Master
-	(*Vip)(nil),                    // 9: hactl.v1.Vip
-	(*AdvertTiming)(nil),           // 10: hactl.v1.AdvertTiming
-	(*ReceiveErrorCount)(nil),      // 11: hactl.v1.ReceiveErrorCount
-	(*Probe)(nil),                  // 12: hactl.v1.Probe
-	(*ProbeResult)(nil),            // 13: hactl.v1.ProbeResult
-	(*Override)(nil),               // 14: hactl.v1.Override
-	(*GetStatusRequest)(nil),       // 15: hactl.v1.GetStatusRequest
-	(*GetStatusResponse)(nil),      // 16: hactl.v1.GetStatusResponse
-	(*WatchRequest)(nil),           // 17: hactl.v1.WatchRequest
-	(*WatchResponse)(nil),          // 18: hactl.v1.WatchResponse
-	(*TransitionEvent)(nil),        // 19: hactl.v1.TransitionEvent
-	(*PriorityChangeEvent)(nil),    // 20: hactl.v1.PriorityChangeEvent
-	(*ProbeResultEvent)(nil),       // 21: hactl.v1.ProbeResultEvent
-	(*VipEvent)(nil),               // 22: hactl.v1.VipEvent
-	(*AdvertTimingEvent)(nil),      // 23: hactl.v1.AdvertTimingEvent
-	(*ConfigReloadEvent)(nil),      // 24: hactl.v1.ConfigReloadEvent
-	(*ControlActionEvent)(nil),     // 25: hactl.v1.ControlActionEvent
-	(*ReceiveErrorEvent)(nil),      // 26: hactl.v1.ReceiveErrorEvent
-	(*FailoverRequest)(nil),        // 27: hactl.v1.FailoverRequest
-	(*FailoverResponse)(nil),       // 28: hactl.v1.FailoverResponse
-	(*SetMaintenanceRequest)(nil),  // 29: hactl.v1.SetMaintenanceRequest
-	(*SetMaintenanceResponse)(nil), // 30: hactl.v1.SetMaintenanceResponse
-	(*timestamppb.Timestamp)(nil),  // 31: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),    // 32: google.protobuf.Duration
+	(*InstanceConfig)(nil),         // 6: hactl.v1.InstanceConfig
+	(*ForeignSender)(nil),          // 7: hactl.v1.ForeignSender
+	(*PriorityContribution)(nil),   // 8: hactl.v1.PriorityContribution
+	(*FaultSource)(nil),            // 9: hactl.v1.FaultSource
+	(*Master)(nil),                 // 10: hactl.v1.Master
+	(*Vip)(nil),                    // 11: hactl.v1.Vip
+	(*AdvertTiming)(nil),           // 12: hactl.v1.AdvertTiming
+	(*ReceiveErrorCount)(nil),      // 13: hactl.v1.ReceiveErrorCount
+	(*Probe)(nil),                  // 14: hactl.v1.Probe
+	(*ProbeResult)(nil),            // 15: hactl.v1.ProbeResult
+	(*Override)(nil),               // 16: hactl.v1.Override
+	(*GetStatusRequest)(nil),       // 17: hactl.v1.GetStatusRequest
+	(*GetStatusResponse)(nil),      // 18: hactl.v1.GetStatusResponse
+	(*WatchRequest)(nil),           // 19: hactl.v1.WatchRequest
+	(*WatchResponse)(nil),          // 20: hactl.v1.WatchResponse
+	(*TransitionEvent)(nil),        // 21: hactl.v1.TransitionEvent
+	(*PriorityChangeEvent)(nil),    // 22: hactl.v1.PriorityChangeEvent
+	(*ProbeResultEvent)(nil),       // 23: hactl.v1.ProbeResultEvent
+	(*VipEvent)(nil),               // 24: hactl.v1.VipEvent
+	(*AdvertTimingEvent)(nil),      // 25: hactl.v1.AdvertTimingEvent
+	(*ConfigReloadEvent)(nil),      // 26: hactl.v1.ConfigReloadEvent
+	(*ControlActionEvent)(nil),     // 27: hactl.v1.ControlActionEvent
+	(*ReceiveErrorEvent)(nil),      // 28: hactl.v1.ReceiveErrorEvent
+	(*FailoverRequest)(nil),        // 29: hactl.v1.FailoverRequest
+	(*FailoverResponse)(nil),       // 30: hactl.v1.FailoverResponse
+	(*SetMaintenanceRequest)(nil),  // 31: hactl.v1.SetMaintenanceRequest
+	(*SetMaintenanceResponse)(nil), // 32: hactl.v1.SetMaintenanceResponse
+	(*timestamppb.Timestamp)(nil),  // 33: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),    // 34: google.protobuf.Duration
 }
 var file_hactl_v1_agent_proto_depIdxs = []int32{
-	31, // 0: hactl.v1.Node.started_at:type_name -> google.protobuf.Timestamp
-	32, // 1: hactl.v1.Node.uptime:type_name -> google.protobuf.Duration
+	33, // 0: hactl.v1.Node.started_at:type_name -> google.protobuf.Timestamp
+	34, // 1: hactl.v1.Node.uptime:type_name -> google.protobuf.Duration
 	5,  // 2: hactl.v1.Node.instances:type_name -> hactl.v1.Instance
-	31, // 3: hactl.v1.Node.now:type_name -> google.protobuf.Timestamp
+	33, // 3: hactl.v1.Node.now:type_name -> google.protobuf.Timestamp
 	3,  // 4: hactl.v1.Node.api:type_name -> hactl.v1.ApiInfo
-	31, // 5: hactl.v1.ApiInfo.tls_cert_not_after:type_name -> google.protobuf.Timestamp
+	33, // 5: hactl.v1.ApiInfo.tls_cert_not_after:type_name -> google.protobuf.Timestamp
 	4,  // 6: hactl.v1.ApiInfo.refusals:type_name -> hactl.v1.ApiRefusalCount
 	0,  // 7: hactl.v1.Instance.state:type_name -> hactl.v1.State
-	31, // 8: hactl.v1.Instance.state_since:type_name -> google.protobuf.Timestamp
-	6,  // 9: hactl.v1.Instance.contributions:type_name -> hactl.v1.PriorityContribution
-	7,  // 10: hactl.v1.Instance.faults:type_name -> hactl.v1.FaultSource
-	8,  // 11: hactl.v1.Instance.master:type_name -> hactl.v1.Master
-	9,  // 12: hactl.v1.Instance.vips:type_name -> hactl.v1.Vip
-	10, // 13: hactl.v1.Instance.timing:type_name -> hactl.v1.AdvertTiming
-	11, // 14: hactl.v1.Instance.receive_errors:type_name -> hactl.v1.ReceiveErrorCount
-	12, // 15: hactl.v1.Instance.probes:type_name -> hactl.v1.Probe
-	14, // 16: hactl.v1.Instance.override:type_name -> hactl.v1.Override
+	33, // 8: hactl.v1.Instance.state_since:type_name -> google.protobuf.Timestamp
+	8,  // 9: hactl.v1.Instance.contributions:type_name -> hactl.v1.PriorityContribution
+	9,  // 10: hactl.v1.Instance.faults:type_name -> hactl.v1.FaultSource
+	10, // 11: hactl.v1.Instance.master:type_name -> hactl.v1.Master
+	11, // 12: hactl.v1.Instance.vips:type_name -> hactl.v1.Vip
+	12, // 13: hactl.v1.Instance.timing:type_name -> hactl.v1.AdvertTiming
+	13, // 14: hactl.v1.Instance.receive_errors:type_name -> hactl.v1.ReceiveErrorCount
+	14, // 15: hactl.v1.Instance.probes:type_name -> hactl.v1.Probe
+	16, // 16: hactl.v1.Instance.override:type_name -> hactl.v1.Override
 	0,  // 17: hactl.v1.Instance.sync_group_state:type_name -> hactl.v1.State
-	32, // 18: hactl.v1.AdvertTiming.configured:type_name -> google.protobuf.Duration
-	32, // 19: hactl.v1.AdvertTiming.master_adver_interval:type_name -> google.protobuf.Duration
-	32, // 20: hactl.v1.AdvertTiming.recent:type_name -> google.protobuf.Duration
-	32, // 21: hactl.v1.AdvertTiming.min:type_name -> google.protobuf.Duration
-	32, // 22: hactl.v1.AdvertTiming.mean:type_name -> google.protobuf.Duration
-	32, // 23: hactl.v1.AdvertTiming.max:type_name -> google.protobuf.Duration
-	32, // 24: hactl.v1.AdvertTiming.jitter:type_name -> google.protobuf.Duration
-	31, // 25: hactl.v1.AdvertTiming.last_advert_at:type_name -> google.protobuf.Timestamp
-	32, // 26: hactl.v1.AdvertTiming.last_advert_age:type_name -> google.protobuf.Duration
-	31, // 27: hactl.v1.AdvertTiming.master_down_at:type_name -> google.protobuf.Timestamp
-	32, // 28: hactl.v1.AdvertTiming.master_down_interval:type_name -> google.protobuf.Duration
-	13, // 29: hactl.v1.Probe.results:type_name -> hactl.v1.ProbeResult
-	31, // 30: hactl.v1.ProbeResult.at:type_name -> google.protobuf.Timestamp
-	32, // 31: hactl.v1.ProbeResult.duration:type_name -> google.protobuf.Duration
-	1,  // 32: hactl.v1.Override.mode:type_name -> hactl.v1.OverrideMode
-	31, // 33: hactl.v1.Override.until:type_name -> google.protobuf.Timestamp
-	2,  // 34: hactl.v1.GetStatusResponse.node:type_name -> hactl.v1.Node
-	31, // 35: hactl.v1.WatchResponse.time:type_name -> google.protobuf.Timestamp
-	2,  // 36: hactl.v1.WatchResponse.snapshot:type_name -> hactl.v1.Node
-	19, // 37: hactl.v1.WatchResponse.transition:type_name -> hactl.v1.TransitionEvent
-	20, // 38: hactl.v1.WatchResponse.priority_change:type_name -> hactl.v1.PriorityChangeEvent
-	21, // 39: hactl.v1.WatchResponse.probe_result:type_name -> hactl.v1.ProbeResultEvent
-	22, // 40: hactl.v1.WatchResponse.vip:type_name -> hactl.v1.VipEvent
-	23, // 41: hactl.v1.WatchResponse.advert_timing:type_name -> hactl.v1.AdvertTimingEvent
-	24, // 42: hactl.v1.WatchResponse.config_reload:type_name -> hactl.v1.ConfigReloadEvent
-	25, // 43: hactl.v1.WatchResponse.control_action:type_name -> hactl.v1.ControlActionEvent
-	26, // 44: hactl.v1.WatchResponse.receive_error:type_name -> hactl.v1.ReceiveErrorEvent
-	0,  // 45: hactl.v1.TransitionEvent.from:type_name -> hactl.v1.State
-	0,  // 46: hactl.v1.TransitionEvent.to:type_name -> hactl.v1.State
-	6,  // 47: hactl.v1.PriorityChangeEvent.contributions:type_name -> hactl.v1.PriorityContribution
-	13, // 48: hactl.v1.ProbeResultEvent.result:type_name -> hactl.v1.ProbeResult
-	10, // 49: hactl.v1.AdvertTimingEvent.timing:type_name -> hactl.v1.AdvertTiming
-	11, // 50: hactl.v1.AdvertTimingEvent.receive_errors:type_name -> hactl.v1.ReceiveErrorCount
-	8,  // 51: hactl.v1.AdvertTimingEvent.master:type_name -> hactl.v1.Master
-	1,  // 52: hactl.v1.FailoverRequest.mode:type_name -> hactl.v1.OverrideMode
-	32, // 53: hactl.v1.FailoverRequest.duration:type_name -> google.protobuf.Duration
-	0,  // 54: hactl.v1.FailoverResponse.state:type_name -> hactl.v1.State
-	15, // 55: hactl.v1.AgentService.GetStatus:input_type -> hactl.v1.GetStatusRequest
-	17, // 56: hactl.v1.AgentService.Watch:input_type -> hactl.v1.WatchRequest
-	27, // 57: hactl.v1.AgentService.Failover:input_type -> hactl.v1.FailoverRequest
-	29, // 58: hactl.v1.AgentService.SetMaintenance:input_type -> hactl.v1.SetMaintenanceRequest
-	16, // 59: hactl.v1.AgentService.GetStatus:output_type -> hactl.v1.GetStatusResponse
-	18, // 60: hactl.v1.AgentService.Watch:output_type -> hactl.v1.WatchResponse
-	28, // 61: hactl.v1.AgentService.Failover:output_type -> hactl.v1.FailoverResponse
-	30, // 62: hactl.v1.AgentService.SetMaintenance:output_type -> hactl.v1.SetMaintenanceResponse
-	59, // [59:63] is the sub-list for method output_type
-	55, // [55:59] is the sub-list for method input_type
-	55, // [55:55] is the sub-list for extension type_name
-	55, // [55:55] is the sub-list for extension extendee
-	0,  // [0:55] is the sub-list for field type_name
+	6,  // 18: hactl.v1.Instance.config:type_name -> hactl.v1.InstanceConfig
+	7,  // 19: hactl.v1.Instance.foreign_senders:type_name -> hactl.v1.ForeignSender
+	34, // 20: hactl.v1.InstanceConfig.preempt_delay:type_name -> google.protobuf.Duration
+	33, // 21: hactl.v1.ForeignSender.last_seen:type_name -> google.protobuf.Timestamp
+	34, // 22: hactl.v1.ForeignSender.advert_int:type_name -> google.protobuf.Duration
+	34, // 23: hactl.v1.AdvertTiming.configured:type_name -> google.protobuf.Duration
+	34, // 24: hactl.v1.AdvertTiming.master_adver_interval:type_name -> google.protobuf.Duration
+	34, // 25: hactl.v1.AdvertTiming.recent:type_name -> google.protobuf.Duration
+	34, // 26: hactl.v1.AdvertTiming.min:type_name -> google.protobuf.Duration
+	34, // 27: hactl.v1.AdvertTiming.mean:type_name -> google.protobuf.Duration
+	34, // 28: hactl.v1.AdvertTiming.max:type_name -> google.protobuf.Duration
+	34, // 29: hactl.v1.AdvertTiming.jitter:type_name -> google.protobuf.Duration
+	33, // 30: hactl.v1.AdvertTiming.last_advert_at:type_name -> google.protobuf.Timestamp
+	34, // 31: hactl.v1.AdvertTiming.last_advert_age:type_name -> google.protobuf.Duration
+	33, // 32: hactl.v1.AdvertTiming.master_down_at:type_name -> google.protobuf.Timestamp
+	34, // 33: hactl.v1.AdvertTiming.master_down_interval:type_name -> google.protobuf.Duration
+	15, // 34: hactl.v1.Probe.results:type_name -> hactl.v1.ProbeResult
+	33, // 35: hactl.v1.ProbeResult.at:type_name -> google.protobuf.Timestamp
+	34, // 36: hactl.v1.ProbeResult.duration:type_name -> google.protobuf.Duration
+	1,  // 37: hactl.v1.Override.mode:type_name -> hactl.v1.OverrideMode
+	33, // 38: hactl.v1.Override.until:type_name -> google.protobuf.Timestamp
+	2,  // 39: hactl.v1.GetStatusResponse.node:type_name -> hactl.v1.Node
+	33, // 40: hactl.v1.WatchResponse.time:type_name -> google.protobuf.Timestamp
+	2,  // 41: hactl.v1.WatchResponse.snapshot:type_name -> hactl.v1.Node
+	21, // 42: hactl.v1.WatchResponse.transition:type_name -> hactl.v1.TransitionEvent
+	22, // 43: hactl.v1.WatchResponse.priority_change:type_name -> hactl.v1.PriorityChangeEvent
+	23, // 44: hactl.v1.WatchResponse.probe_result:type_name -> hactl.v1.ProbeResultEvent
+	24, // 45: hactl.v1.WatchResponse.vip:type_name -> hactl.v1.VipEvent
+	25, // 46: hactl.v1.WatchResponse.advert_timing:type_name -> hactl.v1.AdvertTimingEvent
+	26, // 47: hactl.v1.WatchResponse.config_reload:type_name -> hactl.v1.ConfigReloadEvent
+	27, // 48: hactl.v1.WatchResponse.control_action:type_name -> hactl.v1.ControlActionEvent
+	28, // 49: hactl.v1.WatchResponse.receive_error:type_name -> hactl.v1.ReceiveErrorEvent
+	0,  // 50: hactl.v1.TransitionEvent.from:type_name -> hactl.v1.State
+	0,  // 51: hactl.v1.TransitionEvent.to:type_name -> hactl.v1.State
+	8,  // 52: hactl.v1.PriorityChangeEvent.contributions:type_name -> hactl.v1.PriorityContribution
+	15, // 53: hactl.v1.ProbeResultEvent.result:type_name -> hactl.v1.ProbeResult
+	12, // 54: hactl.v1.AdvertTimingEvent.timing:type_name -> hactl.v1.AdvertTiming
+	13, // 55: hactl.v1.AdvertTimingEvent.receive_errors:type_name -> hactl.v1.ReceiveErrorCount
+	10, // 56: hactl.v1.AdvertTimingEvent.master:type_name -> hactl.v1.Master
+	7,  // 57: hactl.v1.ReceiveErrorEvent.sender:type_name -> hactl.v1.ForeignSender
+	1,  // 58: hactl.v1.FailoverRequest.mode:type_name -> hactl.v1.OverrideMode
+	34, // 59: hactl.v1.FailoverRequest.duration:type_name -> google.protobuf.Duration
+	0,  // 60: hactl.v1.FailoverResponse.state:type_name -> hactl.v1.State
+	17, // 61: hactl.v1.AgentService.GetStatus:input_type -> hactl.v1.GetStatusRequest
+	19, // 62: hactl.v1.AgentService.Watch:input_type -> hactl.v1.WatchRequest
+	29, // 63: hactl.v1.AgentService.Failover:input_type -> hactl.v1.FailoverRequest
+	31, // 64: hactl.v1.AgentService.SetMaintenance:input_type -> hactl.v1.SetMaintenanceRequest
+	18, // 65: hactl.v1.AgentService.GetStatus:output_type -> hactl.v1.GetStatusResponse
+	20, // 66: hactl.v1.AgentService.Watch:output_type -> hactl.v1.WatchResponse
+	30, // 67: hactl.v1.AgentService.Failover:output_type -> hactl.v1.FailoverResponse
+	32, // 68: hactl.v1.AgentService.SetMaintenance:output_type -> hactl.v1.SetMaintenanceResponse
+	65, // [65:69] is the sub-list for method output_type
+	61, // [61:65] is the sub-list for method input_type
+	61, // [61:61] is the sub-list for extension type_name
+	61, // [61:61] is the sub-list for extension extendee
+	0,  // [0:61] is the sub-list for field type_name
 }
 
 func init() { file_hactl_v1_agent_proto_init() }
@@ -2764,7 +3045,7 @@ func file_hactl_v1_agent_proto_init() {
 	if File_hactl_v1_agent_proto != nil {
 		return
 	}
-	file_hactl_v1_agent_proto_msgTypes[16].OneofWrappers = []any{
+	file_hactl_v1_agent_proto_msgTypes[18].OneofWrappers = []any{
 		(*WatchResponse_Snapshot)(nil),
 		(*WatchResponse_Transition)(nil),
 		(*WatchResponse_PriorityChange)(nil),
@@ -2781,7 +3062,7 @@ func file_hactl_v1_agent_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_hactl_v1_agent_proto_rawDesc), len(file_hactl_v1_agent_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   29,
+			NumMessages:   31,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
