@@ -26,6 +26,8 @@ commands:
   watch [--json]                 stream events from every agent until interrupted
   failover INSTANCE [--node NAME] [--for DURATION] [--clear]
   maintenance NODE on|off
+  lint [--json]                  compare the instances across nodes (exit 1: an error, 2: an agent not asked)
+  explain INSTANCE [--json]      why the master is master and what would happen next
   test failover INSTANCE [--url URL] [--json] [--mode handover|stop] [--failback] [--timeout D]
   certs --dir DIR --server NAME=IP[,IP...] ... --client NAME ... --reader NAME ...
 
@@ -41,6 +43,8 @@ var commands = map[string]command{
 	"failover":    runFailover,
 	"maintenance": runMaintenance,
 	"test":        runTest,
+	"lint":        runLint,
+	"explain":     runExplain,
 	"certs":       runCerts,
 }
 
@@ -91,6 +95,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 0
 	case errors.Is(err, flag.ErrHelp):
 		return 0
+	case exitCode(err) != 0:
+		fmt.Fprintln(stderr, "hactl:", err)
+		return exitCode(err)
 	case errors.Is(err, errUsage):
 		fmt.Fprintln(stderr, "hactl:", sanitize.Printable(err.Error()))
 		return 2
