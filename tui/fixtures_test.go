@@ -51,6 +51,9 @@ func seedInstance(node string, state hactlv1.State, master string) *hactlv1.Inst
 			MasterDownInterval: durationpb.New(3609 * time.Millisecond),
 		},
 	}
+	if node == "cenvm72" {
+		in.BasePriority, in.EffectivePriority = 90, 90 // the seed's BACKUP
+	}
 	if master != "" {
 		in.Master = &hactlv1.Master{Address: addrOf[master], Priority: 100, IsSelf: self}
 	}

@@ -10,10 +10,12 @@ import (
 	"github.com/charmbracelet/lipgloss"
 
 	"github.com/hagent-dev/hagent/cluster"
+	"github.com/hagent-dev/hagent/cluster/lint"
 	"github.com/hagent-dev/hagent/tui/dashboard"
 	"github.com/hagent-dev/hagent/tui/dialog"
 	"github.com/hagent-dev/hagent/tui/eventlog"
 	"github.com/hagent-dev/hagent/tui/keys"
+	"github.com/hagent-dev/hagent/tui/pane"
 	"github.com/hagent-dev/hagent/tui/theme"
 	"github.com/hagent-dev/hagent/tui/timing"
 )
@@ -33,6 +35,10 @@ type Model struct {
 	log    eventlog.Model
 	dialog dialog.Model
 	help   help.Model
+	pane   pane.Model // lint findings (?) or explain (e), over the dashboard
+
+	findings  []lint.Finding
+	lintDirty bool // a message since the last lint may have changed a finding
 
 	status    string
 	statusErr bool
@@ -70,9 +76,12 @@ func New(opts Options) Model {
 		timing: timing.New(th),
 		log:    eventlog.New(th, km, opts.Location),
 		dialog: dialog.New(th),
+		pane:   pane.New(th, km),
 		help:   h,
 		width:  80,
 		height: 24,
+
+		lintDirty: true,
 	}
 	m.refresh()
 	m.layout()
@@ -97,6 +106,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case AgentEventMsg:
 		m.now = m.opts.Now()
 		m.state.Apply(msg.Msg)
+		m.lintDirty = m.lintDirty || lintWorthy(msg.Msg)
 		m.refresh()
 		return m, waitEventCmd(m.opts.Events)
 	case eventsClosedMsg:
@@ -104,6 +114,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case tickMsg:
 		m.now = m.opts.Now()
+		m.lintDirty = true // at most once a second, whatever the stream carried
 		m.refresh()
 		return m, tickCmd()
 	case actionDoneMsg:
@@ -145,13 +156,12 @@ func (m Model) handleKey(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 		m.layout()
 		return m, cmd
 	}
+	if mm, cmd, ok := m.paneKey(k); ok {
+		return mm, cmd
+	}
 	switch {
 	case key.Matches(k, m.keys.Quit):
 		return m, tea.Quit
-	case key.Matches(k, m.keys.Help):
-		m.help.ShowAll = !m.help.ShowAll
-		m.layout()
-		return m, nil
 	case key.Matches(k, m.keys.Failover):
 		return m.askFailover(), nil
 	case key.Matches(k, m.keys.Clear):
@@ -175,6 +185,7 @@ func (m *Model) refresh() {
 	row, _, ok := m.dash.Selected()
 	m.timing.SetData(row, ok, m.now)
 	m.log.SetEntries(m.state.Log())
+	m.refreshInsight()
 	m.layout()
 }
 

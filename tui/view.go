@@ -17,6 +17,7 @@ func (m *Model) layout() {
 	m.help.Width = w
 	rest := max(h-1-len(m.banners())-1-m.footerHeight(), 0)
 	m.dialog.SetSize(w, rest)
+	m.pane.SetSize(w, rest)
 	dashH := min(max(m.dash.Height(), 1), max(rest-minLogHeight, 1))
 	timH := min(m.timing.Height(), max(rest-dashH-minLogHeight, 0))
 	logH := max(rest-dashH-timH, 0)
@@ -30,7 +31,7 @@ func (m Model) footerHeight() int {
 }
 
 func (m Model) banners() []string {
-	return dashboard.Banners(m.th, m.state, m.width)
+	return append(dashboard.Banners(m.th, m.state, m.width), dashboard.LintBanners(m.th, m.findings, m.width)...)
 }
 
 // View draws the whole screen, exactly width × height, every line truncated.
@@ -40,6 +41,8 @@ func (m Model) View() string {
 	parts = append(parts, m.banners()...)
 	if m.dialog.Open() {
 		parts = append(parts, m.dialog.View())
+	} else if m.pane.IsOpen() {
+		parts = append(parts, m.pane.View())
 	} else {
 		parts = append(parts, m.dash.View())
 		if v := m.timing.View(); v != "" {

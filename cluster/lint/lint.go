@@ -44,9 +44,12 @@ type Finding struct {
 	Check   string  `json:"check"`
 	Message string  `json:"message"`
 	Values  []Value `json:"values,omitempty"`
+	// Why says what the difference breaks.
+	Why string `json:"why,omitempty"`
 }
 
-// String is the finding on one line: severity, instance, what differs, each node's value.
+// String is the finding on one line: severity, instance, what differs, each node's
+// value, why it matters.
 func (f Finding) String() string {
 	s := fmt.Sprintf("%-7s %s: %s", f.Severity, f.Instance, f.Message)
 	if len(f.Values) > 0 {
@@ -55,6 +58,9 @@ func (f Finding) String() string {
 			parts[i] = v.Node + " " + v.Value
 		}
 		s += " (" + strings.Join(parts, "; ") + ")"
+	}
+	if f.Why != "" {
+		s += ": " + f.Why
 	}
 	return s
 }
@@ -161,8 +167,10 @@ type linter struct {
 	out  []Finding
 }
 
+// add records a finding; msg is "what differs::why it matters" (the why is optional).
 func (l *linter) add(sev Severity, check, msg string, vals []Value) {
-	l.out = append(l.out, Finding{Severity: sev, Instance: l.name, VRID: l.g.vrid, Check: check, Message: msg, Values: vals})
+	what, why, _ := strings.Cut(msg, "::")
+	l.out = append(l.out, Finding{Severity: sev, Instance: l.name, VRID: l.g.vrid, Check: check, Message: what, Why: why, Values: vals})
 }
 
 // values is every member's value of fn.
@@ -204,7 +212,7 @@ func (l *linter) presence(live []cluster.NodeStatus) {
 }
 
 func (l *linter) config() {
-	if l.differs(Error, "version", "VRRP version differs (each side drops the other's adverts)",
+	if l.differs(Error, "version", "VRRP version differs::each side drops the other's adverts",
 		func(in *hactlv1.Instance) string { return fmt.Sprintf("v%d", in.GetVersion()) }) {
 		return
 	}
@@ -213,18 +221,18 @@ func (l *linter) config() {
 	if v3 {
 		sev, why = Warning, "a VRRPv3 backup adopts the master's interval, so timing changes with the master"
 	}
-	l.differs(sev, "advert_int", "advert_int differs ("+why+")", func(in *hactlv1.Instance) string {
+	l.differs(sev, "advert_int", "advert_int differs::"+why, func(in *hactlv1.Instance) string {
 		return in.GetTiming().GetConfigured().AsDuration().String()
 	})
 	if !v3 {
-		if !l.differs(Error, "auth_type", "auth_type differs (adverts fail authentication: both sides become master)",
+		if !l.differs(Error, "auth_type", "auth_type differs::adverts fail authentication, both sides become master",
 			func(in *hactlv1.Instance) string { return orNone(in.GetConfig().GetAuthType()) }) {
-			l.differs(Error, "auth_pass", "auth_pass differs (fingerprints differ: adverts fail authentication, both sides become master)",
+			l.differs(Error, "auth_pass", "auth_pass differs (fingerprints)::adverts fail authentication, both sides become master",
 				func(in *hactlv1.Instance) string { return orNone(in.GetConfig().GetAuthFingerprint()) })
 		}
 	}
 	l.vipSets()
-	l.differs(Warning, "preempt", "nopreempt differs (who takes the VIP back depends on which node comes up)",
+	l.differs(Warning, "preempt", "nopreempt differs::who takes the VIP back depends on which node comes up",
 		func(in *hactlv1.Instance) string {
 			if in.GetConfig().GetNopreempt() {
 				return "nopreempt"
@@ -247,7 +255,7 @@ func (l *linter) vipSets() {
 		return out
 	}
 	advertised := func(in *hactlv1.Instance) []string { return advertisedVIPs(in) }
-	l.setDiff(Error, "vips", "virtual_ipaddress differs (adverts with another address list are dropped)", advertised)
+	l.setDiff(Error, "vips", "virtual_ipaddress differs::adverts with another address list are dropped", advertised)
 	l.setDiff(Warning, "excluded_vips", "virtual_ipaddress_excluded differs", excluded)
 }
 
@@ -283,12 +291,13 @@ func (l *linter) setDiff(sev Severity, check, msg string, fn func(*hactlv1.Insta
 		sort.Strings(s)
 		return orNone(strings.Join(s, ","))
 	})
-	l.add(sev, check, msg+": "+strings.Join(notes, "; "), vals)
+	what, why, _ := strings.Cut(msg, "::")
+	l.add(sev, check, what+": "+strings.Join(notes, "; ")+"::"+why, vals)
 }
 
 func (l *linter) tracks() {
 	fn := func(in *hactlv1.Instance) []string { return in.GetConfig().GetTracked() }
-	l.setDiff(Warning, "track", "tracked checks differ (a failure moves mastership one way only)", fn)
+	l.setDiff(Warning, "track", "tracked checks differ::a failure moves mastership one way only", fn)
 }
 
 // priorities: equal priorities are decided by the primary address (RFC 5798 6.4.3: the
@@ -323,7 +332,7 @@ func (l *linter) priorities() {
 			}
 		}
 		if p == 255 {
-			l.add(Error, "priority", "more than one address owner (priority 255)", vals)
+			l.add(Error, "priority", "more than one address owner (priority 255)::both claim the VIPs at once", vals)
 			continue
 		}
 		msg := fmt.Sprintf("equal priority %d", p)
@@ -333,7 +342,7 @@ func (l *linter) priorities() {
 		if best.IsValid() {
 			// RFC 5798 6.4.2/6.4.3: a backup does not preempt an equal priority; of two
 			// masters the higher primary address wins.
-			msg += fmt.Sprintf(": the first master keeps it; if both claim it, the higher primary address %s (%s) wins", best, winner.node)
+			msg += fmt.Sprintf("::a tie goes to the higher address %s (%s) when both claim master", best, winner.node)
 		}
 		l.add(Warning, "priority", msg, vals)
 	}
@@ -341,7 +350,7 @@ func (l *linter) priorities() {
 
 // unicast: every node's unicast_peer list must name the others, or adverts go one way.
 func (l *linter) unicast() {
-	if l.differs(Error, "unicast", "unicast and multicast mixed (neither side hears the other)",
+	if l.differs(Error, "unicast", "unicast and multicast mixed::neither side hears the other",
 		func(in *hactlv1.Instance) string {
 			if in.GetConfig().GetUnicast() {
 				return "unicast"

@@ -60,7 +60,7 @@ func TestFindings(t *testing.T) {
 		}, Error, "vips", []string{"192.168.188.110 only on cenvm72", "cenvm71 192.168.188.109;", "cenvm72 192.168.188.109,192.168.188.110"}},
 		{"equal_priority", func(ns []cluster.NodeStatus) {
 			inst(ns, 1).BasePriority = 100
-		}, Warning, "priority", []string{"equal priority 100", "192.168.188.72 (cenvm72)"}},
+		}, Warning, "priority", []string{"equal priority 100 (", "a tie goes to the higher address 192.168.188.72 (cenvm72)"}},
 		{"two_masters", func(ns []cluster.NodeStatus) {
 			inst(ns, 1).BasePriority, inst(ns, 1).Config.State = 100, "MASTER"
 		}, Warning, "priority", []string{"2 nodes with state MASTER and equal priority 100"}},

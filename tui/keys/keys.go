@@ -7,6 +7,7 @@ import "github.com/charmbracelet/bubbles/key"
 type KeyMap struct {
 	Up, Down, NextInstance, PrevInstance key.Binding
 	Failover, Clear, Maintenance, Drill  key.Binding
+	Explain                              key.Binding
 	Filter, PageUp, PageDown             key.Binding
 	Help, Quit                           key.Binding
 }
@@ -22,24 +23,25 @@ func Default() KeyMap {
 		Clear:        key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "clear override")),
 		Maintenance:  key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "maintenance")),
 		Drill:        key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "failover test")),
+		Explain:      key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "explain")),
 		Filter:       key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter log")),
 		PageUp:       key.NewBinding(key.WithKeys("pgup"), key.WithHelp("pgup", "log back")),
 		PageDown:     key.NewBinding(key.WithKeys("pgdown"), key.WithHelp("pgdn", "log forward")),
-		Help:         key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
+		Help:         key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "findings+help")),
 		Quit:         key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
 	}
 }
 
 // ShortHelp is the footer: the keys an operator needs most.
 func (k KeyMap) ShortHelp() []key.Binding {
-	return []key.Binding{k.Up, k.Down, k.Failover, k.Clear, k.Maintenance, k.Drill, k.Filter, k.Help, k.Quit}
+	return []key.Binding{k.Up, k.Down, k.Failover, k.Clear, k.Maintenance, k.Drill, k.Explain, k.Filter, k.Help, k.Quit}
 }
 
 // FullHelp is the ? view, in columns.
 func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.NextInstance, k.PrevInstance},
-		{k.Failover, k.Clear, k.Maintenance, k.Drill},
+		{k.Failover, k.Clear, k.Maintenance, k.Drill, k.Explain},
 		{k.Filter, k.PageUp, k.PageDown},
 		{k.Help, k.Quit},
 	}
