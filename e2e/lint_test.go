@@ -125,7 +125,7 @@ func TestLintAndExplainLab(t *testing.T) {
 		name, old, new, check string
 		sev                   lint.Severity
 		values                []string // cenvm71's then cenvm72's value
-		msg                   string // in the finding's line
+		msg                   string   // in the finding's line
 	}{
 		{"advert_int", "advert_int 1", "advert_int 2", "advert_int", lint.Error, []string{"1s", "2s"}, "advert_int differs"},
 		{"auth_pass", "auth_pass hell>com", "auth_pass hell>cow", "auth_pass", lint.Error, nil, "auth_pass differs"},
