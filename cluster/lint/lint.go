@@ -40,7 +40,7 @@ type Finding struct {
 	VRID     uint32 `json:"vrid"`
 	// Check names what was compared: version, advert_int, auth_type, auth_pass, vips,
 	// excluded_vips, unicast, unicast_peers, priority, preempt, preempt_delay, track,
-	// instance, foreign_router, foreign_master.
+	// sync_group, instance, foreign_router, foreign_master.
 	Check   string  `json:"check"`
 	Message string  `json:"message"`
 	Values  []Value `json:"values,omitempty"`
@@ -242,6 +242,8 @@ func (l *linter) config() {
 	l.differs(Warning, "preempt_delay", "preempt_delay differs",
 		func(in *hactlv1.Instance) string { return in.GetConfig().GetPreemptDelay().AsDuration().String() })
 	l.tracks()
+	l.differs(Warning, "sync_group", "vrrp_sync_group membership differs::the group's instances fail over together on one node only",
+		func(in *hactlv1.Instance) string { return orNone(in.GetConfig().GetSyncGroup()) })
 }
 
 // vipSets compares virtual_ipaddress (keepalived drops an advert whose list differs,
