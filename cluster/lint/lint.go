@@ -103,7 +103,16 @@ func Check(nodes []cluster.NodeStatus) []Finding {
 		}
 	}
 	groups := map[string]*group{}
-	ours := map[netip.Addr]string{} // every cluster node's source addresses
+	// Every cluster node's source addresses, from stale data too: the adverts of a node
+	// whose agent does not answer are not a foreign router's.
+	ours := map[netip.Addr]string{}
+	for _, n := range nodes {
+		for _, in := range n.Node.GetInstances() {
+			if a, err := netip.ParseAddr(in.GetPrimaryAddress()); err == nil {
+				ours[a] = n.Name
+			}
+		}
+	}
 	for _, n := range live {
 		for _, in := range n.Node.GetInstances() {
 			k := family(in) + fmt.Sprint(in.GetVrid())
@@ -114,9 +123,6 @@ func Check(nodes []cluster.NodeStatus) []Finding {
 			}
 			if !slices.ContainsFunc(g.members, func(m member) bool { return m.node == n.Name }) {
 				g.members = append(g.members, member{node: n.Name, in: in})
-			}
-			if a, err := netip.ParseAddr(in.GetPrimaryAddress()); err == nil {
-				ours[a] = n.Name
 			}
 		}
 	}

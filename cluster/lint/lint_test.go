@@ -137,3 +137,14 @@ func TestUnreachableNodesAreLeftOut(t *testing.T) {
 		t.Fatalf("findings with one node unreachable: %v", fs)
 	}
 }
+
+// TestUnreachableNodeIsNotForeign: the adverts of a node whose agent does not answer
+// (its last data is stale) are not a foreign router's.
+func TestUnreachableNodeIsNotForeign(t *testing.T) {
+	ns := seed()
+	ns[1].Reachable = false
+	inst(ns, 0).ForeignSenders = []*hactlv1.ForeignSender{{Address: "192.168.188.72", Cause: "auth"}}
+	if fs := Check(ns); len(fs) != 0 {
+		t.Fatalf("findings: %v", fs)
+	}
+}
