@@ -96,7 +96,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case errors.Is(err, flag.ErrHelp):
 		return 0
 	case exitCode(err) != 0:
-		fmt.Fprintln(stderr, "hactl:", err)
+		fmt.Fprintln(stderr, "hactl:", sanitize.Printable(err.Error()))
 		return exitCode(err)
 	case errors.Is(err, errUsage):
 		fmt.Fprintln(stderr, "hactl:", sanitize.Printable(err.Error()))
