@@ -52,7 +52,6 @@ func configProto(ic *config.Instance) *hactlv1.InstanceConfig {
 		Nopreempt:       ic.NoPreempt,
 		PreemptDelay:    durationpb.New(ic.PreemptDelay),
 		Unicast:         ic.Unicast(),
-		SyncGroup:       ic.SyncGroup,
 	}
 	for _, v := range ic.ExcludedVIPs {
 		c.ExcludedVips = append(c.ExcludedVips, vipOf(ic, v).Prefix.String())

@@ -249,7 +249,7 @@ func (l *linter) config() {
 		func(in *hactlv1.Instance) string { return in.GetConfig().GetPreemptDelay().AsDuration().String() })
 	l.tracks()
 	l.differs(Warning, "sync_group", "vrrp_sync_group membership differs::the group's instances fail over together on one node only",
-		func(in *hactlv1.Instance) string { return orNone(in.GetConfig().GetSyncGroup()) })
+		func(in *hactlv1.Instance) string { return orNone(in.GetSyncGroup()) })
 }
 
 // vipSets compares virtual_ipaddress (keepalived drops an advert whose list differs,

@@ -67,7 +67,7 @@ func TestFindings(t *testing.T) {
 		{"version", func(ns []cluster.NodeStatus) { inst(ns, 1).Version = 3 }, Error, "version", []string{"cenvm71 v2", "cenvm72 v3"}},
 		{"nopreempt", func(ns []cluster.NodeStatus) { inst(ns, 1).Config.Nopreempt = true }, Warning, "preempt", []string{"cenvm72 nopreempt"}},
 		{"track", func(ns []cluster.NodeStatus) { inst(ns, 1).Config.Tracked = nil }, Warning, "track", []string{"chk_nginx only on cenvm71"}},
-		{"sync_group", func(ns []cluster.NodeStatus) { inst(ns, 0).Config.SyncGroup = "G1" }, Warning, "sync_group", []string{"cenvm71 G1; cenvm72 none"}},
+		{"sync_group", func(ns []cluster.NodeStatus) { inst(ns, 0).SyncGroup = "G1" }, Warning, "sync_group", []string{"cenvm71 G1; cenvm72 none"}},
 		{"unicast_mixed", func(ns []cluster.NodeStatus) { inst(ns, 1).Config.Unicast = true }, Error, "unicast", []string{"cenvm72 unicast"}},
 		{"unicast_peers", func(ns []cluster.NodeStatus) {
 			inst(ns, 0).Config.Unicast, inst(ns, 1).Config.Unicast = true, true

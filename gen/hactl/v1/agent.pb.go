@@ -685,10 +685,8 @@ type InstanceConfig struct {
 	// excluded_vips are virtual_ipaddress_excluded (also listed in Instance.vips).
 	ExcludedVips []string `protobuf:"bytes,6,rep,name=excluded_vips,json=excludedVips,proto3" json:"excluded_vips,omitempty"`
 	// tracked names every configured track: scripts, processes, interfaces.
-	Tracked []string `protobuf:"bytes,7,rep,name=tracked,proto3" json:"tracked,omitempty"`
-	Unicast bool     `protobuf:"varint,8,opt,name=unicast,proto3" json:"unicast,omitempty"`
-	// sync_group names the vrrp_sync_group listing the instance, empty if none.
-	SyncGroup     string `protobuf:"bytes,9,opt,name=sync_group,json=syncGroup,proto3" json:"sync_group,omitempty"`
+	Tracked       []string `protobuf:"bytes,7,rep,name=tracked,proto3" json:"tracked,omitempty"`
+	Unicast       bool     `protobuf:"varint,8,opt,name=unicast,proto3" json:"unicast,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -777,13 +775,6 @@ func (x *InstanceConfig) GetUnicast() bool {
 		return x.Unicast
 	}
 	return false
-}
-
-func (x *InstanceConfig) GetSyncGroup() string {
-	if x != nil {
-		return x.SyncGroup
-	}
-	return ""
 }
 
 // ForeignSender is a router whose adverts for our VRID were dropped by a receive check.
@@ -2747,7 +2738,7 @@ const file_hactl_v1_agent_proto_rawDesc = "" +
 	"sync_group\x18\x18 \x01(\tR\tsyncGroup\x129\n" +
 	"\x10sync_group_state\x18\x19 \x01(\x0e2\x0f.hactl.v1.StateR\x0esyncGroupState\x120\n" +
 	"\x06config\x18\x1e \x01(\v2\x18.hactl.v1.InstanceConfigR\x06config\x12@\n" +
-	"\x0fforeign_senders\x18\x1f \x03(\v2\x17.hactl.v1.ForeignSenderR\x0eforeignSenders\"\xc4\x02\n" +
+	"\x0fforeign_senders\x18\x1f \x03(\v2\x17.hactl.v1.ForeignSenderR\x0eforeignSenders\"\xa5\x02\n" +
 	"\x0eInstanceConfig\x12\x14\n" +
 	"\x05state\x18\x01 \x01(\tR\x05state\x12\x1b\n" +
 	"\tauth_type\x18\x02 \x01(\tR\bauthType\x12)\n" +
@@ -2756,9 +2747,7 @@ const file_hactl_v1_agent_proto_rawDesc = "" +
 	"\rpreempt_delay\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\fpreemptDelay\x12#\n" +
 	"\rexcluded_vips\x18\x06 \x03(\tR\fexcludedVips\x12\x18\n" +
 	"\atracked\x18\a \x03(\tR\atracked\x12\x18\n" +
-	"\aunicast\x18\b \x01(\bR\aunicast\x12\x1d\n" +
-	"\n" +
-	"sync_group\x18\t \x01(\tR\tsyncGroup\"\xb4\x02\n" +
+	"\aunicast\x18\b \x01(\bR\aunicast\"\xb4\x02\n" +
 	"\rForeignSender\x12\x18\n" +
 	"\aaddress\x18\x01 \x01(\tR\aaddress\x12\x14\n" +
 	"\x05cause\x18\x02 \x01(\tR\x05cause\x12\x16\n" +
