@@ -134,6 +134,9 @@ func nodeLine(m member) string {
 	if m.maintenance {
 		s += "; in maintenance"
 	}
+	if g := in.GetSyncGroup(); g != "" {
+		s += "; sync group " + g + " (its members move together)"
+	}
 	if reason := in.GetStateReason(); reason != "" {
 		s += "; last change: " + reason
 	}

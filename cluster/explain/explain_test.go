@@ -99,3 +99,12 @@ func TestUnknownInstance(t *testing.T) {
 		t.Fatal("no error for an unknown instance")
 	}
 }
+
+func TestOverrideAndSyncGroup(t *testing.T) {
+	ns := seed()
+	in := ns[0].Node.Instances[0]
+	in.Override = &hactlv1.Override{Mode: hactlv1.OverrideMode_OVERRIDE_MODE_TAKEOVER, Who: "tls:CN=ops"}
+	in.SyncGroup = "G1"
+	wantLines(t, text(t, ns), "cenvm71 is master by an operator's takeover override.",
+		"; override takeover by tls:CN=ops", "; sync group G1 (its members move together)")
+}
