@@ -131,10 +131,10 @@ func TestLintAndExplainLab(t *testing.T) {
 		{"auth_pass", "auth_pass hell>com", "auth_pass hell>cow", "auth_pass", lint.Error, nil, "auth_pass differs"},
 		{"vip_only_on_72", lab.VIP, lab.VIP + "\n        192.168.188.110", "vips", lint.Error,
 			[]string{lab.VIP, lab.VIP + ",192.168.188.110"}, "192.168.188.110 only on cenvm72"},
-		// An equal priority is a warning (the issue): lint names it and the tie-break
-		// address, and exits 0 when nothing else is wrong.
-		{"equal_priority", "priority 90", "priority 100", "priority", lint.Warning, nil,
-			"equal priority 100 (cenvm71 priority 100, state MASTER, address 192.168.188.71; cenvm72 priority 100, state BACKUP, address 192.168.188.72): a tie goes to the higher address 192.168.188.72 (cenvm72)"},
+		// An equal priority names the tie-break address; here the tie goes to cenvm72,
+		// not to cenvm71 whose state is MASTER: an error (exit 1).
+		{"equal_priority", "priority 90", "priority 100", "priority", lint.Error, nil,
+			"equal priority 100 (cenvm71 priority 100, state MASTER, address 192.168.188.71; cenvm72 priority 100, state BACKUP, address 192.168.188.72): a tie goes to the higher address 192.168.188.72 (cenvm72) when both claim master, not the node with state MASTER"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

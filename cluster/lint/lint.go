@@ -347,12 +347,20 @@ func (l *linter) priorities() {
 		if masters > 1 {
 			msg = fmt.Sprintf("%d nodes with state MASTER and equal priority %d", masters, p)
 		}
+		sev := Warning
 		if best.IsValid() {
 			// RFC 5798 6.4.2/6.4.3: a backup does not preempt an equal priority; of two
 			// masters the higher primary address wins.
 			msg += fmt.Sprintf("::a tie goes to the higher address %s (%s) when both claim master", best, winner.node)
+			if masters > 0 && winner.in.GetConfig().GetState() != "MASTER" {
+				// The node the operator marked `state MASTER` loses every tie it meets
+				// (both starting at once, a healed partition): mastership ends up where the
+				// config says it should not be.
+				sev = Error
+				msg += ", not the node with state MASTER"
+			}
 		}
-		l.add(Warning, "priority", msg, vals)
+		l.add(sev, "priority", msg, vals)
 	}
 }
 

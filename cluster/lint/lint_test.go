@@ -60,7 +60,10 @@ func TestFindings(t *testing.T) {
 		}, Error, "vips", []string{"192.168.188.110 only on cenvm72", "cenvm71 192.168.188.109;", "cenvm72 192.168.188.109,192.168.188.110"}},
 		{"equal_priority", func(ns []cluster.NodeStatus) {
 			inst(ns, 1).BasePriority = 100
-		}, Warning, "priority", []string{"equal priority 100 (", "a tie goes to the higher address 192.168.188.72 (cenvm72)"}},
+		}, Error, "priority", []string{"equal priority 100 (", "a tie goes to the higher address 192.168.188.72 (cenvm72) when both claim master, not the node with state MASTER"}},
+		{"equal_priority_no_state_master", func(ns []cluster.NodeStatus) {
+			inst(ns, 1).BasePriority, inst(ns, 0).Config.State = 100, "BACKUP"
+		}, Warning, "priority", []string{"equal priority 100 (", "a tie goes to the higher address 192.168.188.72 (cenvm72) when both claim master"}},
 		{"two_masters", func(ns []cluster.NodeStatus) {
 			inst(ns, 1).BasePriority, inst(ns, 1).Config.State = 100, "MASTER"
 		}, Warning, "priority", []string{"2 nodes with state MASTER and equal priority 100"}},
