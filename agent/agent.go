@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hagent-dev/hagent/agent/api"
@@ -56,9 +57,10 @@ type Agent struct {
 	annWatcherSet bool
 	openConn      func(ifname string, family netio.Family, unicast bool) (packetConn, error)
 	watchNet      bool
-	// watch and readLink follow and read link state (vip.Watch, vip.LinkState).
+	// watch and readLink follow and read the interfaces (vip.Watch, readKernelLink).
 	watch    func(ctx context.Context, ifnames []string) (<-chan vip.Event, error)
-	readLink func(ifname string) (up bool, reason string, err error)
+	readLink func(ifname string) linkView
+	vipAddrs atomic.Pointer[map[netip.Addr]bool] // every VIP of the running config (isVIP)
 
 	watchMu sync.Mutex // serialises (re)starts of the kernel watch
 	kwatch  *kernelWatch
@@ -157,7 +159,7 @@ func New(cfg *config.Config, opts ...Option) (*Agent, error) {
 		}
 	}
 	if a.readLink == nil {
-		a.readLink = func(ifname string) (bool, string, error) { return vip.LinkState(netns.None(), ifname) }
+		a.readLink = func(ifname string) linkView { return readKernelLink(ifname, a.isVIP) }
 	}
 	return a, nil
 }
@@ -173,7 +175,8 @@ func (a *Agent) Hub() *api.Hub { return a.hub }
 func (a *Agent) Run(ctx context.Context, ready func()) error {
 	a.mu.Lock()
 	a.runCtx = ctx
-	a.sockets = newSockets(a.openConn, a.log)
+	a.setVIPAddrs(a.cfg)
+	a.sockets = newSockets(a.openConn, func(ifname string) int { return a.readLink(ifname).index }, a.log)
 	a.probes = newProbes(a.log)
 	for _, w := range a.cfg.Warnings {
 		a.log.Warn("config", "warning", w.Error())

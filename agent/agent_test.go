@@ -235,6 +235,7 @@ func startWith(t *testing.T, conf string, adjust func(*Agent)) *harness {
 		t.Fatal(err)
 	}
 	h.a.openConn = func(string, netio.Family, bool) (packetConn, error) { return h.seg, nil }
+	h.a.readLink = upLink
 	h.a.watchNet = false
 	if adjust != nil {
 		adjust(h.a)

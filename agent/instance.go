@@ -66,7 +66,7 @@ type instance struct {
 	family  netio.Family
 	fsm     *vrrp.Instance
 	sock    *socket
-	src     netip.Addr   // source address of our adverts
+	src     netip.Addr   // source address of our adverts; invalid until the interface has one
 	dsts    []netip.Addr // the group, or the unicast peers
 	vips    []vip.VIP    // virtual_ipaddress then virtual_ipaddress_excluded
 	ckMode  vrrp.ChecksumMode
@@ -100,6 +100,8 @@ type instance struct {
 	overrideWho string
 	lastDropLog map[vrrp.Cause]time.Time
 	lastDropPub time.Time
+	devIndex    map[string]int // interface -> index last seen (onLink)
+	srcFixed    bool           // src is unicast_src_ip or mcast_src_ip, not the interface's
 	// group is the instance's vrrp_sync_group (nil if none); lastSync is what it
 	// was last told (syncgroup.go).
 	group        *syncGroup
@@ -130,6 +132,7 @@ func newInstance(a *Agent, cfg *config.Config, ic *config.Instance) (*instance, 
 		deadlines:   map[vrrp.TimerKind]time.Time{},
 		bound:       map[netip.Prefix]bool{},
 		lastDropLog: map[vrrp.Cause]time.Time{},
+		devIndex:    map[string]int{},
 	}
 	for _, v := range ic.VIPs {
 		in.vips = append(in.vips, vipOf(ic, v))
@@ -137,17 +140,14 @@ func newInstance(a *Agent, cfg *config.Config, ic *config.Instance) (*instance, 
 	for _, v := range ic.ExcludedVIPs {
 		in.vips = append(in.vips, vipOf(ic, v))
 	}
+	// Without a configured source, the interface's address is read when the loop starts
+	// and followed after (applyLink); until there is one the instance is FAULT and the
+	// state machine knows the unspecified address of its family (primary).
 	switch {
 	case ic.Unicast() && ic.UnicastSrcIP.IsValid():
-		in.src = ic.UnicastSrcIP
+		in.src, in.srcFixed = ic.UnicastSrcIP, true
 	case ic.McastSrcIP.IsValid():
-		in.src = ic.McastSrcIP
-	default:
-		p, err := netio.PrimaryAddr(ic.Interface, family)
-		if err != nil {
-			return nil, fmt.Errorf("source address on %s: %w", ic.Interface, err)
-		}
-		in.src = p
+		in.src, in.srcFixed = ic.McastSrcIP, true
 	}
 	if ic.Unicast() {
 		in.dsts = ic.UnicastPeers
@@ -156,7 +156,7 @@ func newInstance(a *Agent, cfg *config.Config, ic *config.Instance) (*instance, 
 	} else {
 		in.dsts = []netip.Addr{netio.GroupIPv4}
 	}
-	fsm, err := vrrp.New(fsmConfig(ic, in.src))
+	fsm, err := vrrp.New(fsmConfig(ic, in.primary()))
 	if err != nil {
 		return nil, err
 	}
@@ -314,9 +314,11 @@ func (in *instance) run(ctx context.Context) {
 	// A VIP left behind by a crash: we start as BACKUP (or as the owner, which binds
 	// again at once), so nothing may stay bound before the state machine says so.
 	in.unbindLeftovers()
-	// What the watches reported before this instance existed: its link, its probes;
-	// then which tracked probes have not reported at all.
-	in.linkAtStart(now)
+	// What the kernel and the probes reported before this instance existed: its
+	// interface as it is now (missing, down or without an address makes the start
+	// FAULT; the kernel watch reports what changes next), its probes; then which
+	// tracked probes have not reported at all.
+	in.applyLink(now, in.a.readLink(in.cfg.Interface))
 	in.replayProbes(now)
 	in.stepUnreported(now)
 	in.step(now, vrrp.Start{})
@@ -425,7 +427,7 @@ func (in *instance) handle(now time.Time, m any) {
 	case probeMsg:
 		in.onProbe(now, m)
 	case linkMsg:
-		in.onLink(now, m)
+		in.onLink(now, m.view)
 	case addrMsg:
 		in.onAddrRemoved(now, m)
 	case syncMsg:

@@ -107,13 +107,14 @@ func (a *Agent) Reload(ctx context.Context, cfg *config.Config) ([]string, error
 	}
 	a.regroup(ctx, runCtx, cfg)
 	a.mu.Lock()
+	a.setVIPAddrs(cfg)
 	if probesChanged {
 		a.probes = newProbes(a.log)
 		a.probes.start(runCtx, cfg, a.deliverProbeEvent)
 	}
 	a.mu.Unlock()
 	// An interface the new config brings is watched from now on (started instances
-	// read their link's state themselves: linkAtStart).
+	// read their interface's state themselves: applyLink in run).
 	a.rewatchKernel(runCtx)
 	ev := &hactlv1.ConfigReloadEvent{Ok: errs == nil, ConfigHash: cfg.Hash(), Changes: changes}
 	if errs != nil {
@@ -152,8 +153,8 @@ func (in *instance) reconfigure(ctx context.Context, newCfg *config.Config, ic *
 	var msgs []string
 	var ferr error
 	err := in.call(ctx, func(now time.Time) {
-		oldFSM := fsmConfig(in.cfg, in.src)
-		newFSM := fsmConfig(ic, in.src)
+		oldFSM := fsmConfig(in.cfg, in.primary())
+		newFSM := fsmConfig(ic, in.primary())
 		acts, err := in.fsm.Reconfigure(now, newFSM)
 		if err != nil {
 			ferr = err

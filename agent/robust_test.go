@@ -265,17 +265,18 @@ func linkEvent(name string, up bool) vip.Event {
 	return vip.LinkDown{Ifname: name, Reason: "no carrier"}
 }
 
-func (f *fakeLinks) read(ifname string) (bool, string, error) {
+func (f *fakeLinks) read(ifname string) linkView {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	up, ok := f.up[ifname]
 	if !ok {
-		return false, "", fmt.Errorf("no interface %s", ifname)
+		return linkView{name: ifname, v4Err: netio.ErrNoInterface, v6Err: netio.ErrNoInterface}
 	}
+	v := upLink(ifname)
 	if !up {
-		return false, "no carrier", nil
+		v.up, v.down = false, "no carrier"
 	}
-	return true, "", nil
+	return v
 }
 
 // watch behaves as vip.Watch: the current state of each watched interface first, then

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"bytes"
+	"fmt"
 	"log/slog"
 	"net/netip"
 	"sync"
@@ -32,41 +33,51 @@ type socketKey struct {
 
 // socket is one raw VRRP socket shared by the instances on an interface and family,
 // with the goroutine that reads it and hands each packet to the instance of its VRID.
+// The kernel socket is bound to the interface's index: while the interface does not
+// exist there is none (conn is nil), and a re-created interface (a new index) gets a new
+// one (sockets.refresh).
 type socket struct {
-	key  socketKey
-	conn packetConn
-	log  *slog.Logger
+	key socketKey
+	log *slog.Logger
+
+	connMu  sync.Mutex
+	conn    packetConn // nil while the interface does not exist
+	ifindex int        // the index conn is bound to
 
 	mu     sync.RWMutex
 	byVRID map[uint8][]*instance
 }
 
 type sockets struct {
-	open func(ifname string, family netio.Family, unicast bool) (packetConn, error)
-	log  *slog.Logger
+	open    func(ifname string, family netio.Family, unicast bool) (packetConn, error)
+	ifindex func(ifname string) int // 0: the interface does not exist
+	log     *slog.Logger
 
 	mu   sync.Mutex
 	socs map[socketKey]*socket
 }
 
-func newSockets(open func(string, netio.Family, bool) (packetConn, error), log *slog.Logger) *sockets {
-	return &sockets{open: open, log: log, socs: map[socketKey]*socket{}}
+func newSockets(open func(string, netio.Family, bool) (packetConn, error), ifindex func(string) int, log *slog.Logger) *sockets {
+	return &sockets{open: open, ifindex: ifindex, log: log, socs: map[socketKey]*socket{}}
 }
 
-// attach opens (or reuses) the instance's socket and registers it for its VRID.
+// attach opens (or reuses) the instance's socket and registers it for its VRID. An
+// interface that does not exist yet is no error: the socket opens when it appears.
 func (s *sockets) attach(in *instance) error {
 	key := socketKey{ifname: in.cfg.Interface, family: in.family, unicast: in.cfg.Unicast()}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	so := s.socs[key]
 	if so == nil {
-		conn, err := s.open(key.ifname, key.family, key.unicast)
-		if err != nil {
-			return err
+		so = &socket{key: key, log: s.log, byVRID: map[uint8][]*instance{}}
+		if index := s.ifindex(key.ifname); index != 0 {
+			if err := so.reopen(s.open, index); err != nil {
+				return err
+			}
+		} else {
+			s.log.Warn("interface does not exist; its VRRP socket opens when it appears", "interface", key.ifname, "family", key.family.String())
 		}
-		so = &socket{key: key, conn: conn, log: s.log, byVRID: map[uint8][]*instance{}}
 		s.socs[key] = so
-		go so.read()
 	}
 	so.mu.Lock()
 	so.byVRID[in.vrid] = append(so.byVRID[in.vrid], in)
@@ -100,7 +111,7 @@ func (s *sockets) detach(in *instance) {
 	so.mu.Unlock()
 	if empty {
 		delete(s.socs, so.key)
-		so.conn.Close()
+		so.close()
 	}
 }
 
@@ -108,18 +119,79 @@ func (s *sockets) closeAll() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for k, so := range s.socs {
-		so.conn.Close()
+		so.close()
 		delete(s.socs, k)
 	}
 }
 
-// read hands every packet to the instance of its VRID. A packet too short to name a
-// VRID, or naming one nobody here uses, goes to every instance on the socket so that
-// each counts it under its receive-check cause. Only a closed socket ends the loop.
-func (so *socket) read() {
+// refresh follows an interface after the kernel reported a change; index is its index
+// now, 0 if it does not exist. A socket bound to an interface that was deleted is
+// closed; one whose interface appeared, or was re-created (a new index: the old socket
+// is bound to a dead one and its multicast membership is gone), is opened again.
+func (s *sockets) refresh(ifname string, index int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, so := range s.socs {
+		if so.key.ifname != ifname {
+			continue
+		}
+		so.connMu.Lock()
+		open, bound := so.conn != nil, so.ifindex
+		so.connMu.Unlock()
+		switch {
+		case index == 0 && open:
+			so.close()
+			s.log.Warn("interface gone; VRRP socket closed", "interface", ifname, "family", so.key.family.String())
+		case index != 0 && (!open || bound != index):
+			if err := so.reopen(s.open, index); err != nil {
+				s.log.Error("open VRRP socket", "interface", ifname, "family", so.key.family.String(), "err", err)
+				continue
+			}
+			s.log.Info("VRRP socket opened", "interface", ifname, "family", so.key.family.String(), "ifindex", index, "was", bound)
+		}
+	}
+}
+
+// reopen opens a new kernel socket for the interface (index is what the caller read;
+// a netio.Conn knows the index it actually bound to), starts its reader, and closes the
+// old one, whose reader then ends.
+func (so *socket) reopen(open func(string, netio.Family, bool) (packetConn, error), index int) error {
+	conn, err := open(so.key.ifname, so.key.family, so.key.unicast)
+	if err != nil {
+		return err
+	}
+	if c, ok := conn.(interface{ IfIndex() int }); ok {
+		index = c.IfIndex()
+	}
+	so.connMu.Lock()
+	old := so.conn
+	so.conn, so.ifindex = conn, index
+	so.connMu.Unlock()
+	if old != nil {
+		old.Close()
+	}
+	go so.read(conn)
+	return nil
+}
+
+// close closes the kernel socket, if any.
+func (so *socket) close() {
+	so.connMu.Lock()
+	old := so.conn
+	so.conn, so.ifindex = nil, 0
+	so.connMu.Unlock()
+	if old != nil {
+		old.Close()
+	}
+}
+
+// read hands every packet of conn to the instance of its VRID. A packet too short to
+// name a VRID, or naming one nobody here uses, goes to every instance on the socket so
+// that each counts it under its receive-check cause. Only a closed conn ends the loop.
+func (so *socket) read(conn packetConn) {
 	buf := make([]byte, 65536)
 	for {
-		p, err := so.conn.ReadPacket(buf)
+		p, err := conn.ReadPacket(buf)
 		if err != nil {
 			so.log.Debug("VRRP socket closed", "interface", so.key.ifname, "err", err)
 			return
@@ -143,5 +215,11 @@ func (so *socket) read() {
 }
 
 func (so *socket) send(payload []byte, src, dst netip.Addr) error {
-	return so.conn.WriteTo(payload, src, dst)
+	so.connMu.Lock()
+	conn := so.conn
+	so.connMu.Unlock()
+	if conn == nil {
+		return fmt.Errorf("send VRRP on %s: %w", so.key.ifname, netio.ErrNoInterface)
+	}
+	return conn.WriteTo(payload, src, dst)
 }

@@ -140,29 +140,10 @@ func (in *instance) announceLoop() {
 	}
 }
 
-// linkMsg: the instance's interface changed state.
-type linkMsg struct {
-	ifname string
-	up     bool
-	reason string
-}
-
 // addrMsg: an address left an interface.
 type addrMsg struct {
 	ifname string
 	prefix netip.Prefix
-}
-
-func (in *instance) onLink(now time.Time, m linkMsg) {
-	if m.ifname != in.cfg.Interface || in.cfg.DontTrackPrimary {
-		return
-	}
-	src := "interface " + m.ifname
-	if m.up {
-		in.step(now, vrrp.FaultCleared{Source: src})
-	} else {
-		in.step(now, vrrp.Fault{Source: src, Reason: "link " + m.reason})
-	}
 }
 
 // onAddrRemoved puts back a VIP someone removed by hand while we are master.
@@ -180,26 +161,6 @@ func (in *instance) onAddrRemoved(now time.Time, m addrMsg) {
 			}
 		}
 	}
-}
-
-// linkAtStart tells a starting instance its interface's current state, before the
-// state machine starts: the kernel watch reports only changes after its first listing,
-// so an instance restarted by a reload while its link is down would otherwise start
-// as BACKUP and take over (or, as the address owner, bind the VIPs at once).
-//
-// The instance is registered before its loop runs, so a change after this read also
-// reaches it through the watch; reading the same state twice is harmless. An interface
-// that cannot be read is left to the watch.
-func (in *instance) linkAtStart(now time.Time) {
-	if !in.a.watchNet || in.a.readLink == nil || in.cfg.DontTrackPrimary {
-		return
-	}
-	up, reason, err := in.a.readLink(in.ifname)
-	if err != nil {
-		in.log.Debug("link state at start", "interface", in.ifname, "err", err)
-		return
-	}
-	in.onLink(now, linkMsg{ifname: in.ifname, up: up, reason: reason})
 }
 
 // kernelWatch is one running watchKernel.
@@ -297,14 +258,28 @@ func (a *Agent) watchKernel(ctx context.Context, names []string) {
 	}
 }
 
+// A link event, or an address other than a VIP coming or going, re-reads the interface
+// (linkChanged): its existence, index, state and source addresses. The VIPs' own
+// events are frequent (every transition of every instance) and change none of that.
 func (a *Agent) dispatchKernel(ev vip.Event) {
 	var m any
 	switch ev := ev.(type) {
 	case vip.LinkUp:
-		m = linkMsg{ifname: ev.Ifname, up: true}
+		a.linkChanged(ev.Ifname)
+		return
 	case vip.LinkDown:
-		m = linkMsg{ifname: ev.Ifname, reason: ev.Reason}
+		a.linkChanged(ev.Ifname)
+		return
+	case vip.AddrAdded:
+		if !a.isVIP(ev.Prefix.Addr()) {
+			a.linkChanged(ev.Ifname)
+		}
+		return
 	case vip.AddrRemoved:
+		if !a.isVIP(ev.Prefix.Addr()) {
+			a.linkChanged(ev.Ifname)
+			return
+		}
 		m = addrMsg{ifname: ev.Ifname, prefix: ev.Prefix}
 	case vip.WatchError:
 		a.log.Warn("interface watch", "err", ev.Err)

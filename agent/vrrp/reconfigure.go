@@ -119,3 +119,22 @@ func (i *Instance) Reconfigure(now time.Time, cfg Config) ([]Action, error) {
 	i.out = nil
 	return out, nil
 }
+
+// SetPrimaryAddr replaces the address we send from, which also breaks equal-priority
+// ties and tells our own looped-back adverts apart: an interface that had no address
+// when the instance started (DHCP finishing after the agent, an IPv6 link-local still
+// tentative) or whose address changed. An instance configured before it had one uses the
+// unspecified address of its family, and the driver keeps it in FAULT until this is
+// called. An address of the other family is refused. A master's belief about the master
+// (itself) follows.
+func (i *Instance) SetPrimaryAddr(addr netip.Addr) error {
+	if !addr.IsValid() || is6(addr) != is6(i.cfg.PrimaryAddr) {
+		return fmt.Errorf("primary address %v is not of the instance's family (%v)", addr, i.cfg.PrimaryAddr)
+	}
+	old := i.cfg.PrimaryAddr
+	i.cfg.PrimaryAddr = addr
+	if i.state == StateMaster && i.master == old {
+		i.master = addr
+	}
+	return nil
+}

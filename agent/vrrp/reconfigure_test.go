@@ -2,6 +2,7 @@ package vrrp
 
 import (
 	"errors"
+	"net/netip"
 	"testing"
 	"time"
 )
@@ -241,4 +242,45 @@ func TestReconfigure_PreemptDelayStartsAtReload(t *testing.T) {
 	wantNoTransition(t, acts)
 	acts = recv(t, j, rl.Add(5*time.Second), highPeer, advertFor(c2, 90))
 	wantTransition(t, acts, StateBackup, StateMaster)
+}
+
+// An instance configured before its interface had an address starts with the
+// unspecified address; once the driver sets the real one, equal-priority ties are broken
+// with it (RFC 5798 6.4.3: the higher primary address wins) and its own looped-back
+// adverts are ignored.
+func TestSetPrimaryAddr_TieBreakAndOwnAdverts(t *testing.T) {
+	t.Parallel()
+	c := v2Config()
+	c.PrimaryAddr = netip.IPv4Unspecified()
+	i := mustNew(t, c)
+	if err := i.SetPrimaryAddr(netip.MustParseAddr("2001:db8::1")); err == nil {
+		t.Fatal("SetPrimaryAddr accepted an IPv6 address for an IPv4 instance")
+	}
+	if err := i.SetPrimaryAddr(ourAddr); err != nil {
+		t.Fatal(err)
+	}
+	i.Step(t0, Start{})
+	at, _ := fireAt(t, i, TimerMasterDown)
+	wantState(t, i, StateMaster)
+	if st := i.Status(at); st.Master != ourAddr {
+		t.Fatalf("master belief %v, want ourselves (%v)", st.Master, ourAddr)
+	}
+
+	// Our own advert looped back: not counted, not acted on.
+	now := at.Add(10 * time.Millisecond)
+	if acts := recv(t, i, now, ourAddr, advertFor(c, 100)); len(acts) != 0 {
+		t.Fatalf("own advert acted on: %#v", acts)
+	}
+	// Equal priority from a lower address: we stay master (our address is higher).
+	wantNoTransition(t, recv(t, i, now, lowPeer, advertFor(c, 100)))
+	wantState(t, i, StateMaster)
+
+	// The address changes to one below the peer's: the same advert now wins.
+	if err := i.SetPrimaryAddr(netip.MustParseAddr("192.168.188.60")); err != nil {
+		t.Fatal(err)
+	}
+	if st := i.Status(now); st.Master != netip.MustParseAddr("192.168.188.60") {
+		t.Fatalf("master belief %v after the address changed", st.Master)
+	}
+	wantTransition(t, recv(t, i, now.Add(time.Second), lowPeer, advertFor(c, 100)), StateMaster, StateBackup)
 }
