@@ -325,6 +325,8 @@ func probeDefs(c *config.Config) map[string]any {
 			out["tracked:"+k] = true
 		}
 	}
+	// Probes built under enable_script_security check a script found late (ScriptSpec.Secure).
+	out["enable_script_security"] = c.Global.EnableScriptSecurity
 	for n, s := range c.Scripts {
 		out["script:"+n] = []any{s.Script, s.Interval, s.Timeout, s.Weight, s.Reverse, s.Fall, s.Rise, s.User, s.Group, s.InitFail, s.Restart}
 	}

@@ -226,7 +226,7 @@ func (p *probes) build(cfg *config.Config, key string) (probe.Probe, error) {
 		return probe.NewScript(probe.ScriptSpec{
 			Name: name, Script: s.Script, Interval: s.Interval, Timeout: s.Timeout,
 			Fall: s.Fall, Rise: s.Rise, User: user, Group: group, InitFail: s.InitFail,
-			Restart: restart,
+			Secure: cfg.Global.EnableScriptSecurity, Restart: restart,
 		})
 	case "http":
 		h := cfg.HTTPChecks[name]
@@ -268,7 +268,8 @@ func (p *probes) build(cfg *config.Config, key string) (probe.Probe, error) {
 // restartSpec is a check's restart command; it runs as global_defs script_user (else
 // keepalived's default user), like every script.
 func restartSpec(r config.Restart, g config.Global) probe.Restart {
-	return probe.Restart{Command: r.Command, Attempts: r.Attempts, Backoff: r.Backoff, User: g.ScriptUser, Group: g.ScriptGroup}
+	return probe.Restart{Command: r.Command, Attempts: r.Attempts, Backoff: r.Backoff, User: g.ScriptUser, Group: g.ScriptGroup,
+		Secure: g.EnableScriptSecurity}
 }
 
 func splitKey(key string) (kind, name string) {

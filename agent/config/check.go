@@ -1,6 +1,10 @@
 package config
 
-import "sort"
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
 
 // checker runs the checks that need the whole configuration: references
 // between blocks, uniqueness across instances, and the files scripts name.
@@ -17,11 +21,13 @@ func (c checker) run() {
 		c.checkInstance(in, seen)
 	}
 	c.checkSyncGroups()
-	if c.opts.checkFiles && c.opts.fileCheck != nil {
-		c.checkFiles()
-	}
+	// Security first: a script it disables is never run, which is what
+	// checkFiles then says about a missing one.
 	if c.opts.checkFiles {
 		c.checkScriptSecurity()
+	}
+	if c.opts.checkFiles && c.opts.fileCheck != nil {
+		c.checkFiles()
 	}
 }
 
@@ -121,10 +127,14 @@ func (c checker) checkSyncGroups() {
 	}
 }
 
-// checkFiles makes sure the program of every check and restart command can
-// be run, so that `hagent -t` catches a typo before a failover does.
+// checkFiles looks for the program of every check and restart command, so that
+// `hagent -t` catches a typo before a failover does. A missing program is a
+// warning, not an error: the config may be checked away from the host that runs
+// it, a script may be deployed after the config, and `hagent -t` and `hagent`
+// must agree (what one accepts, the other starts). The warning says what the
+// run does about it (missingScriptEffect).
 func (c checker) checkFiles() {
-	check := func(at Pos, ctx, what, cmdline string) {
+	check := func(at Pos, ctx, what, cmdline, effect string) {
 		argv, err := SplitCommand(cmdline)
 		if err != nil {
 			c.diags.errorf(at, "%s: %s: %v", ctx, what, err)
@@ -134,28 +144,74 @@ func (c checker) checkFiles() {
 			return
 		}
 		if err := c.opts.fileCheck(argv[0]); err != nil {
-			c.diags.errorf(at, "%s: %s: %v", ctx, what, err)
+			c.diags.warnf(at, "%s: %s: %v; %s", ctx, what, err, effect)
 		}
 	}
+	const restartEffect = "each restart attempt fails until it exists"
 	for _, name := range sortedKeys(c.cfg.Scripts) {
 		sc := c.cfg.Scripts[name]
 		if sc.Script != "" {
-			check(sc.scriptPos, "vrrp_script "+name, "script", sc.Script)
+			check(sc.scriptPos, "vrrp_script "+name, "script", sc.Script, c.missingScriptEffect(name))
 		}
 		if sc.Restart.Enabled() {
-			check(sc.restartPos, "vrrp_script "+name, "restart_command", sc.Restart.Command)
+			check(sc.restartPos, "vrrp_script "+name, "restart_command", sc.Restart.Command, restartEffect)
 		}
 	}
 	for _, name := range sortedKeys(c.cfg.Processes) {
 		if tp := c.cfg.Processes[name]; tp.Restart.Enabled() {
-			check(tp.restartPos, "vrrp_track_process "+name, "restart_command", tp.Restart.Command)
+			check(tp.restartPos, "vrrp_track_process "+name, "restart_command", tp.Restart.Command, restartEffect)
 		}
 	}
 	for _, name := range sortedKeys(c.cfg.HTTPChecks) {
 		if hc := c.cfg.HTTPChecks[name]; hc.Restart.Enabled() {
-			check(hc.restartPos, "vrrp_http_check "+name, "restart_command", hc.Restart.Command)
+			check(hc.restartPos, "vrrp_http_check "+name, "restart_command", hc.Restart.Command, restartEffect)
 		}
 	}
+}
+
+// missingScriptEffect says what the agent does with a vrrp_script whose program
+// is missing or not executable. keepalived 2.2.7 disables such a script for good
+// (vrrp.c check_track_script_secure: "Disabling track script %s since not
+// found/accessible") and removes it from every instance tracking it, so an
+// instance runs as if it had no check until the next reload. hagent is stricter:
+// the check counts as failing from the start (a tracked weight-0 script makes
+// the instance FAULT, a negative weight applies) and is looked for again at every
+// interval, so a script deployed after the agent is picked up without a reload.
+func (c checker) missingScriptEffect(name string) string {
+	if c.cfg.Scripts[name].Disabled != "" {
+		return "disabled, so never run"
+	}
+	var effects []string
+	for _, in := range c.cfg.Instances {
+		for _, ref := range in.TrackScripts {
+			if ref.Name != name {
+				continue
+			}
+			weight, reverse := c.cfg.Scripts[name].Weight, c.cfg.Scripts[name].Reverse
+			if ref.WeightSet {
+				weight, reverse = ref.Weight, ref.Reverse
+			}
+			// A failure counts as a success with reverse.
+			var e string
+			switch ok := reverse; {
+			case weight == 0 && !ok:
+				e = "FAULT"
+			case weight > 0 && ok:
+				e = fmt.Sprintf("priority %+d", weight)
+			case weight > 0:
+				e = fmt.Sprintf("without its %+d", weight)
+			case weight < 0 && !ok:
+				e = fmt.Sprintf("priority %+d", weight)
+			default:
+				e = "unaffected (reverse)"
+			}
+			effects = append(effects, in.Name+" "+e)
+		}
+	}
+	if len(effects) == 0 {
+		return "not tracked by any instance, so never run"
+	}
+	return "the check fails until it exists (keepalived 2.2.7 disables it instead): " + strings.Join(effects, ", ")
 }
 
 func sortedKeys[V any](m map[string]V) []string {

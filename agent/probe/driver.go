@@ -14,6 +14,9 @@ type driver struct {
 	tracker *Tracker
 	restart *restarter
 	log     *slog.Logger
+	// initialReason, if set, replaces "initial state" as the reason of a probe
+	// that starts FAILED (a script that does not exist yet).
+	initialReason string
 }
 
 func newDriver(name string, kind Kind, fall, rise int, initFail bool, restart Restart) (*driver, error) {
@@ -36,6 +39,9 @@ func (d *driver) start(ctx context.Context, out chan<- Event) bool {
 	now := time.Now()
 	change := d.tracker.Initial(now)
 	if !change.Healthy && !change.Pending {
+		if d.initialReason != "" {
+			change.Reason = d.initialReason
+		}
 		d.restart.failed(ctx)
 	}
 	return send(ctx, out, Event{

@@ -17,6 +17,7 @@ type Restart struct {
 	Timeout  time.Duration // per attempt; default 10s
 	User     string        // run as this user (and Group); default: keepalived_script if it exists, else as the agent
 	Group    string
+	Secure   bool // enable_script_security: a command found late must pass script.Insecure to run as root
 }
 
 const (
@@ -55,6 +56,8 @@ func newRestarter(name string, r Restart) (*restarter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("restart command of probe %s: %w", name, err)
 	}
+	// A missing command is not an error: each attempt fails until it exists.
+	cmd.Secure = r.Secure
 	rs := &restarter{
 		name:     name,
 		cmd:      cmd,

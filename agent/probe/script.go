@@ -22,6 +22,7 @@ type ScriptSpec struct {
 	User     string        // run as this user; default: keepalived_script if it exists, else as the agent
 	Group    string        // default: the user's primary group
 	InitFail bool          // start FAILED until rise successes
+	Secure   bool          // enable_script_security: a script found late must pass script.Insecure to run as root
 	Restart  Restart
 }
 
@@ -50,10 +51,15 @@ func NewScript(spec ScriptSpec) (*ScriptProbe, error) {
 		return nil, fmt.Errorf("script probe %s: %w", spec.Name, err)
 	}
 	cmd.DieWithAgent = true
-	d, err := newDriver(spec.Name, KindScript, spec.Fall, spec.Rise, spec.InitFail, spec.Restart)
+	cmd.Secure = spec.Secure
+	// A program missing at start is a failed check from the start, whatever fall
+	// says: nothing that depends on it may go MASTER for fall intervals first.
+	initFail := spec.InitFail || cmd.Missing() != ""
+	d, err := newDriver(spec.Name, KindScript, spec.Fall, spec.Rise, initFail, spec.Restart)
 	if err != nil {
 		return nil, err
 	}
+	d.initialReason = cmd.Missing()
 	return &ScriptProbe{spec: spec, cmd: cmd, driver: d}, nil
 }
 
@@ -82,6 +88,10 @@ func parseCommand(line, userName, groupName string) (script.Command, error) {
 }
 
 func (p *ScriptProbe) check(ctx context.Context) Result {
+	if p.cmd.Missing() != "" && p.cmd.Locate() {
+		// A script deployed after the agent runs from now on.
+		p.log.Info("script found; running it", "script", p.cmd.Argv())
+	}
 	started := time.Now()
 	output, failure := p.cmd.Run(ctx, p.spec.Timeout)
 	return Result{OK: failure == "", Output: output, Err: failure, Started: started, Duration: time.Since(started)}

@@ -206,9 +206,39 @@ func TestScriptEnvironmentIsMinimal(t *testing.T) {
 	}
 }
 
-func TestNewScriptRejectsMissingCommand(t *testing.T) {
+// A script that does not exist yet (deployed after the agent): the probe starts FAILED
+// with the reason at once, whatever fall says, fails at every interval while it is
+// missing, and runs it once the file appears (keepalived 2.2.7 would disable it until a
+// reload instead: vrrp.c check_track_script_secure).
+func TestScriptMissingAtStartFailsUntilTheFileAppears(t *testing.T) {
 	t.Parallel()
-	if _, err := NewScript(ScriptSpec{Name: "x", Script: "/nonexistent/check"}); err == nil {
-		t.Fatal("missing script accepted")
+	path := filepath.Join(t.TempDir(), "late-check.sh")
+	p, err := NewScript(ScriptSpec{Name: "late", Script: path + " arg", Interval: 50 * time.Millisecond, Fall: 3, Rise: 1})
+	if err != nil {
+		t.Fatalf("NewScript with a missing file: %v", err)
+	}
+	r := start(t, p)
+	ev := r.next(3*time.Second, "initial state", func(ev Event) bool { return ev.Change != nil })
+	if ev.Change.Healthy || ev.Change.Reason != path+" does not exist" {
+		t.Fatalf("initial state %+v, want FAILED: %s does not exist", ev.Change, path)
+	}
+	if res := r.result(3 * time.Second); res.OK || res.Err != path+" does not exist" {
+		t.Fatalf("check while missing: %+v", res)
+	}
+	src := filepath.Join(t.TempDir(), "src")
+	if err := os.WriteFile(src, []byte("#!/bin/sh\necho found \"$1\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run(t, "install", "-m", "0755", src, path)
+	r.change(true, 3*time.Second)
+	if out := r.lastOutput(); out != "found arg" {
+		t.Fatalf("output %q, want the script's", out)
+	}
+}
+
+func TestNewScriptRejectsEmptyCommand(t *testing.T) {
+	t.Parallel()
+	if _, err := NewScript(ScriptSpec{Name: "x", Script: "  "}); err == nil {
+		t.Fatal("empty script accepted")
 	}
 }

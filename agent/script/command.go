@@ -33,14 +33,25 @@ const pipeWaitDelay = 500 * time.Millisecond
 
 // Command is a parsed command line, ready to run many times.
 type Command struct {
-	argv []string
+	// words is the command line as written, split; argv is it as executed
+	// (nil while the program is missing).
+	words []string
+	argv  []string
 	// shell is set when argv[0] is /bin/sh running a file without "#!".
 	shell bool
 	as    Identity
+	// missing says why the program could not be found (or may not run): a
+	// script deployed after the agent is picked up by the next Locate or Run
+	// (issue 17). Empty once found.
+	missing string
 	// DieWithAgent kills the command if the agent dies (keepalived sets
 	// PR_SET_PDEATHSIG for the scripts it execs). Not for restart commands,
 	// which may legitimately start a long-lived service.
 	DieWithAgent bool
+	// Secure is enable_script_security: a program found after the
+	// configuration was checked (it was missing then) must pass Insecure
+	// before it runs as root, as check_script_secure would have required.
+	Secure bool
 }
 
 // Parse splits line like keepalived does and decides how to run it as id.
@@ -64,34 +75,90 @@ func Parse(line string, id Identity) (Command, error) {
 
 // ParseArgv is Parse for a command line already split into words (a notify
 // script with the arguments keepalived appends).
+//
+// A program that is missing or not executable is not an error: Missing says
+// why, and every Run looks for it again (Locate), so that a script deployed
+// after the agent started runs from then on. keepalived 2.2.7 disables such a
+// script until a reload instead (check_script_secure, SC_NOTFOUND).
 func ParseArgv(argv []string, id Identity) (Command, error) {
-	argv = append([]string(nil), argv...)
 	if len(argv) == 0 {
 		return Command{}, errors.New("empty command")
 	}
-	path, err := exec.LookPath(argv[0])
-	if err != nil {
-		return Command{}, fmt.Errorf("find %q: %w", argv[0], err)
-	}
-	argv[0] = path
-	c := Command{argv: argv, as: id}
-	if !hasInterpreterOrELF(path) {
-		c.argv, c.shell = append([]string{"/bin/sh"}, argv...), true
-	}
+	c := Command{words: append([]string(nil), argv...), as: id}
+	c.locate()
 	return c, nil
 }
 
+// Missing says why the program could not be found or run when the command
+// was parsed or last located, or "" when it was found.
+func (c Command) Missing() string { return c.missing }
+
+// Locate looks for a missing program again and reports whether it is found
+// now. Run does the same on its own copy; Locate keeps the result, so that a
+// caller running the command many times looks for the file only until it is
+// there.
+func (c *Command) Locate() bool {
+	if c.missing != "" {
+		c.locate()
+	}
+	return c.missing == ""
+}
+
+// locate finds the program (a bare name in PATH) and decides whether it runs
+// through /bin/sh, which it re-decides for a file found late.
+func (c *Command) locate() {
+	path, err := exec.LookPath(c.words[0])
+	if err != nil {
+		c.argv, c.shell, c.missing = nil, false, missingProgram(c.words[0], err)
+		return
+	}
+	if c.Secure {
+		if why := Insecure(path, c.as); why != "" {
+			c.argv, c.shell, c.missing = nil, false, "insecure: "+why
+			return
+		}
+	}
+	argv := append([]string{path}, c.words[1:]...)
+	c.argv, c.shell, c.missing = argv, false, ""
+	if !hasInterpreterOrELF(path) {
+		c.argv, c.shell = append([]string{"/bin/sh"}, argv...), true
+	}
+}
+
+// missingProgram words a failed lookup for an operator, like
+// config.ExecutableExists.
+func missingProgram(name string, err error) string {
+	switch {
+	case errors.Is(err, exec.ErrNotFound):
+		return fmt.Sprintf("%s not found in PATH", name)
+	case errors.Is(err, os.ErrNotExist):
+		return fmt.Sprintf("%s does not exist", name)
+	case errors.Is(err, os.ErrPermission):
+		return fmt.Sprintf("%s is not executable", name)
+	}
+	return sanitize.UTF8(fmt.Sprintf("find %s: %v", name, err))
+}
+
 // Path is the program the command runs (the script itself when /bin/sh runs
-// it).
+// it), or the word naming it while it is missing.
 func (c Command) Path() string {
-	if c.shell {
+	switch {
+	case c.argv == nil:
+		return c.words[0]
+	case c.shell:
 		return c.argv[1]
 	}
 	return c.argv[0]
 }
 
-// Argv is the command line as executed.
-func (c Command) Argv() []string { return append([]string(nil), c.argv...) }
+// Argv is the command line as executed (as written while the program is
+// missing).
+func (c Command) Argv() []string {
+	if c.argv == nil {
+		return append([]string(nil), c.words...)
+	}
+	return append([]string(nil), c.argv...)
+}
 
 // As is who the command runs as.
 func (c Command) As() Identity { return c.as }
@@ -158,7 +225,13 @@ func hasInterpreterOrELF(path string) bool {
 // MaxOutput bytes of valid UTF-8) and why it failed ("" when it exited 0).
 // At the timeout, or when ctx ends, the whole process group is killed, so
 // children the command started die with it.
+//
+// A program still missing (see Missing) fails the run with the reason, without
+// starting anything.
 func (c Command) Run(ctx context.Context, timeout time.Duration) (output, failure string) {
+	if !c.Locate() {
+		return "", c.missing
+	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var buf boundedBuffer

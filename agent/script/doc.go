@@ -13,7 +13,12 @@
 //     agent's user (root) — see Resolve;
 //   - a process group per run, killed whole at the timeout, and a bound on
 //     how long a leftover child may hold the output pipe (exec.Cmd.WaitDelay);
-//   - output bounded in memory and made valid UTF-8.
+//   - output bounded in memory and made valid UTF-8;
+//   - a program missing at Parse is no error: Missing says why, and every run
+//     looks for it again, so a script deployed after the agent is picked up
+//     (keepalived 2.2.7 disables it until a reload instead); under
+//     enable_script_security (Command.Secure) a program found that late must
+//     pass Insecure first.
 //
 // Insecure reports what enable_script_security refuses (check_script_secure).
 package script

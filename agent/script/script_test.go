@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -144,5 +145,75 @@ func TestRunOutputIsValidUTF8(t *testing.T) {
 		strings.Count(out, "\uFFFD") != 1 || !strings.HasSuffix(out, "é") {
 		t.Errorf("Run = %d bytes, valid %v, %d U+FFFD, ends %q, failure %q; want the Latin-1 byte replaced and the cut on a character",
 			len(out), utf8.ValidString(out), strings.Count(out, "\uFFFD"), out[max(0, len(out)-4):], failure)
+	}
+}
+
+// TestMissingProgramIsLocatedLate: a program missing at Parse is not an error
+// (issue 17): Missing says why, each Run fails with that reason without
+// starting anything, and once the file exists Run finds it, deciding again
+// whether /bin/sh runs it (keepalived 2.2.7 would disable the script until a
+// reload instead: check_script_secure, SC_NOTFOUND).
+func TestMissingProgramIsLocatedLate(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "late.sh")
+	cmd, err := Parse(path+" arg", Own())
+	if err != nil {
+		t.Fatalf("Parse of a missing program: %v", err)
+	}
+	want := path + " does not exist"
+	if cmd.Missing() != want || cmd.Path() != path {
+		t.Fatalf("Missing = %q, Path = %q; want %q, %s", cmd.Missing(), cmd.Path(), want, path)
+	}
+	if out, failure := cmd.Run(context.Background(), 5*time.Second); failure != want || out != "" {
+		t.Fatalf("Run while missing = %q, %q; want the reason", out, failure)
+	}
+	if c, err := Parse("no-such-program-hagent", Own()); err != nil || c.Missing() != "no-such-program-hagent not found in PATH" {
+		t.Errorf("Parse of a bare name not in PATH: %v, missing %q", err, c.Missing())
+	}
+
+	// Deployed without "#!": found by Run on its own copy, run by /bin/sh.
+	tmp := filepath.Join(dir, "tmp")
+	write(t, tmp, "echo \"sh ran $1\"\n", 0o755)
+	if err := os.Rename(tmp, path); err != nil {
+		t.Fatal(err)
+	}
+	if out, failure := cmd.Run(context.Background(), 5*time.Second); failure != "" || out != "sh ran arg" {
+		t.Fatalf("Run once deployed = %q, %q; want /bin/sh running it", out, failure)
+	}
+	if cmd.Missing() == "" {
+		t.Fatal("Run changed the caller's command; only Locate keeps the result")
+	}
+	if !cmd.Locate() || cmd.Missing() != "" || !slices.Equal(cmd.Argv(), []string{"/bin/sh", path, "arg"}) || cmd.Path() != path {
+		t.Fatalf("after Locate: missing %q, argv %q, path %q; want found, run by /bin/sh", cmd.Missing(), cmd.Argv(), cmd.Path())
+	}
+}
+
+// TestLateProgramUnderScriptSecurity: with enable_script_security, a program
+// found only after the configuration was checked must pass Insecure before it
+// runs as root, as check_script_secure would have required at load.
+func TestLateProgramUnderScriptSecurity(t *testing.T) {
+	requireRoot(t)
+	open := filepath.Join(t.TempDir(), "open")
+	if err := os.Mkdir(open, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(open, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(open, "late.sh")
+	cmd, err := Parse(path, Identity{Name: "root"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Secure = true
+	write(t, path, "#!/bin/sh\necho ran\n", 0o755)
+	if out, failure := cmd.Run(context.Background(), 5*time.Second); !strings.HasPrefix(failure, "insecure: "+open+" is writable") || out != "" {
+		t.Fatalf("Run of an insecure late script = %q, %q; want refused as insecure", out, failure)
+	}
+	if err := os.Chmod(open, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if out, failure := cmd.Run(context.Background(), 5*time.Second); failure != "" || out != "ran" {
+		t.Fatalf("Run once secure = %q, %q; want it run", out, failure)
 	}
 }

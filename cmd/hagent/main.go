@@ -21,6 +21,7 @@ import (
 	"github.com/hagent-dev/hagent/agent/api"
 	"github.com/hagent-dev/hagent/agent/config"
 	"github.com/hagent-dev/hagent/agent/metrics"
+	"github.com/hagent-dev/hagent/agent/sanitize"
 	"github.com/hagent-dev/hagent/agent/vip"
 	"golang.org/x/sys/unix"
 )
@@ -131,16 +132,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return serve(o, log, stderr)
 }
 
-// checkConfig is `hagent -t`. A script that does not exist on this host is reported as a
-// warning: the config may be checked away from the host that runs it.
+// checkConfig is `hagent -t`. It loads the config exactly as the run does, so that
+// what it accepts, hagent starts: a script that does not exist on this host, or an
+// instance's interface that does not exist yet, is a warning that says what the run
+// does about it (the config may be checked away from the host that runs it, and
+// hosts boot in any order).
 func checkConfig(path string, stdout, stderr io.Writer) int {
-	var missing []string
-	cfg, err := config.Load(path, append(loadOpts, config.WithFileCheck(func(p string) error {
-		if err := config.ExecutableExists(p); err != nil {
-			missing = append(missing, err.Error())
-		}
-		return nil
-	}))...)
+	cfg, err := config.Load(path, loadOpts...)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
@@ -148,8 +146,13 @@ func checkConfig(path string, stdout, stderr io.Writer) int {
 	for _, w := range cfg.Warnings {
 		fmt.Fprintln(stderr, "warning:", w)
 	}
-	for _, m := range missing {
-		fmt.Fprintln(stderr, "warning:", m)
+	for _, ic := range cfg.Instances {
+		if _, err := net.InterfaceByName(ic.Interface); err != nil {
+			// The names are the file's own bytes: made valid UTF-8 like config's warnings.
+			fmt.Fprintln(stderr, "warning:", sanitize.UTF8(fmt.Sprintf(
+				"%s: vrrp_instance %s: interface %s does not exist on this host; the instance is FAULT until it appears",
+				ic.Pos, ic.Name, ic.Interface)))
+		}
 	}
 	for _, line := range cfg.Summary() {
 		fmt.Fprintln(stdout, line)
