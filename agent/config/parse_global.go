@@ -96,6 +96,9 @@ func (p *parser) global(s *stmt) {
 			"vrrp_garp_master_refresh_repeat": value(func(s *stmt) { p.intIn(ctx, s, 1, 1<<16, &g.GARPMasterRefreshRepeat) }),
 			"vrrp_garp_interval":              value(func(s *stmt) { p.seconds(ctx, s, 0, false, &g.GARPInterval) }),
 			"vrrp_gna_interval":               value(func(s *stmt) { p.seconds(ctx, s, 0, false, &g.GNAInterval) }),
+			// hagent always works as keepalived with dynamic_interfaces: an instance
+			// whose interface does not exist yet is FAULT until it appears (issue 17).
+			"dynamic_interfaces": value(func(s *stmt) { p.args(ctx, s, 0, 1) }),
 			"max_auto_priority": value(func(s *stmt) {
 				if len(s.args) == 0 {
 					g.MaxAutoPriority = 99 // keepalived: the highest realtime priority
