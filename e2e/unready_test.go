@@ -127,17 +127,26 @@ func (u *unreadyRun) role(host string) string {
 	return state
 }
 
-// faults is hagent's FAULT reasons on host ("source: reason; ...").
-func (u *unreadyRun) faults(host string) string {
-	in, err := u.l.Instance(host, u.inst)
+// hactlFault is host's state of the instance and its fault reasons ("source: reason;
+// ...") as the operator sees them in `hactl status --json`.
+func (u *unreadyRun) hactlFault(host string) (state, faults string) {
+	doc, err := faultsStatus(u.l)
 	if err != nil {
-		return ""
+		return "", err.Error()
 	}
-	var out []string
-	for _, f := range in.GetFaults() {
-		out = append(out, f.GetSource()+": "+f.GetReason())
+	for _, n := range doc.Nodes {
+		for _, in := range n.Instances {
+			if n.Name != host || in.Name != u.inst {
+				continue
+			}
+			var out []string
+			for _, f := range in.Faults {
+				out = append(out, f.Source+": "+f.Reason)
+			}
+			return in.State, strings.Join(out, "; ")
+		}
 	}
-	return strings.Join(out, "; ")
+	return "", ""
 }
 
 // hasAddr reports whether host has addr on dev.
@@ -147,13 +156,16 @@ func (u *unreadyRun) hasAddr(host, dev, addr string) bool {
 }
 
 // waitFault waits until cenvm71 is FAULT because the host is not ready: hagent with a
-// fault reason containing hagentReason, keepalived having logged keepalivedLine.
+// fault reason containing hagentReason in `hactl status --json`, keepalived having
+// logged keepalivedLine.
 func (u *unreadyRun) waitFault(hagentReason, keepalivedLine string) {
 	u.t.Helper()
 	if u.daemon == lab.Hagent {
+		var state, faults string
 		u.l.WaitFor(func() bool {
-			return u.role("cenvm71") == "FAULT" && strings.Contains(u.faults("cenvm71"), hagentReason)
-		}, unreadySettle, "hagent on cenvm71 FAULT with %q (state %s, faults %q)", hagentReason, u.role("cenvm71"), u.faults("cenvm71"))
+			state, faults = u.hactlFault("cenvm71")
+			return state == "FAULT" && strings.Contains(faults, hagentReason)
+		}, unreadySettle, "hactl status --json: cenvm71 FAULT with %q (last: %s, faults %q)", hagentReason, state, faults)
 		return
 	}
 	u.l.WaitFor(func() bool {
