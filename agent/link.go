@@ -32,6 +32,9 @@ type linkView struct {
 	v4Err error // why there is no IPv4 source
 	v6    netip.Addr
 	v6Err error
+	// err: the kernel could not be asked (netlink busy); nothing is known and nothing
+	// changes until the next report.
+	err error
 }
 
 func (v linkView) source(f netio.Family) (netip.Addr, error) {
@@ -49,8 +52,7 @@ func readKernelLink(ifname string, ours func(netip.Addr) bool) linkView {
 	if err != nil {
 		var notFound netlink.LinkNotFoundError
 		if !errors.As(err, &notFound) {
-			// Not knowable now (netlink busy): treat as missing; the next event re-reads.
-			v.down = err.Error()
+			v.err = err
 		}
 		v.v4Err, v.v6Err = netio.ErrNoInterface, netio.ErrNoInterface
 		return v
@@ -84,6 +86,10 @@ type linkMsg struct{ view linkView }
 // sources and its source address; an interface that carries VIPs and came back while we
 // are MASTER gets them again (they went with the old interface).
 func (in *instance) onLink(now time.Time, v linkView) {
+	if v.err != nil {
+		in.log.Warn("interface state unknown; keeping the last", "interface", v.name, "err", v.err)
+		return
+	}
 	if v.name == in.cfg.Interface {
 		in.applyLink(now, v)
 	}
@@ -96,12 +102,13 @@ func (in *instance) onLink(now time.Time, v linkView) {
 func (in *instance) applyLink(now time.Time, v linkView) {
 	ifSrc := faultSourceIface(v.name)
 	switch {
+	case v.err != nil:
+		// Only at start (onLink skips such reports): the kernel watch's first report of
+		// the interface, right after, reads it again.
+		in.step(now, vrrp.Fault{Source: ifSrc, Reason: "state unknown: " + v.err.Error()})
+		return
 	case v.index == 0:
-		reason := "does not exist"
-		if v.down != "" {
-			reason = v.down
-		}
-		in.step(now, vrrp.Fault{Source: ifSrc, Reason: reason})
+		in.step(now, vrrp.Fault{Source: ifSrc, Reason: "does not exist"})
 	case !v.up && !in.cfg.DontTrackPrimary:
 		in.step(now, vrrp.Fault{Source: ifSrc, Reason: "link " + v.down})
 	default:
@@ -189,6 +196,10 @@ func (in *instance) rebindOn(v linkView) {
 // its multicast membership went with the old interface), and tells every instance.
 func (a *Agent) linkChanged(ifname string) {
 	v := a.readLink(ifname)
+	if v.err != nil {
+		a.log.Warn("read interface", "interface", ifname, "err", v.err)
+		return
+	}
 	a.mu.Lock()
 	socks := a.sockets
 	a.mu.Unlock()
