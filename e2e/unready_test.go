@@ -72,7 +72,8 @@ func TestUnreadyHost(t *testing.T) {
 					})
 				}
 			})
-			if !t.Failed() && final[lab.Hagent] != final[lab.Keepalived] {
+			// Both ran (a -run pattern may pick one daemon) and neither failed.
+			if len(final) == 2 && !t.Failed() && final[lab.Hagent] != final[lab.Keepalived] {
 				t.Errorf("cenvm71 ends %s with hagent, %s with keepalived 2.2.7", final[lab.Hagent], final[lab.Keepalived])
 			}
 		})
