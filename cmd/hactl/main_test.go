@@ -122,6 +122,19 @@ func TestStatusJSON(t *testing.T) {
 	}
 }
 
+// The table says why a FAULT instance is FAULT (issue 17: an interface missing, no
+// source address...).
+func TestStatusTableShowsFaultReason(t *testing.T) {
+	t.Parallel()
+	node := testNode("n1", hactlv1.State_STATE_FAULT, 100, "")
+	node.Instances[0].Faults = []*hactlv1.FaultSource{{Source: "interface bond0", Reason: "does not exist"}}
+	n1 := startFakeAgent(t, node)
+	out, _, code := hactl(t, "status", n1.flag())
+	if code != 0 || !strings.Contains(out, "FAULT") || !strings.Contains(out, "interface bond0: does not exist") {
+		t.Errorf("table (exit %d):\n%s", code, out)
+	}
+}
+
 func TestStatusUnreachable(t *testing.T) {
 	t.Parallel()
 	n1 := startFakeAgent(t, testNode("n1", hactlv1.State_STATE_MASTER, 100, "192.0.2.71"))

@@ -47,10 +47,12 @@ func runStatus(ctx context.Context, g *globals, args []string, stdout, stderr io
 	return nil
 }
 
-// writeStatusTable prints one line per node and instance:
+// writeStatusTable prints one line per node and instance; a FAULT instance says why
+// after its master column:
 //
 //	NODE     INSTANCE  VRID  STATE   PRIO  EFF  VIPS             MASTER
 //	cenvm71  VI_1      51    MASTER  100   100  192.168.188.109* 192.168.188.71
+//	cenvm72  VI_1      51    FAULT   90    90   192.168.188.109  -  interface eth0: does not exist
 func writeStatusTable(w io.Writer, doc cluster.StatusDoc) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NODE\tINSTANCE\tVRID\tSTATE\tPRIO\tEFF\tVIPS\tMASTER")
@@ -72,8 +74,12 @@ func writeStatusTable(w io.Writer, doc cluster.StatusDoc) error {
 				// The vrrp_sync_group and its state: "VI_1 [G MASTER]".
 				inst += " [" + in.SyncGroup + " " + in.SyncGroupState + "]"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%d\t%s\t%s\n", name, inst, in.VRID, in.State,
-				in.Priority, in.EffectivePriority, vipList(in), orDash(in.Master))
+			why := ""
+			if in.State == "FAULT" {
+				why = "\t" + faultText(in)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%d\t%s\t%s%s\n", name, inst, in.VRID, in.State,
+				in.Priority, in.EffectivePriority, vipList(in), orDash(in.Master), why)
 		}
 	}
 	if err := tw.Flush(); err != nil {
@@ -91,6 +97,18 @@ func writeStatusTable(w io.Writer, doc cluster.StatusDoc) error {
 		}
 	}
 	return nil
+}
+
+// faultText is why an instance is FAULT: its fault sources, else its state reason.
+func faultText(in cluster.InstanceDoc) string {
+	parts := make([]string, 0, len(in.Faults))
+	for _, f := range in.Faults {
+		parts = append(parts, f.Source+": "+f.Reason)
+	}
+	if len(parts) == 0 {
+		return in.StateReason
+	}
+	return strings.Join(parts, "; ")
 }
 
 // vipList marks the VIPs the node has bound with "*".
