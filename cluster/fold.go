@@ -115,6 +115,9 @@ func (s *State) applyEvent(n *NodeState, resp *hactlv1.WatchResponse) {
 		if c.GetAction() == "maintenance" && n.Node != nil {
 			n.Node.Maintenance = c.GetMaintenance()
 		}
+		if c.GetAction() == "override" {
+			foldOverride(n.Instance(c.GetInstance()), c.GetDetail())
+		}
 		text := c.GetAction()
 		if c.GetWho() != "" {
 			text += " by " + c.GetWho()
@@ -225,4 +228,30 @@ func FormatContributions(cs []*hactlv1.PriorityContribution) string {
 		}
 	}
 	return strings.Join(parts, ", ")
+}
+
+// foldOverride keeps an instance's override mode current between snapshots. The agent
+// announces a change as ControlAction "override" with detail "MODE: reason", MODE being
+// vrrp.Override's name (agent/instance.go onOverrideChanged); an unknown MODE is left
+// for the next snapshot.
+func foldOverride(in *hactlv1.Instance, detail string) {
+	if in == nil {
+		return
+	}
+	mode, _, _ := strings.Cut(detail, ":")
+	m, ok := map[string]hactlv1.OverrideMode{
+		"none":       hactlv1.OverrideMode_OVERRIDE_MODE_NONE,
+		"promote":    hactlv1.OverrideMode_OVERRIDE_MODE_TAKEOVER,
+		"relinquish": hactlv1.OverrideMode_OVERRIDE_MODE_RELINQUISH,
+	}[mode]
+	if !ok {
+		return
+	}
+	if in.Override == nil {
+		in.Override = &hactlv1.Override{}
+	}
+	in.Override.Mode = m
+	if m == hactlv1.OverrideMode_OVERRIDE_MODE_NONE {
+		in.Override.Who, in.Override.Until = "", nil
+	}
 }

@@ -202,3 +202,23 @@ func TestAgentNowUsesClockOffset(t *testing.T) {
 		t.Fatalf("AgentNow = %v, want agent time t0+3s", got)
 	}
 }
+
+// TestFoldOverride: the agent's override announcements keep the instance's override
+// mode current between snapshots (the console counts overrides as problems).
+func TestFoldOverride(t *testing.T) {
+	in := &hactlv1.Instance{Name: "VI_1"}
+	for _, c := range []struct {
+		detail string
+		want   hactlv1.OverrideMode
+	}{
+		{"promote: promote by tls:CN=hactl", hactlv1.OverrideMode_OVERRIDE_MODE_TAKEOVER},
+		{"bogus: x", hactlv1.OverrideMode_OVERRIDE_MODE_TAKEOVER},
+		{"relinquish: relinquish by ops", hactlv1.OverrideMode_OVERRIDE_MODE_RELINQUISH},
+		{"none: promote cleared by ops", hactlv1.OverrideMode_OVERRIDE_MODE_NONE},
+	} {
+		foldOverride(in, c.detail)
+		if got := in.GetOverride().GetMode(); got != c.want {
+			t.Fatalf("after %q: mode %v, want %v", c.detail, got, c.want)
+		}
+	}
+}

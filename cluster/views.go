@@ -30,19 +30,30 @@ func (c Cell) Live() bool { return c.Node.Reachable && c.Inst != nil }
 // Instances returns the node × instance matrix, one row per instance name, sorted by
 // VRID then name.
 func (s *State) Instances() []InstanceRow {
-	index := map[string]int{}
-	var rows []InstanceRow
+	// One pass over every node's instances, indexed by name: the console calls this on
+	// every redraw, and at 255 instances a lookup per (row, node) was quadratic.
+	hint := 0
 	for _, n := range s.Nodes {
+		hint = max(hint, len(n.Node.GetInstances()))
+	}
+	index := make(map[string]int, hint)
+	rows := make([]InstanceRow, 0, hint)
+	for ni, n := range s.Nodes {
 		for _, in := range n.Node.GetInstances() {
-			if _, ok := index[in.GetName()]; !ok {
-				index[in.GetName()] = len(rows)
-				rows = append(rows, InstanceRow{Name: in.GetName(), VRID: in.GetVrid()})
+			i, ok := index[in.GetName()]
+			if !ok {
+				i = len(rows)
+				index[in.GetName()] = i
+				rows = append(rows, InstanceRow{Name: in.GetName(), VRID: in.GetVrid(), Cells: make([]Cell, len(s.Nodes))})
+			}
+			if rows[i].Cells[ni].Inst == nil { // the first of a name, as NodeState.Instance
+				rows[i].Cells[ni] = Cell{Node: n, Inst: in}
 			}
 		}
 	}
 	for i := range rows {
-		for _, n := range s.Nodes {
-			rows[i].Cells = append(rows[i].Cells, Cell{Node: n, Inst: n.Instance(rows[i].Name)})
+		for ni, n := range s.Nodes {
+			rows[i].Cells[ni].Node = n
 		}
 	}
 	sort.SliceStable(rows, func(i, j int) bool {

@@ -24,7 +24,12 @@ import (
 // logs the numbers and asserts none of them. It takes about a minute and a half and
 // loads the CPU (the screen is polled every 10 ms), so it only runs with LAB_BENCH=1.
 // Knobs: LAB_TUI_ROUNDS (failover+clear rounds, default 5), LAB_TUI_WINDOW (resource
-// window, default 20s).
+// window, default 20s), LAB_TUI_SCENARIOS (comma-separated keys of the scenarios to
+// run: 1, 0.01, 255; default all).
+//
+// Scenario 255 (issue 18) is the scale profile of scale_test.go: 255 VRRPv2 instances
+// at advert_int 1, so each agent sends about 255 advert-timing events a second; the
+// console is compact and VI_1's block (selected) shows the roles being timed.
 func TestTUIBench(t *testing.T) {
 	if os.Getenv("LAB_BENCH") != "1" {
 		t.Skip("benchmark: set LAB_BENCH=1")
@@ -37,19 +42,32 @@ func TestTUIBench(t *testing.T) {
 	if err != nil {
 		t.Fatalf("LAB_TUI_WINDOW: %v", err)
 	}
+	want := strings.Split(cmp.Or(os.Getenv("LAB_TUI_SCENARIOS"), "1,0.01,255"), ",")
 	var summary []string
 	for _, sc := range []struct {
-		name    string
-		configs map[string]string
+		key, name string
+		configs   func(t *testing.T) map[string]string
 	}{
-		{"advert_int 1 (seed, VRRPv2)", nil},
-		{"advert_int 0.01 (VRRPv3)", map[string]string{
-			"cenvm71": "testdata/tui/cenvm71-v3-10ms.conf",
-			"cenvm72": "testdata/tui/cenvm72-v3-10ms.conf",
+		{"1", "advert_int 1 (seed, VRRPv2)", func(*testing.T) map[string]string { return nil }},
+		{"0.01", "advert_int 0.01 (VRRPv3)", func(*testing.T) map[string]string {
+			return map[string]string{
+				"cenvm71": "testdata/tui/cenvm71-v3-10ms.conf",
+				"cenvm72": "testdata/tui/cenvm72-v3-10ms.conf",
+			}
+		}},
+		{"255", "255 instances, advert_int 1 (VRRPv2)", func(t *testing.T) map[string]string {
+			dir := t.TempDir()
+			return map[string]string{
+				"cenvm71": scale255Config(t, dir, "cenvm71", "MASTER", 100),
+				"cenvm72": scale255Config(t, dir, "cenvm72", "BACKUP", 90),
+			}
 		}},
 	} {
-		t.Run(strings.Fields(sc.name)[1], func(t *testing.T) {
-			summary = append(summary, tuiBenchScenario(t, sc.name, sc.configs, rounds, window))
+		if !slices.Contains(want, sc.key) {
+			continue
+		}
+		t.Run(sc.key, func(t *testing.T) {
+			summary = append(summary, tuiBenchScenario(t, sc.name, sc.configs(t), rounds, window))
 		})
 	}
 	t.Logf("\n| agents | transition → screen (median / max, %d each way) | hactl CPU | hactl RSS (max / peak) | agent CPU | transitions in window |\n|---|---|---|---|---|---|\n%s",
@@ -61,6 +79,11 @@ func tuiBenchScenario(t *testing.T, name string, configs map[string]string, roun
 	l := lab.Start(t, lab.Options{APITCP: true, Configs: configs})
 	c := tuiStart(t, l, 120, 40)
 	c.waitRoles("cenvm71", "cenvm72", 30*time.Second)
+	if strings.HasPrefix(name, "255 ") {
+		c.waitScreen("all 255 instances converged", 60*time.Second, func(s string) bool {
+			return strings.Contains(s, "cenvm71 255 MASTER · cenvm72 255 BACKUP")
+		})
+	}
 
 	transitions := make(chan tuiTransition, 1024)
 	var count atomic.Int64

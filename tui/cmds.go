@@ -14,7 +14,11 @@ const (
 	actionTimeout = 30 * time.Second
 )
 
-// waitEventCmd returns the next message of events; Update issues it again after each.
+// maxEventBatch bounds how many queued messages one Update folds in.
+const maxEventBatch = 256
+
+// waitEventCmd returns the next message of events, with any others already queued
+// behind it (up to maxEventBatch); Update issues it again after each.
 func waitEventCmd(events <-chan cluster.Msg) tea.Cmd {
 	if events == nil {
 		return nil
@@ -24,7 +28,22 @@ func waitEventCmd(events <-chan cluster.Msg) tea.Cmd {
 		if !ok {
 			return eventsClosedMsg{}
 		}
-		return AgentEventMsg{Msg: m}
+		batch := agentEventsMsg{m}
+		for len(batch) < maxEventBatch {
+			select {
+			case m, ok := <-events:
+				if !ok {
+					return batch // the next wait reports the close
+				}
+				batch = append(batch, m)
+			default:
+				if len(batch) == 1 {
+					return AgentEventMsg{Msg: m}
+				}
+				return batch
+			}
+		}
+		return batch
 	}
 }
 

@@ -37,6 +37,7 @@ func (m *Model) refreshInsight() {
 	if m.lintDirty {
 		m.findings = lint.Check(m.state.Statuses())
 		m.lintDirty = false
+		m.dash.SetFindings(findingsByInstance(m.findings))
 	}
 	switch m.pane.Kind() {
 	case pane.Findings:

@@ -26,7 +26,7 @@ type Model struct {
 	opts  Options
 	ctx   context.Context
 	th    *theme.Theme
-	keys  keys.KeyMap
+	keys  *keys.KeyMap // pointers here and in the components: the model is copied on every message
 	state *cluster.State
 	now   time.Time
 
@@ -34,8 +34,8 @@ type Model struct {
 	timing timing.Model
 	log    eventlog.Model
 	dialog dialog.Model
-	help   help.Model
-	pane   pane.Model // lint findings (?) or explain (e), over the dashboard
+	help   *help.Model // a pointer: the model is copied on every message
+	pane   pane.Model  // lint findings (?) or explain (e), over the dashboard
 
 	findings  []lint.Finding
 	lintDirty bool // a message since the last lint may have changed a finding
@@ -45,6 +45,11 @@ type Model struct {
 	width     int
 	height    int
 	closed    bool
+
+	// frame caches View between messages that change nothing on screen (see quiet).
+	frame *frameCache
+	// alarms are the banner lines, computed by layout.
+	alarms []string
 }
 
 // New builds the console.
@@ -69,7 +74,7 @@ func New(opts Options) Model {
 		opts:   opts,
 		ctx:    opts.Context,
 		th:     th,
-		keys:   km,
+		keys:   &km,
 		state:  cluster.NewState(opts.Cluster),
 		now:    opts.Now(),
 		dash:   dashboard.New(th, km),
@@ -77,7 +82,7 @@ func New(opts Options) Model {
 		log:    eventlog.New(th, km, opts.Location),
 		dialog: dialog.New(th),
 		pane:   pane.New(th, km),
-		help:   h,
+		help:   &h,
 		width:  80,
 		height: 24,
 
@@ -99,16 +104,17 @@ func (m Model) Init() tea.Cmd {
 // Update routes one message.
 func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
+	case AgentEventMsg:
+		return m.applyAgent(msg.Msg)
+	case agentEventsMsg:
+		return m.applyAgent(msg...)
+	}
+	m.frame = &frameCache{}
+	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
 		m.layout()
 		return m, nil
-	case AgentEventMsg:
-		m.now = m.opts.Now()
-		m.state.Apply(msg.Msg)
-		m.lintDirty = m.lintDirty || lintWorthy(msg.Msg)
-		m.refresh()
-		return m, waitEventCmd(m.opts.Events)
 	case eventsClosedMsg:
 		m.closed = true
 		return m, nil
@@ -143,6 +149,26 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	return m, tea.Batch(c1, c2)
 }
 
+// applyAgent folds agent messages into the state and redraws when one of them is news.
+// Quiet ones (see quiet) are drawn at the next tick: bubbletea calls View after every
+// message, and at 255 instances the agents send hundreds of them a second.
+func (m Model) applyAgent(msgs ...cluster.Msg) (tea.Model, tea.Cmd) {
+	news := false
+	for _, e := range msgs {
+		if !m.quiet(e) {
+			news = true
+		}
+		m.state.Apply(e)
+		m.lintDirty = m.lintDirty || lintWorthy(e)
+	}
+	if news {
+		m.frame = &frameCache{}
+		m.now = m.opts.Now()
+		m.refresh()
+	}
+	return m, waitEventCmd(m.opts.Events)
+}
+
 // handleKey gives the dialog and the filter input the keyboard when they are open, then
 // handles the console's keys.
 func (m Model) handleKey(k tea.KeyMsg) (tea.Model, tea.Cmd) {
@@ -154,6 +180,11 @@ func (m Model) handleKey(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 	if m.log.Filtering() {
 		m.log, cmd = m.log.Update(k)
 		m.layout()
+		return m, cmd
+	}
+	if m.dash.Filtering() {
+		m.dash, cmd = m.dash.Update(k)
+		m.refresh()
 		return m, cmd
 	}
 	if mm, cmd, ok := m.paneKey(k); ok {
@@ -170,7 +201,26 @@ func (m Model) handleKey(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 		return m.askMaintenance(), nil
 	case key.Matches(k, m.keys.Drill):
 		return m.askDrill(), nil
-	case key.Matches(k, m.keys.Filter, m.keys.PageUp, m.keys.PageDown), k.Type == tea.KeyEsc:
+	case key.Matches(k, m.keys.Filter):
+		cmd = m.dash.StartFilter()
+		m.refresh()
+		return m, cmd
+	case k.Type == tea.KeyEsc && m.dash.Filter() != "":
+		// Esc clears the instance filter first, then (pressed again) the log's.
+		m.dash.ClearFilter()
+		m.refresh()
+		return m, nil
+	case key.Matches(k, m.keys.NextProblem):
+		if !m.dash.NextProblem() {
+			m.setStatus("no problem among the instances shown", false)
+		}
+		m.refresh()
+		return m, nil
+	case key.Matches(k, m.keys.ToggleView):
+		m.dash.ToggleView()
+		m.refresh()
+		return m, nil
+	case key.Matches(k, m.keys.LogFilter, m.keys.PageUp, m.keys.PageDown), k.Type == tea.KeyEsc:
 		m.log, cmd = m.log.Update(k)
 		return m, cmd
 	}

@@ -154,9 +154,9 @@ func TestLogFilterAndHelp(t *testing.T) {
 	if !strings.Contains(m.View(), "VIP 192.168.188.109 bound: became MASTER") {
 		t.Fatalf("event missing from the log:\n%s", m.View())
 	}
-	m = update(t, m, press("/"))
+	m = update(t, m, press("l"))
 	if !m.log.Filtering() {
-		t.Fatal("/ did not open the filter")
+		t.Fatal("l did not open the log filter")
 	}
 	for _, k := range "preempt" {
 		m = update(t, m, press(string(k)))

@@ -10,6 +10,10 @@ import (
 // (the agent's stream broke; Watch reconnects with backoff).
 type AgentEventMsg struct{ Msg cluster.Msg }
 
+// agentEventsMsg is several messages of cluster.Watch that were queued together: one
+// Update folds them all in (one wake-up and at most one redraw for the lot).
+type agentEventsMsg []cluster.Msg
+
 // eventsClosedMsg says the event channel was closed (Watch stopped).
 type eventsClosedMsg struct{}
 

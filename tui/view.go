@@ -15,10 +15,20 @@ const minLogHeight = 3
 func (m *Model) layout() {
 	w, h := m.width, m.height
 	m.help.Width = w
-	rest := max(h-1-len(m.banners())-1-m.footerHeight(), 0)
+	m.alarms = m.computeBanners()
+	rest := max(h-1-len(m.alarms)-1-m.footerHeight(), 0)
 	m.dialog.SetSize(w, rest)
 	m.pane.SetSize(w, rest)
-	dashH := min(max(m.dash.Height(), 1), max(rest-minLogHeight, 1))
+	m.dash.SetRoom(max(rest-m.timing.Height()-minLogHeight, 1))
+	logMin := minLogHeight
+	if m.dash.Compact() {
+		// The compact list scrolls; the log keeps a quarter of the screen.
+		logMin = max(minLogHeight, rest/4)
+	}
+	dashH := min(max(m.dash.Height(), 1), max(rest-logMin, 1))
+	if m.dash.Compact() {
+		dashH = min(max(m.dash.Height(), 1), max(rest-logMin-m.timing.Height(), 1))
+	}
 	timH := min(m.timing.Height(), max(rest-dashH-minLogHeight, 0))
 	logH := max(rest-dashH-timH, 0)
 	m.dash.SetSize(w, dashH)
@@ -30,12 +40,37 @@ func (m Model) footerHeight() int {
 	return strings.Count(m.help.View(m.keys), "\n") + 1
 }
 
-func (m Model) banners() []string {
-	return append(dashboard.Banners(m.th, m.state, m.width), dashboard.LintBanners(m.th, m.findings, m.width)...)
+// maxBanners bounds the alarm lines: at 255 instances a bad moment raises hundreds,
+// and the compact list (problems first, n to jump) says the rest.
+const maxBanners = 3
+
+// banners are the alarm lines as of the last layout (every state change and resize
+// lays out): computing them walks every instance.
+func (m Model) banners() []string { return m.alarms }
+
+func (m Model) computeBanners() []string {
+	b := append(dashboard.Banners(m.th, m.state, m.width), dashboard.LintBanners(m.th, m.findings, m.width)...)
+	if len(b) <= maxBanners {
+		return b
+	}
+	more := fmt.Sprintf(" +%d more alarms · n: next problem", len(b)-(maxBanners-1))
+	return append(b[:maxBanners-1:maxBanners-1], m.th.BannerSplit.Render(format.Pad(format.Fit(more, m.width), m.width)))
 }
 
-// View draws the whole screen, exactly width × height, every line truncated.
+// View draws the whole screen, exactly width × height, every line truncated. It is
+// drawn once per frame: a quiet message keeps the last one (see frameCache).
 func (m Model) View() string {
+	if m.frame != nil && m.frame.ok {
+		return m.frame.view
+	}
+	v := m.render()
+	if m.frame != nil {
+		m.frame.view, m.frame.ok = v, true
+	}
+	return v
+}
+
+func (m Model) render() string {
 	var parts []string
 	parts = append(parts, m.header())
 	parts = append(parts, m.banners()...)
@@ -71,7 +106,7 @@ func (m Model) header() string {
 			live++
 		}
 	}
-	left := m.th.Title.Render("hactl") + m.th.Label.Render(fmt.Sprintf("  %d/%d agents reachable · %s", live, len(m.state.Nodes), plural(len(m.state.Instances()), "instance")))
+	left := m.th.Title.Render("hactl") + m.th.Label.Render(fmt.Sprintf("  %d/%d agents reachable · %s", live, len(m.state.Nodes), plural(m.dash.Total(), "instance")))
 	if m.closed {
 		left += m.th.Bad.Render("  · watch stopped")
 	}

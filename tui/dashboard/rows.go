@@ -34,17 +34,23 @@ type nodeRow struct {
 	detail string
 }
 
-// lines renders every instance block; columns are aligned across the whole dashboard.
-func (m Model) lines() []string {
+// lines renders the block of every instance shown; columns are aligned across the
+// whole dashboard.
+func (m Model) lines() []string { return m.blockLines(m.viewRows()) }
+
+// blockLines renders the blocks of rows: a header and a row per node (plus a detail line
+// where there is something to say).
+func (m Model) blockLines(rows []cluster.InstanceRow) []string {
 	type block struct {
 		header string
 		rows   []nodeRow
 	}
 	var blocks []block
 	var widths [numCols]int
-	for _, r := range m.rows {
+	byAddr := m.nodeByAddr()
+	for _, r := range rows {
 		b := block{header: m.header(r)}
-		beliefs := m.beliefs(r)
+		beliefs := m.beliefs(r, byAddr)
 		for _, c := range r.Cells {
 			nr := m.nodeRow(r, c, beliefs)
 			for i, col := range nr.cols {
@@ -144,9 +150,8 @@ func vipAddrs(r cluster.InstanceRow) []string {
 	return out
 }
 
-// beliefs maps each live node of the row to the master it believes in (a node name when
-// the address is a known node's, else the address); disagreement is when they differ.
-func (m Model) beliefs(r cluster.InstanceRow) map[string]string {
+// nodeByAddr maps each node's instance addresses to the node's name.
+func (m Model) nodeByAddr() map[string]string {
 	byAddr := map[string]string{}
 	for _, n := range m.nodes {
 		for _, in := range n.Node.GetInstances() {
@@ -155,6 +160,13 @@ func (m Model) beliefs(r cluster.InstanceRow) map[string]string {
 			}
 		}
 	}
+	return byAddr
+}
+
+// beliefs maps each live node of the row to the master it believes in (a node name when
+// the address is a known node's (byAddr), else the address); disagreement is when they
+// differ.
+func (m Model) beliefs(r cluster.InstanceRow, byAddr map[string]string) map[string]string {
 	out := map[string]string{}
 	for _, c := range r.Cells {
 		if c.Inst == nil {

@@ -1,5 +1,5 @@
 // Package eventlog is the scrolling event log pane: agent timestamps, node, instance,
-// what happened and why. pgup/pgdn scroll; "/" filters by substring; Esc clears.
+// what happened and why. pgup/pgdn scroll; "l" filters by substring; Esc clears.
 package eventlog
 
 import (
@@ -20,11 +20,13 @@ import (
 // Model is the event log pane.
 type Model struct {
 	th      *theme.Theme
-	keys    keys.KeyMap
+	keys    *keys.KeyMap
 	loc     *time.Location
 	entries []cluster.LogEntry
-	input   textinput.Model
-	filter  string
+	// input is shared by copies of the model: bubbletea copies the model on every
+	// message, and a textinput is kilobytes.
+	input  *textinput.Model
+	filter string
 	// scroll is how many lines back from the newest the view ends.
 	scroll int
 	width  int
@@ -34,14 +36,14 @@ type Model struct {
 // New returns an empty log; times are shown in loc.
 func New(th *theme.Theme, km keys.KeyMap, loc *time.Location) Model {
 	in := textinput.New()
-	in.Prompt = "/"
+	in.Prompt = "filter: "
 	in.Placeholder = "filter"
 	in.PromptStyle = th.Label
 	in.TextStyle = th.Status
 	in.PlaceholderStyle = th.Subtle
 	in.Cursor.Style = th.Selected
 	in.Cursor.TextStyle = th.Status
-	return Model{th: th, keys: km, loc: loc, input: in}
+	return Model{th: th, keys: &km, loc: loc, input: &in}
 }
 
 // SetSize sets the area the pane may draw in.
@@ -76,7 +78,7 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 			}
 		}
 		var cmd tea.Cmd
-		m.input, cmd = m.input.Update(msg)
+		*m.input, cmd = m.input.Update(msg)
 		m.filter, m.scroll = m.input.Value(), 0
 		return m, cmd
 	}
@@ -85,7 +87,7 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 	}
 	page := max(m.height-1, 1)
 	switch {
-	case key.Matches(k, m.keys.Filter):
+	case key.Matches(k, m.keys.LogFilter):
 		m.input.SetValue(m.filter)
 		return m, m.input.Focus()
 	case key.Matches(k, m.keys.PageUp):

@@ -1,0 +1,50 @@
+package tui
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	hactlv1 "github.com/hagent-dev/hagent/gen/hactl/v1"
+)
+
+// BenchmarkTickRedraw255 is one tick's redraw of the compact view at 255 instances
+// (refresh + View): the console does it four times a second.
+func BenchmarkTickRedraw255(b *testing.B) {
+	var r recorder
+	m := New(r.options())
+	for _, msg := range append(scaleHealthyMsgs(), teaSize(120, 40)) {
+		next, _ := m.Update(msg)
+		m = next.(Model)
+	}
+	b.ResetTimer()
+	for range b.N {
+		next, _ := m.Update(tickMsg(now))
+		m = next.(Model)
+		_ = m.View()
+	}
+}
+
+// BenchmarkAdvertTimingEvent255 is one advert-timing event at 255 instances (folded in,
+// not drawn) and the View bubbletea asks for after it: 510 of them a second at
+// advert_int 1 with two agents.
+func BenchmarkAdvertTimingEvent255(b *testing.B) {
+	var r recorder
+	m := New(r.options())
+	for _, msg := range append(scaleHealthyMsgs(), teaSize(120, 40)) {
+		next, _ := m.Update(msg)
+		m = next.(Model)
+	}
+	_ = m.View()
+	evs := make([]AgentEventMsg, scaleN)
+	for k := range evs {
+		evs[k] = ev("cenvm72", uint64(k+2), t0.Add(3*time.Minute+time.Duration(k)*time.Millisecond), &hactlv1.WatchResponse_AdvertTiming{AdvertTiming: &hactlv1.AdvertTimingEvent{
+			Instance: fmt.Sprintf("VI_%d", k+1), AdvertsSent: 0, AdvertsReceived: uint64(200 + k)}})
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		next, _ := m.Update(evs[i%scaleN])
+		m = next.(Model)
+		_ = m.View()
+	}
+}

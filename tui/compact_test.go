@@ -1,0 +1,293 @@
+package tui
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	hactlv1 "github.com/hagent-dev/hagent/gen/hactl/v1"
+
+	"github.com/hagent-dev/hagent/cluster"
+	"github.com/hagent-dev/hagent/cluster/lint"
+)
+
+// listLines returns the compact list's instance lines (the lines after the column
+// names, up to the selected block), without styling.
+func listLines(t *testing.T, view string) []string {
+	t.Helper()
+	var out []string
+	in := false
+	for _, l := range strings.Split(ansi.Strip(view), "\n") {
+		switch {
+		case strings.HasPrefix(l, "  NAME "):
+			in = true
+		case in && (strings.HasPrefix(l, "▸ VI_") || strings.HasPrefix(l, "  VI_")):
+			out = append(out, l)
+		case in:
+			return out
+		}
+	}
+	if !in {
+		t.Fatalf("no compact list on the screen:\n%s", view)
+	}
+	return out
+}
+
+func TestCompactIsDefaultPastAScreenfulAndToggles(t *testing.T) {
+	t.Parallel()
+	var r recorder
+	small := model(t, r.options(), 120, 40, healthyMsgs()...)
+	if small.dash.Compact() {
+		t.Fatal("one instance shown compact: the full view fits")
+	}
+	m := model(t, r.options(), 120, 40, scaleHealthyMsgs()...)
+	if !m.dash.Compact() {
+		t.Fatal("255 instances not compact by default")
+	}
+	v := m.View()
+	if !strings.Contains(v, "cenvm71 255 MASTER · cenvm72 255 BACKUP │ ✓ no problems") {
+		t.Fatalf("no summary line:\n%s", v)
+	}
+	m = update(t, m, press("v"))
+	if m.dash.Compact() || strings.Contains(m.View(), "  NAME ") {
+		t.Fatalf("v did not switch to the full view:\n%s", m.View())
+	}
+	m = update(t, m, press("v"))
+	if !m.dash.Compact() {
+		t.Fatal("v did not switch back to the compact view")
+	}
+	small = update(t, small, press("v"))
+	if !small.dash.Compact() || !strings.Contains(small.View(), "  NAME ") {
+		t.Fatalf("v did not make one instance compact:\n%s", small.View())
+	}
+}
+
+func TestCompactDownMovesByInstance(t *testing.T) {
+	t.Parallel()
+	var r recorder
+	m := model(t, r.options(), 120, 40, scaleHealthyMsgs()...)
+	m = update(t, m, press("down"))
+	m = update(t, m, press("down"))
+	if s := m.dash.Selection(); s.Instance != "VI_3" || s.Node != "cenvm71" {
+		t.Fatalf("after down, down: %+v, want VI_3 on cenvm71", s)
+	}
+	m = update(t, m, press("right"))
+	if s := m.dash.Selection(); s.Instance != "VI_3" || s.Node != "cenvm72" {
+		t.Fatalf("after right: %+v, want VI_3 on cenvm72", s)
+	}
+	if l := listLines(t, m.View()); !strings.HasPrefix(l[2], "▸ VI_3 ") {
+		t.Fatalf("VI_3 not marked selected: %q", l[:3])
+	}
+}
+
+// TestCompactProblemFirstOnArrival: a FAULT raised while the operator looks at the list
+// goes to the top at once, and the summary counts it.
+func TestCompactProblemFirstOnArrival(t *testing.T) {
+	t.Parallel()
+	var r recorder
+	m := model(t, r.options(), 120, 40, scaleHealthyMsgs()...)
+	if l := listLines(t, m.View()); !strings.HasPrefix(l[0], "▸ VI_1 ") {
+		t.Fatalf("healthy list does not start with VI_1: %q", l[0])
+	}
+	m = update(t, m, ev("cenvm71", 2, t0.Add(3*time.Minute+5*time.Second), transition("VI_137", master, fault, "chk_nginx: nginx down")))
+	v := m.View()
+	l := listLines(t, v)
+	if !strings.HasPrefix(l[0], "  VI_137 ") || !strings.Contains(l[0], "FAULT cenvm71") {
+		t.Fatalf("the FAULT is not the first line: %q", l[0])
+	}
+	if !strings.HasPrefix(l[1], "▸ VI_1 ") {
+		t.Fatalf("the selection moved off VI_1: %q", l[:2])
+	}
+	if !strings.Contains(v, "✗ 1 FAULT · 1 no master") {
+		t.Fatalf("summary does not count the problem:\n%s", v)
+	}
+}
+
+func TestNextProblemCycles(t *testing.T) {
+	t.Parallel()
+	var r recorder
+	msgs := append(scaleSplitBrainMsgs(), ev("cenvm71", 2, t0.Add(3*time.Minute+5*time.Second), transition("VI_137", master, fault, "chk_nginx: nginx down")))
+	m := model(t, r.options(), 120, 40, msgs...)
+	var got []string
+	for range 3 {
+		m = update(t, m, press("n"))
+		got = append(got, m.dash.Selection().Instance)
+	}
+	if strings.Join(got, " ") != "VI_42 VI_137 VI_42" {
+		t.Fatalf("n visited %v, want VI_42 VI_137 VI_42 (split brain, then FAULT)", got)
+	}
+	healthy := model(t, r.options(), 120, 40, scaleHealthyMsgs()...)
+	healthy = update(t, healthy, press("n"))
+	if s := healthy.dash.Selection(); s.Instance != "VI_1" || !strings.Contains(healthy.View(), "no problem among the instances shown") {
+		t.Fatalf("n without problems: selection %+v\n%s", s, healthy.View())
+	}
+}
+
+// TestFilterThenFailoverActsOnTheSelectedInstanceOnly: "/" narrows the list by name,
+// VRID or VIP; f + y then fails over that one instance, and the log filter is separate.
+func TestFilterThenFailoverActsOnTheSelectedInstanceOnly(t *testing.T) {
+	t.Parallel()
+	var r recorder
+	m := model(t, r.options(), 120, 40, scaleFilteredMsgs()...)
+	if l := listLines(t, m.View()); len(l) != 1 || !strings.HasPrefix(l[0], "▸ VI_200 ") {
+		t.Fatalf("filter VI_200 shows %q", l)
+	}
+	if m.dash.Filtering() || m.log.Filter() != "" {
+		t.Fatalf("after enter: input open %v, log filter %q", m.dash.Filtering(), m.log.Filter())
+	}
+	m = update(t, m, press("f"))
+	if !strings.Contains(m.View(), "VI_200: cenvm71 → cenvm72") {
+		t.Fatalf("the dialog does not name VI_200:\n%s", m.View())
+	}
+	m = updateRun(t, m, press("y"))
+	if len(r.failover) != 1 || r.failover[0] != [2]string{"VI_200", "cenvm72"} {
+		t.Fatalf("failover calls %v, want exactly [VI_200 cenvm72]", r.failover)
+	}
+
+	for needle, want := range map[string]string{"189.17": "VI_17", "vi_25": "VI_25"} {
+		m := model(t, r.options(), 120, 40, scaleHealthyMsgs()...)
+		m = update(t, m, press("/"))
+		for _, k := range typeKeys(needle) {
+			m = update(t, m, k)
+		}
+		if v := ansi.Strip(m.View()); !strings.Contains(v, "enter keeps · esc clears") {
+			t.Errorf("filter %q: the prompt line does not fit:\n%s", needle, v)
+		}
+		l := listLines(t, m.View())
+		if len(l) == 0 || !strings.HasPrefix(l[0], "▸ "+want+" ") {
+			t.Errorf("filter %q: first line %q, want %s selected", needle, l, want)
+		}
+		for _, x := range l {
+			if !strings.Contains(strings.ToLower(x), needle) {
+				t.Errorf("filter %q shows %q", needle, x)
+			}
+		}
+	}
+
+	// Esc clears the instance filter; the selection stays on VI_200.
+	m = update(t, m, press("esc"))
+	if m.dash.Filter() != "" || len(listLines(t, m.View())) < 10 || m.dash.Selection().Instance != "VI_200" {
+		t.Fatalf("esc: filter %q, selection %+v\n%s", m.dash.Filter(), m.dash.Selection(), m.View())
+	}
+	// A filter that matches nothing leaves nothing to act on.
+	m = update(t, m, press("/"))
+	for _, k := range typeKeys("nosuch") {
+		m = update(t, m, k)
+	}
+	m = update(t, m, press("enter"))
+	m = update(t, m, press("f"))
+	if m.dialog.Open() || len(r.failover) != 1 || !strings.Contains(m.View(), "no instance matches the filter") {
+		t.Fatalf("f with an empty list: dialog %v, calls %v\n%s", m.dialog.Open(), r.failover, m.View())
+	}
+}
+
+// TestQuietTimingEventsDrawnAtTheTick: advert-timing events (hundreds a second at 255
+// instances) are folded in without a redraw; the tick draws them; a transition is drawn
+// at once.
+func TestQuietTimingEventsDrawnAtTheTick(t *testing.T) {
+	t.Parallel()
+	var r recorder
+	m := model(t, r.options(), 120, 40, healthyMsgs()...)
+	before := m.View()
+	timing := ev("cenvm72", 3, t0.Add(3*time.Minute+20*time.Second), &hactlv1.WatchResponse_AdvertTiming{AdvertTiming: &hactlv1.AdvertTimingEvent{
+		Instance: "VI_1", AdvertsSent: 180, AdvertsReceived: 290, Master: &hactlv1.Master{Address: "192.168.188.71", Priority: 100}}})
+	m = update(t, m, timing)
+	if m.View() != before {
+		t.Fatal("a quiet advert-timing event redrew the screen")
+	}
+	m = update(t, m, tickMsg(now))
+	if v := m.View(); v == before || !strings.Contains(v, "rx 10.0/s") {
+		t.Fatalf("the tick did not draw the new rate:\n%s", v)
+	}
+	m = update(t, m, ev("cenvm72", 4, t0.Add(3*time.Minute+21*time.Second), transition("VI_1", backup, fault, "chk_nginx: nginx down")))
+	if got := tuiState(m.View(), "cenvm72"); got != "FAULT" {
+		t.Fatalf("a transition was not drawn at once: cenvm72 shows %q", got)
+	}
+}
+
+// tuiState is the state badge of node's first row on the screen.
+func tuiState(view, node string) string {
+	for _, l := range strings.Split(ansi.Strip(view), "\n") {
+		f := strings.Fields(strings.TrimPrefix(strings.TrimSpace(l), "▸"))
+		if len(f) >= 2 && f[0] == node {
+			return f[1]
+		}
+	}
+	return ""
+}
+
+// TestLintFindingsHook: lint findings (issue 15) make an instance a problem, listed
+// first, and are counted in the summary. Here cenvm72 runs VI_9 at advert_int 2.
+func TestLintFindingsHook(t *testing.T) {
+	t.Parallel()
+	var r recorder
+	msgs := []tea.Msg{scaleSnap("cenvm71", nil), scaleSnap("cenvm72", func(k int) *hactlv1.Instance {
+		if k != 9 {
+			return nil
+		}
+		in := scaleInstance("cenvm72", 9, backup, "cenvm71")
+		in.Timing.Configured = durationpb.New(2 * time.Second)
+		return in
+	})}
+	m := model(t, r.options(), 120, 40, msgs...)
+	v := m.View()
+	if l := listLines(t, v); !strings.HasPrefix(l[0], "  VI_9 ") || !strings.Contains(l[0], "lint ") {
+		t.Fatalf("VI_9 with findings not first: %q\n%s", l[0], v)
+	}
+	if !strings.Contains(v, "lint finding") {
+		t.Fatalf("summary does not count the findings:\n%s", v)
+	}
+	if got := findingsByInstance([]lint.Finding{{Instance: "VI_1/VI_2"}, {Instance: "VI_1"}, {}}); got["VI_1"] != 2 || got["VI_2"] != 1 || got[""] != 1 {
+		t.Fatalf("findingsByInstance = %v", got)
+	}
+}
+
+// TestSelectedBlockHeightMatchesRender: the compact layout counts the selected block's
+// lines without rendering it; the count must match what is drawn (FAULT rows have a
+// detail line, unreachable nodes too).
+func TestSelectedBlockHeightMatchesRender(t *testing.T) {
+	t.Parallel()
+	var r recorder
+	for name, msgs := range map[string][]tea.Msg{
+		"healthy": scaleHealthyMsgs(),
+		"fault":   scaleFaultMsgs(),
+		"down":    append(scaleHealthyMsgs(), AgentEventMsg{Msg: cluster.Down{Agent: "cenvm72", Err: errors.New("connection refused"), Since: now}}),
+	} {
+		m := model(t, r.options(), 120, 40, msgs...)
+		for range 3 {
+			if got, want := m.dash.SelectedBlockHeight(), m.dash.SelectedBlockLen(); got != want {
+				t.Errorf("%s, %s: counted %d block lines, rendered %d", name, m.dash.Selection().Instance, got, want)
+			}
+			m = update(t, m, press("n"))
+		}
+	}
+}
+
+// TestQueuedEventsFoldedInOneUpdate: messages already queued are read as one batch (one
+// wake-up of the console), every one is applied, and a close behind them is still seen.
+func TestQueuedEventsFoldedInOneUpdate(t *testing.T) {
+	t.Parallel()
+	events := make(chan cluster.Msg, 8)
+	for _, msg := range healthyMsgs() {
+		events <- msg.(AgentEventMsg).Msg
+	}
+	close(events)
+	batch, ok := waitEventCmd(events)().(agentEventsMsg)
+	if !ok || len(batch) != len(healthyMsgs()) {
+		t.Fatalf("first read: %T of %d, want agentEventsMsg of %d", batch, len(batch), len(healthyMsgs()))
+	}
+	if _, ok := waitEventCmd(events)().(eventsClosedMsg); !ok {
+		t.Fatal("the close behind the batch was not reported")
+	}
+	var r recorder
+	m := model(t, r.options(), 100, 30, batch)
+	want := model(t, r.options(), 100, 30, healthyMsgs()...)
+	if m.View() != want.View() {
+		t.Fatalf("a batch draws differently from the same messages one by one:\n%s\nwant:\n%s", m.View(), want.View())
+	}
+}
