@@ -45,7 +45,7 @@ const (
 // Model is the pane.
 type Model struct {
 	th     *theme.Theme
-	keys   keys.KeyMap
+	keys   *keys.KeyMap // a pointer: the console model (holding this) is copied on every message
 	kind   Kind
 	title  string
 	lines  []Line
@@ -55,7 +55,7 @@ type Model struct {
 }
 
 // New returns a closed pane.
-func New(th *theme.Theme, km keys.KeyMap) Model { return Model{th: th, keys: km} }
+func New(th *theme.Theme, km keys.KeyMap) Model { return Model{th: th, keys: &km} }
 
 // Open shows kind; Close hides the pane.
 func (m *Model) Open(kind Kind) { m.kind, m.offset = kind, 0 }
