@@ -7,6 +7,8 @@ LDFLAGS   := -s -w -X main.version=$(VERSION)
 export CGO_ENABLED ?= 0
 FUZZTIME  ?= 10s
 TESTFLAGS ?= -timeout 40m
+# The build tools (buf, protoc plugins, staticcheck, nfpm) are pinned in their own module.
+TOOL      := $(GO) tool -modfile=tools/go.mod
 
 .PHONY: all build test unit fuzz lint verify-unit gen gen-check bench demo demo-down clean race
 
@@ -42,9 +44,9 @@ fuzz:
 lint: gen-check
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^gen/')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
-	$(GO) tool staticcheck ./...
-	$(GO) tool buf lint
-	$(GO) tool buf format --exit-code -d
+	$(TOOL) staticcheck ./...
+	$(TOOL) buf lint
+	$(TOOL) buf format --exit-code -d
 	$(MAKE) verify-unit
 
 # systemd-analyze verify wants the unit's binaries to exist: check a copy that points at
@@ -54,7 +56,7 @@ verify-unit: build
 	systemd-analyze verify $$d/hagent.service; rc=$$?; rm -rf $$d; exit $$rc
 
 gen:
-	$(GO) tool buf generate
+	$(TOOL) buf generate
 
 # Fails when gen/ is not what `make gen` writes from proto/.
 gen-check: gen
