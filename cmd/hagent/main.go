@@ -120,7 +120,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "hagent: --log-level:", err)
 		return 2
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	log := slog.New(newLogHandler(stderr, level))
 	slog.SetDefault(log)
 
 	switch {
@@ -262,7 +262,7 @@ func serve(o *options, log *slog.Logger, stderr io.Writer) int {
 
 	runErr := a.Run(ctx, func() {
 		_, _ = daemon.SdNotify(false, daemon.SdNotifyReady)
-		go watchdog(ctx)
+		go watchdog(ctx, a, log)
 		log.Info("hagent running", "name", a.Name(), "version", version, "config", o.file, "api", o.apis.String())
 	})
 	stop()
@@ -304,19 +304,28 @@ func reloadTLS(certs *api.TLSStore, log *slog.Logger) {
 	log.Info("tls reloaded", "subject", certs.Subject(), "not_after", certs.NotAfter().UTC().Format(time.RFC3339))
 }
 
-// watchdog pings systemd at half the WatchdogSec it was given, if any.
-func watchdog(ctx context.Context) {
+// watchdog feeds systemd's watchdog only while every instance loop answers: it asks
+// them all every quarter of WatchdogSec, and pings when all answered within that quarter.
+// A stuck loop thus stops the pings and systemd restarts the agent (SIGABRT, then
+// ExecStopPost's cleanup removes the VIPs it held).
+func watchdog(ctx context.Context, a *agent.Agent, log *slog.Logger) {
 	every, err := daemon.SdWatchdogEnabled(false)
 	if err != nil || every == 0 {
 		return
 	}
-	t := time.NewTicker(every / 2)
+	t := time.NewTicker(every / 4)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			if err := a.Alive(ctx, every/4); err != nil {
+				if ctx.Err() == nil {
+					log.Error("watchdog not fed", "err", err)
+				}
+				continue
+			}
 			_, _ = daemon.SdNotify(false, daemon.SdNotifyWatchdog)
 		}
 	}
