@@ -84,12 +84,12 @@ func (h *Hosts) Exec(host string, args ...string) (string, error) {
 	return out, nil
 }
 
-// Must is Exec failing the test on error.
-func (h *Hosts) Must(host string, args ...string) string {
-	h.t.Helper()
+// Must is Exec failing t on error.
+func (h *Hosts) Must(t testing.TB, host string, args ...string) string {
+	t.Helper()
 	out, err := h.Exec(host, args...)
 	if err != nil {
-		h.t.Fatal(err)
+		t.Fatal(err)
 	}
 	return out
 }
