@@ -212,6 +212,32 @@ func TestHosts(t *testing.T) {
 		}
 	})
 
+	// vrrp_track_process inside the machine's own PID namespace, where the kernel's
+	// process events do not arrive: hagent says it polls /proc, and a killed nginx
+	// still moves the VIP.
+	t.Run("track_process without process events", func(t *testing.T) {
+		const conf = "/etc/keepalived/keepalived.conf"
+		t.Cleanup(func() {
+			_, _ = h.Exec("cenvm71", "systemctl", "start", "nginx")
+			restoreSeedConf(t, h)
+		})
+		p := newProber(t)
+		served(t, p, "cenvm71", time.Now(), 10*time.Second)
+		h.Must(t, "cenvm71", "sed", "-i",
+			"-e", `s/^vrrp_instance VI_1 {$/vrrp_track_process nginx {\n    process nginx\n    quorum 1\n    weight 0\n}\nvrrp_instance VI_1 {/`,
+			"-e", `s/^    track_script {$/    track_process {\n        nginx\n    }\n    track_script {/`,
+			conf)
+		reloadAt := time.Now()
+		h.Must(t, "cenvm71", "systemctl", "reload", "keepalived")
+		waitJournal(t, h, reloadAt, "poll /proc instead", "warning", 10*time.Second)
+		served(t, p, "cenvm71", reloadAt, 10*time.Second)
+		killAt := time.Now()
+		h.Must(t, "cenvm71", "sh", "-c", "kill -KILL $(ps -C nginx -o pid=)")
+		// Well before check_ng.sh's 3 s interval could notice.
+		served(t, p, "cenvm72", killAt, 2*time.Second)
+		t.Logf("client on cenvm72 %v after nginx was killed", time.Since(killAt).Round(time.Millisecond))
+	})
+
 	// hactl from the client over mutual TLS (certificates from `hactl certs`) shows
 	// both hosts.
 	t.Run("hactl over mTLS", func(t *testing.T) {

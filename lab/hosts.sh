@@ -224,7 +224,7 @@ deploy() {
 	hexec "$h" sh -c "cat > /etc/systemd/system/hagent.service.d/api.conf" <<EOF
 [Service]
 ExecStart=
-ExecStart=/usr/sbin/hagent -f /etc/keepalived/keepalived.conf --api unix:///run/hagent/hagent.sock --api tcp://$NET.$h:9771 --tls-cert /etc/hagent/cenvm$h.pem --tls-key /etc/hagent/cenvm$h-key.pem --tls-ca /etc/hagent/ca.pem
+ExecStart=/usr/sbin/hagent -f /etc/keepalived/keepalived.conf --api unix:///run/hagent/hagent.sock --api tcp://$NET.$h:9771 --tls-cert /etc/hagent/cenvm$h.pem --tls-key /etc/hagent/cenvm$h-key.pem --tls-ca /etc/hagent/ca.pem --operator ops
 EOF
 	hexec "$h" systemctl daemon-reload
 	hexec "$h" systemctl disable --now keepalived.service >/dev/null 2>&1
