@@ -55,9 +55,9 @@ verify-unit: build
 	@d=$$(mktemp -d) && sed 's|/usr/sbin/hagent|$(CURDIR)/$(BIN)/hagent|g' deploy/hagent.service > $$d/hagent.service && \
 	systemd-analyze verify $$d/hagent.service; rc=$$?; rm -rf $$d; exit $$rc
 
-# The .deb and .rpm (nfpm, pinned in tools/go.mod): dist/hagent_<v>_amd64.deb and
-# dist/hagent-<v>.x86_64.rpm. <v> is the last v* tag without its v (0.0.0 without one),
-# then +git<commit> when HEAD is not that tag.
+# The .deb and .rpm (nfpm, pinned in tools/go.mod) of $(BIN)'s binaries:
+# dist/hagent_<v>_amd64.deb and dist/hagent-<v>.x86_64.rpm. <v> is the last v* tag
+# without its v (0.0.0 without one), then +git<commit> when HEAD is not that tag.
 PKG_VERSION ?= $(shell d=$$(git describe --tags --match 'v[0-9]*' --long 2>/dev/null); \
 	if [ -n "$$d" ]; then echo "$$d" | sed -E 's/^v//; s/-0-g[0-9a-f]+$$//; s/-([0-9]+)-g([0-9a-f]+)$$/+\1.git\2/'; \
 	else echo "0.0.0+git$$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"; fi)
@@ -69,8 +69,9 @@ package: build
 	gzip -9n < deploy/hagent.8 > $(BIN)/pkg/hagent.8.gz
 	gzip -9n < deploy/hactl.1 > $(BIN)/pkg/hactl.1.gz
 	sed 's/@VERSION@/$(PKG_VERSION)/' deploy/package/changelog | gzip -9n > $(BIN)/pkg/changelog.Debian.gz
-	PKG_VERSION=$(PKG_VERSION) $(TOOL) nfpm package -f deploy/nfpm.yaml -p deb -t $(DIST)/hagent_$(PKG_VERSION)_amd64.deb
-	PKG_VERSION=$(PKG_VERSION) $(TOOL) nfpm package -f deploy/nfpm.yaml -p rpm -t $(DIST)/hagent-$(PKG_VERSION).x86_64.rpm
+	sed 's|@BIN@|$(BIN)|g' deploy/nfpm.yaml > $(BIN)/pkg/nfpm.yaml
+	PKG_VERSION=$(PKG_VERSION) $(TOOL) nfpm package -f $(BIN)/pkg/nfpm.yaml -p deb -t $(DIST)/hagent_$(PKG_VERSION)_amd64.deb
+	PKG_VERSION=$(PKG_VERSION) $(TOOL) nfpm package -f $(BIN)/pkg/nfpm.yaml -p rpm -t $(DIST)/hagent-$(PKG_VERSION).x86_64.rpm
 
 gen:
 	$(TOOL) buf generate

@@ -60,8 +60,9 @@ func run(t *testing.T, dir, name string, args ...string) string {
 // .deb and the .rpm.
 func buildPackages(t *testing.T) (deb, rpm string) {
 	t.Helper()
-	dist := t.TempDir()
-	run(t, "..", "make", "package", "DIST="+dist, "PKG_VERSION=1.2.3+test")
+	// Own BIN and DIST: other packages' tests may build the packages at the same time.
+	dist, bin := t.TempDir(), t.TempDir()
+	run(t, "..", "make", "package", "DIST="+dist, "BIN="+bin, "PKG_VERSION=1.2.3+test")
 	deb = filepath.Join(dist, "hagent_1.2.3+test_amd64.deb")
 	rpm = filepath.Join(dist, "hagent-1.2.3+test.x86_64.rpm")
 	for _, f := range []string{deb, rpm} {

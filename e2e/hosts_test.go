@@ -313,6 +313,7 @@ func TestHosts(t *testing.T) {
 		}
 		// Make-before-break: the old master keeps the VIP for its successor's first advert
 		// plus handoverLinger (500 ms). Anything much longer is two masters.
+		t.Logf("after the restart both hosts held the VIP for about %v", both)
 		if both > 1500*time.Millisecond {
 			t.Errorf("after the restart both hosts held the VIP for about %v", both)
 		}
@@ -365,9 +366,10 @@ func waitJournal(t *testing.T, h *lab.Hosts, since time.Time, text, prio string,
 // buildDeb runs `make package` into a temporary directory and returns the .deb.
 func buildDeb(t *testing.T) string {
 	t.Helper()
-	dist := t.TempDir()
+	// Own BIN and DIST: deploy's test may build the packages at the same time.
+	dist, bin := t.TempDir(), t.TempDir()
 	const version = "0.0.0+e2e"
-	cmd := exec.Command("make", "package", "DIST="+dist, "PKG_VERSION="+version)
+	cmd := exec.Command("make", "package", "DIST="+dist, "BIN="+bin, "PKG_VERSION="+version)
 	cmd.Dir = ".."
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("make package: %v\n%s", err, out)
