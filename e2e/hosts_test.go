@@ -325,6 +325,31 @@ func TestHosts(t *testing.T) {
 			time.Sleep(100 * time.Millisecond)
 		}
 	})
+
+	// Removing the package on the master: hagent stops (the client moves to cenvm72
+	// without a failed request), no VIP is left on cenvm71, and keepalived.service is
+	// keepalived's own unit again (the alias does not dangle).
+	t.Run("remove the package", func(t *testing.T) {
+		if err := lab.Poll(func() bool { hs := h.VIPHolders(); return len(hs) == 1 && hs[0] == "cenvm71" }, 15*time.Second); err != nil {
+			t.Fatalf("cenvm71 is not the only VIP holder before the test: %v", h.VIPHolders())
+		}
+		p := newProber(t)
+		served(t, p, "cenvm71", time.Now(), 10*time.Second)
+		removeAt := time.Now()
+		h.Must(t, "cenvm71", "apt-get", "remove", "-y", "-q", "hagent")
+		served(t, p, "cenvm72", removeAt, 10*time.Second)
+		gap(t, p, removeAt, "cenvm71", "cenvm72", true)
+		if h.HoldsVIP("cenvm71") {
+			t.Error("cenvm71 still holds the VIP after the package was removed")
+		}
+		if out, _ := h.Exec("cenvm71", "ps", "-C", "hagent", "--no-headers"); strings.TrimSpace(out) != "" {
+			t.Errorf("hagent still runs after the package was removed: %s", out)
+		}
+		out, _ := h.Exec("cenvm71", "systemctl", "status", "keepalived", "--no-pager")
+		if !strings.Contains(out, "keepalived.service - ") || strings.Contains(out, "hagent") {
+			t.Errorf("after removal, systemctl status keepalived is not keepalived's own unit:\n%s", out)
+		}
+	})
 }
 
 // restoreSeedConf puts the seed's cenvm71 config back and reloads it.
