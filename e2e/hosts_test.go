@@ -66,6 +66,21 @@ func TestHosts(t *testing.T) {
 	// `systemctl stop keepalived` moves the client to cenvm72 without a failed request,
 	// `systemctl start keepalived` brings it back.
 	t.Run("seed §4", func(t *testing.T) {
+		// The seed's files on the hosts are the seed's, byte for byte.
+		for host, files := range map[string][][2]string{
+			"cenvm71": {{"cenvm71-keepalived.conf", "/etc/keepalived/keepalived.conf"}, {"check_ng.sh", "/usr/local/sbin/check_ng.sh"}},
+			"cenvm72": {{"cenvm72-keepalived.conf", "/etc/keepalived/keepalived.conf"}, {"check_ng.sh", "/usr/local/sbin/check_ng.sh"}},
+		} {
+			for _, f := range files {
+				want, err := os.ReadFile(filepath.Join("../agent/config/testdata/seed", f[0]))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := h.Must(t, host, "cat", f[1]); got != string(want) {
+					t.Errorf("%s:%s is not the seed's %s", host, f[1], f[0])
+				}
+			}
+		}
 		if out := h.Must(t, "cenvm71", "ip", "add", "show"); !strings.Contains(out, "inet "+lab.VIP+"/32") {
 			t.Fatalf("ip add show on cenvm71 does not show %s:\n%s", lab.VIP, out)
 		}
