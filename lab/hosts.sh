@@ -238,6 +238,23 @@ EOF
 		die "cenvm$h: systemctl enable --now hagent failed: $(hexec "$h" systemctl status hagent --no-pager 2>&1 | tail -10)"
 }
 
+# wait_vip_on NUM: up is done when the seed's state is reached: the VIP on that host
+# only (hagent is READY before its checks have reported and the election has run).
+wait_vip_on() {
+	local want=$1 deadline=$((SECONDS + 30)) h holders
+	while :; do
+		holders=
+		for h in $HOSTS; do
+			if ip -n "$(ns_host "$h")" -4 -brief addr show dev "$IFACE" | grep -q " $NET.109/"; then
+				holders+=" $h"
+			fi
+		done
+		[[ $holders == " $want" ]] && return 0
+		((SECONDS < deadline)) || die "the VIP is on '${holders# }', not on cenvm$want only, 30 s after hagent started"
+		sleep 0.1
+	done
+}
+
 find_deb() {
 	if [[ -n ${HOSTS_DEB:-} ]]; then
 		DEB=$HOSTS_DEB
@@ -263,6 +280,7 @@ cmd_up() {
 	for h in $HOSTS; do wait_booted "$h"; done
 	# The master first, as an operator would migrate it.
 	for h in $HOSTS; do deploy "$h"; done
+	wait_vip_on 71
 	trap - EXIT
 	log "up: cenvm71 and cenvm72 run hagent; hosts.sh exec cenvm71 systemctl status keepalived"
 }
