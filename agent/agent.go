@@ -55,7 +55,7 @@ type Agent struct {
 	annWatcher AnnounceWatcher
 	// annWatcherSet: WithAnnounceWatcher was given, even nil.
 	annWatcherSet bool
-	openConn      func(ifname string, family netio.Family, unicast bool) (packetConn, error)
+	openConn      func(ifname string, family netio.Family, group netip.Addr) (packetConn, error)
 	watchNet      bool
 	// watch and readLink follow and read the interfaces (vip.Watch, readKernelLink).
 	watch    func(ctx context.Context, ifnames []string) (<-chan vip.Event, error)

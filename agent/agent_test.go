@@ -234,7 +234,7 @@ func startWith(t *testing.T, conf string, adjust func(*Agent)) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.a.openConn = func(string, netio.Family, bool) (packetConn, error) { return h.seg, nil }
+	h.a.openConn = func(string, netio.Family, netip.Addr) (packetConn, error) { return h.seg, nil }
 	h.a.readLink = upLink
 	h.a.watchNet = false
 	if adjust != nil {

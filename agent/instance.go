@@ -151,10 +151,9 @@ func newInstance(a *Agent, cfg *config.Config, ic *config.Instance) (*instance, 
 	}
 	if ic.Unicast() {
 		in.dsts = ic.UnicastPeers
-	} else if family == netio.IPv6 {
-		in.dsts = []netip.Addr{netio.GroupIPv6}
 	} else {
-		in.dsts = []netip.Addr{netio.GroupIPv4}
+		// vrrp_mcast_group4/6 or mcast_dst_ip, resolved by the config.
+		in.dsts = []netip.Addr{ic.McastGroup}
 	}
 	fsm, err := vrrp.New(fsmConfig(ic, in.primary()))
 	if err != nil {
@@ -190,7 +189,11 @@ func fsmConfig(ic *config.Instance, src netip.Addr) vrrp.Config {
 		PreemptDelay: ic.PreemptDelay,
 		PrimaryAddr:  src,
 		Unicast:      ic.Unicast(),
-		FastPreempt:  true,
+		Group:        ic.McastGroup,
+
+		CheckUnicastSrc: ic.CheckUnicastSrc,
+		UnicastPeers:    ic.UnicastPeers,
+		FastPreempt:     true,
 
 		SkipCheckAdvAddr:  ic.SkipCheckAdvAddr,
 		LowerPrioNoAdvert: ic.LowerPrioNoAdvert,
@@ -320,7 +323,14 @@ func (in *instance) run(ctx context.Context) {
 	// tracked probes have not reported at all.
 	in.applyLink(now, in.a.readLink(in.cfg.Interface))
 	in.replayProbes(now)
+	in.checkSrcAddr(now)
 	in.stepUnreported(now)
+	if in.cfg.UnicastFaultNoPeer && in.cfg.UnicastConfigured && !in.cfg.Unicast() {
+		// keepalived 2.2.7 vrrp_complete_instance: "Cannot use unicast without any peers -
+		// going to fault state" instead of falling back to multicast; a config fault that
+		// only a reload with peers clears.
+		in.step(now, vrrp.Fault{Source: "unicast_fault_no_peer", Reason: "unicast configured without any unicast_peer"})
+	}
 	in.step(now, vrrp.Start{})
 	if st := in.fsm.Status(now); st.State == vrrp.StateInit {
 		in.log.Info("holding in INIT", "reason", st.Reason)

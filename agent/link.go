@@ -92,6 +92,7 @@ func (in *instance) onLink(now time.Time, v linkView) {
 	}
 	if v.name == in.cfg.Interface {
 		in.applyLink(now, v)
+		in.checkSrcAddr(now)
 	}
 	in.rebindOn(v)
 }

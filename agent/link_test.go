@@ -49,7 +49,7 @@ type segments struct {
 	opened []*segment
 }
 
-func (s *segments) open(string, netio.Family, bool) (packetConn, error) {
+func (s *segments) open(string, netio.Family, netip.Addr) (packetConn, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	seg := newSegment()

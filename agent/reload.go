@@ -110,6 +110,7 @@ func (a *Agent) Reload(ctx context.Context, cfg *config.Config) ([]string, error
 	a.setVIPAddrs(cfg)
 	if probesChanged {
 		a.probes = newProbes(a.log)
+		a.probes.reload = true
 		a.probes.start(runCtx, cfg, a.deliverProbeEvent)
 	}
 	a.mu.Unlock()
@@ -307,7 +308,8 @@ func sameCore(a, b *config.Instance) bool {
 		a.IPv6 == b.IPv6 && a.Unicast() == b.Unicast() && a.UnicastSrcIP == b.UnicastSrcIP &&
 		a.McastSrcIP == b.McastSrcIP && (a.Priority == 255) == (b.Priority == 255) &&
 		a.SkipCheckAdvAddr == b.SkipCheckAdvAddr && a.LowerPrioNoAdvert == b.LowerPrioNoAdvert &&
-		a.OldUnicastChecksum == b.OldUnicastChecksum
+		a.OldUnicastChecksum == b.OldUnicastChecksum && a.McastGroup == b.McastGroup &&
+		a.UnicastConfigured == b.UnicastConfigured && a.UnicastFaultNoPeer == b.UnicastFaultNoPeer && a.TrackSrcIP == b.TrackSrcIP
 }
 
 // sameProbes compares probe definitions, ignoring where in the files they were written.
@@ -332,6 +334,9 @@ func probeDefs(c *config.Config) map[string]any {
 	}
 	for n, h := range c.HTTPChecks {
 		out["http:"+n] = []any{h.URL, h.Status, h.BodyContains, h.Interval, h.Timeout, h.Fall, h.Rise, h.Weight, h.Reverse, h.Restart}
+	}
+	for n, f := range c.TrackFiles {
+		out["file:"+n] = []any{f.Path, f.Weight, f.Reverse, f.Init, f.InitValue, f.Overwrite}
 	}
 	for n, p := range c.Processes {
 		out["process:"+n] = []any{p.Process, p.Params, p.ParamMatch, p.Quorum, p.QuorumMax, p.Weight, p.Reverse, p.Delay, p.TerminateDelay, p.ForkDelay, p.FullCommand, p.Restart}

@@ -17,18 +17,20 @@ type packetConn interface {
 	Close() error
 }
 
-func openNetioConn(ifname string, family netio.Family, unicast bool) (packetConn, error) {
-	var opts []netio.Option
-	if unicast {
-		opts = append(opts, netio.UnicastOnly())
+// openNetioConn opens the raw socket of an interface and family; group is the
+// multicast group it joins, none (the zero Addr) for unicast instances.
+func openNetioConn(ifname string, family netio.Family, group netip.Addr) (packetConn, error) {
+	opts := []netio.Option{netio.WithGroup(group)}
+	if !group.IsValid() {
+		opts = []netio.Option{netio.UnicastOnly()}
 	}
 	return netio.Listen(ifname, family, opts...)
 }
 
 type socketKey struct {
-	ifname  string
-	family  netio.Family
-	unicast bool
+	ifname string
+	family netio.Family
+	group  netip.Addr // the multicast group joined; zero for unicast instances
 }
 
 // socket is one raw VRRP socket shared by the instances on an interface and family,
@@ -49,7 +51,7 @@ type socket struct {
 }
 
 type sockets struct {
-	open    func(ifname string, family netio.Family, unicast bool) (packetConn, error)
+	open    func(ifname string, family netio.Family, group netip.Addr) (packetConn, error)
 	ifindex func(ifname string) int // 0: the interface does not exist
 	log     *slog.Logger
 
@@ -57,14 +59,14 @@ type sockets struct {
 	socs map[socketKey]*socket
 }
 
-func newSockets(open func(string, netio.Family, bool) (packetConn, error), ifindex func(string) int, log *slog.Logger) *sockets {
+func newSockets(open func(string, netio.Family, netip.Addr) (packetConn, error), ifindex func(string) int, log *slog.Logger) *sockets {
 	return &sockets{open: open, ifindex: ifindex, log: log, socs: map[socketKey]*socket{}}
 }
 
 // attach opens (or reuses) the instance's socket and registers it for its VRID. An
 // interface that does not exist yet is no error: the socket opens when it appears.
 func (s *sockets) attach(in *instance) error {
-	key := socketKey{ifname: in.cfg.Interface, family: in.family, unicast: in.cfg.Unicast()}
+	key := socketKey{ifname: in.cfg.Interface, family: in.family, group: in.cfg.McastGroup}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	so := s.socs[key]
@@ -155,8 +157,8 @@ func (s *sockets) refresh(ifname string, index int) {
 // reopen opens a new kernel socket for the interface (index is what the caller read;
 // a netio.Conn knows the index it actually bound to), starts its reader, and closes the
 // old one, whose reader then ends.
-func (so *socket) reopen(open func(string, netio.Family, bool) (packetConn, error), index int) error {
-	conn, err := open(so.key.ifname, so.key.family, so.key.unicast)
+func (so *socket) reopen(open func(string, netio.Family, netip.Addr) (packetConn, error), index int) error {
+	conn, err := open(so.key.ifname, so.key.family, so.key.group)
 	if err != nil {
 		return err
 	}

@@ -36,6 +36,7 @@ type probeView struct {
 	healthy bool
 	// pending: no first result yet; healthy means nothing until then.
 	pending bool
+	value   int64 // a track_file's number
 	reason  string
 	results []probe.Result
 }
@@ -94,6 +95,11 @@ func tracksOf(cfg *config.Config, ic *config.Instance) map[string]track {
 	for _, r := range ic.TrackInterfaces {
 		out[probeKey("interface", r.Name)] = resolveTrack("interface", r, 0, false)
 	}
+	for _, r := range ic.TrackFiles {
+		if f, ok := cfg.TrackFiles[r.Name]; ok {
+			out[probeKey("file", r.Name)] = resolveTrack("file", r, f.Weight, f.Reverse)
+		}
+	}
 	return out
 }
 
@@ -128,6 +134,7 @@ func (in *instance) onProbe(now time.Time, m probeMsg) {
 	changed := m.ev.Change != nil
 	if changed {
 		v.healthy = m.ev.Change.Healthy
+		v.value = m.ev.Change.Value
 		v.reason = m.ev.Change.Reason
 		v.pending = false
 	}
@@ -145,8 +152,12 @@ func (in *instance) onProbe(now time.Time, m probeMsg) {
 
 // applyTrack feeds the state machine what a probe's health means for this instance.
 func (in *instance) applyTrack(now time.Time, t track, v *probeView) {
-	ok := v.healthy != t.reverse
 	src := trackSource(t)
+	if t.kind == "file" {
+		in.applyTrackFile(now, t, v, src)
+		return
+	}
+	ok := v.healthy != t.reverse
 	switch {
 	case t.weight == 0 && ok:
 		in.step(now, vrrp.FaultCleared{Source: src})
@@ -163,9 +174,46 @@ func (in *instance) applyTrack(now time.Time, t track, v *probeView) {
 	}
 }
 
+// applyTrackFile weighs a track_file's value as keepalived 2.2.7
+// (trackers/track_file.c update_track_file_status, process_update_vrrp_track_file_status):
+// with weight 0 a non-zero value is a FAULT (reverse: a zero value is); otherwise
+// value × weight (negated by reverse) is added to the priority, capped at 253, and
+// -254 or less is a FAULT.
+func (in *instance) applyTrackFile(now time.Time, t track, v *probeView, src string) {
+	fault, delta := trackFileStatus(v.value, t.weight, t.reverse)
+	if fault {
+		in.step(now, vrrp.PriorityDelta{Source: src, Delta: 0})
+		in.step(now, vrrp.Fault{Source: src, Reason: v.reason})
+		return
+	}
+	in.step(now, vrrp.PriorityDelta{Source: src, Delta: delta})
+	in.step(now, vrrp.FaultCleared{Source: src})
+}
+
+// trackFileStatus is what a track_file's value means for one tracking instance.
+func trackFileStatus(value int64, weight int, reverse bool) (fault bool, delta int) {
+	if weight == 0 {
+		return (value != 0) != reverse, 0
+	}
+	mult := int64(1)
+	if reverse {
+		mult = -1
+	}
+	s := value * int64(weight) * mult // |value| <= 2^31, |weight| <= 254: no overflow
+	switch {
+	case s <= -254:
+		return true, 0
+	case s > 253:
+		return false, 253
+	}
+	return false, int(s)
+}
+
 // probes runs each probe the config tracks once, however many instances track it.
 type probes struct {
-	log    *slog.Logger
+	log *slog.Logger
+	// reload: started by a reload, when init_file ... overwrite leaves files alone.
+	reload bool
 	hub    *probe.ProcHub
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -260,6 +308,16 @@ func (p *probes) build(cfg *config.Config, key string) (probe.Probe, error) {
 			spec.NetNSInode = ino
 		}
 		return probe.NewProcess(p.hub, spec)
+	case "file":
+		f := cfg.TrackFiles[name]
+		fp, err := probe.NewFile(probe.FileSpec{Name: name, Path: f.Path, Init: f.Init, InitValue: f.InitValue, Overwrite: f.Overwrite})
+		if err != nil {
+			return nil, err
+		}
+		if err := fp.InitFile(p.reload); err != nil {
+			p.log.Warn("track_file not initialised", "track_file", name, "err", err)
+		}
+		return fp, nil
 	default:
 		return probe.NewInterface(probe.InterfaceSpec{Name: name, Ifname: name})
 	}

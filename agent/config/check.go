@@ -92,6 +92,11 @@ func (c checker) checkInstance(in *Instance, seen map[vridKey]*Instance) {
 			c.diags.errorf(ref.Pos, "%s: track_process %s: no vrrp_track_process named %s", ctx, ref.Name, ref.Name)
 		}
 	}
+	for _, ref := range in.TrackFiles {
+		if _, ok := c.cfg.TrackFiles[ref.Name]; !ok {
+			c.diags.errorf(ref.Pos, "%s: track_file %s: no track_file block named %s", ctx, ref.Name, ref.Name)
+		}
+	}
 	for _, ref := range in.TrackInterfaces {
 		if ref.Name == in.Interface {
 			c.diags.warnf(ref.Pos, "%s: track_interface %s is the instance's own interface, which is always tracked", ctx, ref.Name)

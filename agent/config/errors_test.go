@@ -279,7 +279,7 @@ func TestWarnings(t *testing.T) {
 		{"unknown keyword in a known block", instance("  frobnicate 1\n"),
 			`test.conf:7: vrrp_instance VI_1: unknown keyword "frobnicate" ignored`},
 		{"ignored instance keyword", instance("  use_vmac\n"),
-			"test.conf:7: vrrp_instance VI_1: use_vmac is accepted but ignored: VMAC interfaces are not supported"},
+			"test.conf:7: vrrp_instance VI_1: use_vmac is accepted but ignored: no VMAC interface: the VIP is bound to the instance's interface and announced with its own MAC (gratuitous ARP on every takeover); who is master is unchanged"},
 		{"ignored global keyword", "global_defs {\n  lvs_timeouts tcp 900\n}\n",
 			"test.conf:2: global_defs: lvs_timeouts is accepted but ignored by hagent"},
 		{"ignored top-level block", "virtual_server 10.0.0.1 80 {\n  delay_loop 6\n}\n",

@@ -67,6 +67,10 @@ func (p *parser) global(s *stmt) {
 			"vrrp_version":              value(func(s *stmt) { p.intIn(ctx, s, 2, 3, &g.VRRPVersion) }),
 			"vrrp_strict":               value(func(s *stmt) { p.flag(ctx, s, &g.VRRPStrict) }),
 			"vrrp_lower_prio_no_advert": value(func(s *stmt) { p.flag(ctx, s, &g.VRRPLowerPrioNoAdvert) }),
+			"vrrp_check_unicast_src": value(func(s *stmt) {
+				p.args(ctx, s, 0, 0)
+				g.VRRPCheckUnicastSrc = true
+			}),
 			"vrrp_skip_check_adv_addr": value(func(s *stmt) {
 				p.flag(ctx, s, &g.VRRPSkipCheckAdvAddr)
 			}),

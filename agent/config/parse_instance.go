@@ -9,24 +9,19 @@ import (
 // ignoredInstanceKeywords are valid keepalived vrrp_instance keywords that
 // hagent accepts without acting on them.
 var ignoredInstanceKeywords = map[string]string{
-	"use_vmac":                  "VMAC interfaces are not supported",
-	"vmac_xmit_base":            "VMAC interfaces are not supported",
-	"use_ipvlan":                "ipvlan interfaces are not supported",
-	"track_file":                "track files are not supported",
-	"track_bfd":                 "BFD is not supported",
-	"track_src_ip":              "source address tracking is not supported",
+	"use_vmac":                  "no VMAC interface: the VIP is bound to the instance's interface and announced with its own MAC (gratuitous ARP on every takeover); who is master is unchanged",
+	"vmac_xmit_base":            "no VMAC interface: adverts are always sent from the instance's interface",
+	"use_ipvlan":                "no ipvlan interface: the VIP is bound to the instance's interface and announced with its own MAC (gratuitous ARP on every takeover); who is master is unchanged",
 	"virtual_routes":            "virtual routes are not supported",
 	"virtual_rules":             "virtual rules are not supported",
 	"promote_secondaries":       "address promotion is left to the kernel default",
 	"linkbeat_use_polling":      "hagent follows link state with netlink",
-	"garp_lower_prio_delay":     "lower-priority gratuitous ARPs are not sent",
-	"garp_lower_prio_repeat":    "lower-priority gratuitous ARPs are not sent",
+	"garp_lower_prio_delay":     "hagent re-announces the VIPs once when it answers a lower-priority master (at most once per advert interval); the delay is not configurable",
+	"garp_lower_prio_repeat":    "hagent re-announces the VIPs once when it answers a lower-priority master (at most once per advert interval); the count is not configurable",
 	"higher_prio_send_advert":   "hagent always sends it: a master that loses an election advertises once at its own priority",
 	"lvs_sync_daemon_interface": "LVS is not part of hagent",
 	"kernel_rx_buf_size":        "hagent sizes its own socket buffers",
-	"unicast_fault_no_peer":     "not supported",
-	"notify_priority_changes":   "notify scripts are not run with priority changes",
-	"check_unicast_src":         "not supported",
+	"notify_priority_changes":   "keepalived reports priority changes only on its notify FIFO (vrrp_notify.c send_instance_priority_notifies), which hagent has not; the API's Watch stream carries them",
 	"unicast_ttl":               "not supported",
 	"mcast_ttl":                 "not supported",
 }
@@ -131,6 +126,20 @@ func (p *parser) instance(s *stmt) {
 			"track_script":    block(tracks(&in.TrackScripts)),
 			"track_interface": block(tracks(&in.TrackInterfaces)),
 			"track_process":   block(tracks(&in.TrackProcesses)),
+			"track_file":      block(tracks(&in.TrackFiles)),
+			"track_bfd":       block(func(s *stmt) { p.refuseTrackBFD(ctx, s) }),
+			"track_src_ip": value(func(s *stmt) {
+				p.args(ctx, s, 0, 0)
+				in.TrackSrcIP = true
+			}),
+			"check_unicast_src": value(func(s *stmt) {
+				p.args(ctx, s, 0, 0)
+				in.UnicastConfigured, in.CheckUnicastSrc = true, true
+			}),
+			"unicast_fault_no_peer": value(func(s *stmt) {
+				p.args(ctx, s, 0, 0)
+				in.UnicastFaultNoPeer = true
+			}),
 			"nopreempt": value(func(s *stmt) {
 				p.args(ctx, s, 0, 0)
 				in.NoPreempt, in.nopreemptPos = true, s.pos()
@@ -139,10 +148,28 @@ func (p *parser) instance(s *stmt) {
 				p.args(ctx, s, 0, 0)
 				in.NoPreempt = false
 			}),
-			"preempt_delay":  value(func(s *stmt) { p.seconds(ctx, s, 0, false, &in.PreemptDelay) }),
-			"unicast_src_ip": value(srcIP(&in.UnicastSrcIP)),
-			"mcast_src_ip":   value(srcIP(&in.McastSrcIP)),
+			"preempt_delay": value(func(s *stmt) { p.seconds(ctx, s, 0, false, &in.PreemptDelay) }),
+			"unicast_src_ip": value(func(s *stmt) {
+				in.UnicastConfigured = true
+				srcIP(&in.UnicastSrcIP)(s)
+			}),
+			"mcast_src_ip": value(srcIP(&in.McastSrcIP)),
+			"mcast_dst_ip": value(func(s *stmt) {
+				// vrrp_parser.c vrrp_mcast_dstip_handler: the instance's own group.
+				var a netip.Addr
+				if !p.addr(ctx, s, &a) {
+					return
+				}
+				if a.Is4() && !a.IsMulticast() || a.Is6() && !a.IsLinkLocalMulticast() {
+					p.fail(s, "%s: mcast_dst_ip %s is not %s multicast address (as keepalived)", ctx, a, map[bool]string{true: "a link-local", false: "an IPv4"}[a.Is6()])
+					return
+				}
+				if setFamily(s, a.Is6(), "mcast_dst_ip "+a.String()) {
+					in.mcastDst = a
+				}
+			}),
 			"unicast_peer": block(func(s *stmt) {
+				in.UnicastConfigured = true
 				for _, e := range s.block {
 					if e.hasBlock {
 						p.fail(e, "%s: unicast_peer: unexpected { } block", ctx)
@@ -343,6 +370,8 @@ func (p *parser) trackRefs(ctx string, s *stmt) []TrackRef {
 			if len(rest) > 0 && rest[0].text == "reverse" {
 				ref.Reverse = true
 				rest = rest[1:]
+			} else if len(rest) > 0 && rest[0].text == "noreverse" {
+				rest = rest[1:] // keepalived's explicit default
 			}
 		}
 		if len(rest) > 0 {
@@ -418,4 +447,14 @@ func validScope(s string) bool {
 	}
 	n, err := parseInt(s)
 	return err == nil && n >= 0 && n <= 255
+}
+
+// refuseTrackBFD refuses track_bfd: keepalived then follows a BFD session's state
+// (vrrp_track.c: a weight-0 session going down is a FAULT, a weighted one moves the
+// priority), and hagent has no BFD implementation, so the instance would keep the VIP
+// when keepalived would give it up.
+func (p *parser) refuseTrackBFD(ctx string, s *stmt) {
+	p.fail(s, "%s: track_bfd is not supported: hagent has no BFD, so a BFD session going down "+
+		"would not FAULT the instance or change its priority as keepalived does; track the peer with "+
+		"a vrrp_script or track_interface instead", ctx)
 }

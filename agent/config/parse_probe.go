@@ -211,3 +211,57 @@ func (p *parser) httpCheck(s *stmt) {
 	}
 	p.cfg.HTTPChecks[name] = hc
 }
+
+// trackFile reads a track_file block, or vrrp_track_file, its deprecated name
+// (keepalived 2.2.7 trackers/track_file.c: track_file_handler and the file,
+// weight and init_file handlers).
+func (p *parser) trackFile(s *stmt) {
+	if s.key.text == "vrrp_track_file" {
+		p.diags.warnf(s.pos(), "vrrp_track_file is deprecated; use track_file (as keepalived)")
+	}
+	name, ok := p.name("track_file", s)
+	if !ok {
+		return
+	}
+	ctx := "track_file " + name
+	tf := &TrackFile{Name: name, Weight: 1, Pos: s.pos()}
+	p.readBlock(blockSpec{
+		ctx: ctx,
+		keywords: map[string]keyword{
+			"file": value(func(s *stmt) {
+				if tf.Path != "" {
+					p.diags.warnf(s.pos(), "%s: file already set; %s ignored (as keepalived)", ctx, joinTokens(s.args))
+					return
+				}
+				p.str(ctx, s, &tf.Path)
+			}),
+			"weight": value(func(s *stmt) {
+				p.weight(ctx, s, &tf.Weight, &tf.Reverse)
+				tf.weightSet = true
+			}),
+			"init_file": value(func(s *stmt) {
+				// track_file_init_handler: an optional integer and an optional "overwrite".
+				tf.Init, tf.InitValue, tf.Overwrite = true, 0, false
+				for _, a := range s.args {
+					if a.text == "overwrite" {
+						tf.Overwrite = true
+						continue
+					}
+					n, err := parseInt(a.text)
+					if err != nil {
+						p.fail(s, "%s: init_file: %q is neither an integer nor overwrite", ctx, a.text)
+						continue
+					}
+					if n < -254 || n > 254 {
+						p.diags.warnf(s.pos(), "%s: init_file value %d is outside the sensible range -254..254 (as keepalived)", ctx, n)
+					}
+					tf.InitValue = n
+				}
+			}),
+		},
+	}, s.block)
+	if tf.Path == "" {
+		p.diags.errorf(s.pos(), "%s: no file given", ctx)
+	}
+	p.cfg.TrackFiles[name] = tf
+}

@@ -19,9 +19,7 @@ func (p *parser) syncGroup(s *stmt) {
 	p.readBlock(blockSpec{
 		ctx: ctx,
 		ignored: map[string]string{
-			"track_file":              "track_file is not supported",
-			"track_bfd":               "BFD is not supported",
-			"notify_priority_changes": "notify scripts are not run with priority changes",
+			"notify_priority_changes": "keepalived reports priority changes only on its notify FIFO, which hagent has not; the API's Watch stream carries them",
 		},
 		keywords: map[string]keyword{
 			"group": block(func(s *stmt) {
@@ -34,6 +32,8 @@ func (p *parser) syncGroup(s *stmt) {
 			"track_script":    block(tracks(&sg.TrackScripts)),
 			"track_interface": block(tracks(&sg.TrackInterfaces)),
 			"track_process":   block(tracks(&sg.TrackProcesses)),
+			"track_file":      block(tracks(&sg.TrackFiles)),
+			"track_bfd":       block(func(s *stmt) { p.refuseTrackBFD(ctx, s) }),
 			// global_tracking is keepalived's deprecated name for
 			// sync_group_tracking_weight (vrrp_parser.c vrrp_gglobal_tracking_handler).
 			"global_tracking": value(func(s *stmt) {

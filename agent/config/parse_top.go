@@ -9,9 +9,7 @@ var ignoredTopLevel = map[string]string{
 	"static_routes":         "static routes are not managed by hagent",
 	"static_rules":          "static rules are not managed by hagent",
 	"garp_group":            "gratuitous ARP groups are not supported",
-	"vrrp_track_file":       "track files are not supported",
-	"track_file":            "track files are not supported",
-	"bfd_instance":          "BFD is not supported",
+	"bfd_instance":          "hagent has no BFD (track_bfd is refused)",
 	"linkbeat_interfaces":   "linkbeat polling is not needed: hagent uses netlink",
 	"net_namespace":         "run hagent inside the namespace instead",
 	"net_namespace_ipvs":    "LVS is not part of hagent",
@@ -43,6 +41,10 @@ func (p *parser) topLevel(stmts []*stmt) {
 		case "vrrp_instance":
 			if p.requireBlock(s) {
 				p.instance(s)
+			}
+		case "track_file", "vrrp_track_file":
+			if p.requireBlock(s) {
+				p.trackFile(s)
 			}
 		case "vrrp_sync_group":
 			if p.requireBlock(s) {

@@ -26,6 +26,7 @@ func newParser(diags *diagnostics) *parser {
 			Scripts:    make(map[string]*Script),
 			Processes:  make(map[string]*TrackProcess),
 			HTTPChecks: make(map[string]*HTTPCheck),
+			TrackFiles: make(map[string]*TrackFile),
 		},
 		defined: make(map[string]Pos),
 	}

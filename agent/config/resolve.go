@@ -8,6 +8,9 @@ import "time"
 func (p *parser) resolve() {
 	for _, in := range p.cfg.Instances {
 		p.resolveInstance(in)
+		if in.Priority == 255 {
+			p.dropTrackFileWeights(in, "address owner")
+		}
 	}
 	for _, sg := range p.cfg.SyncGroups {
 		for _, name := range sg.Instances {
@@ -88,6 +91,20 @@ func (p *parser) resolveInstance(in *Instance) {
 	}
 
 	p.resolveStrict(ctx, in)
+
+	in.CheckUnicastSrc = in.CheckUnicastSrc || p.cfg.Global.VRRPCheckUnicastSrc
+
+	// vrrp.c vrrp_complete_instance: a multicast instance without mcast_dst_ip uses
+	// the global group of its family; a unicast one has none.
+	switch {
+	case in.Unicast():
+	case in.mcastDst.IsValid():
+		in.McastGroup = in.mcastDst
+	case in.IPv6:
+		in.McastGroup = p.cfg.Global.VRRPMcastGroup6
+	default:
+		in.McastGroup = p.cfg.Global.VRRPMcastGroup4
+	}
 
 	for i := range in.VIPs {
 		if in.VIPs[i].Dev == "" {

@@ -32,6 +32,12 @@ func (p *parser) resolveSyncGroups() {
 			p.diags.warnf(sg.Pos, "%s: has only 1 virtual router; this probably isn't what you want (as keepalived)", ctx)
 		}
 		if owner {
+			for i, r := range sg.TrackFiles {
+				if p.trackFileWeight(r) != 0 {
+					p.diags.warnf(r.Pos, "%s: cannot have weighted track_file %s with a member of priority 255; weight set to 0 (as keepalived)", ctx, r.Name)
+					sg.TrackFiles[i].Weight, sg.TrackFiles[i].WeightSet, sg.TrackFiles[i].Reverse = 0, true, p.trackFileReverse(r)
+				}
+			}
 			for _, list := range []*[]TrackRef{&sg.TrackScripts, &sg.TrackInterfaces, &sg.TrackProcesses} {
 				for i, r := range *list {
 					if r.WeightSet && r.Weight != 0 || !r.WeightSet && p.trackedWeight(r.Name) != 0 {
@@ -45,10 +51,12 @@ func (p *parser) resolveSyncGroups() {
 			in := byName[name]
 			if !sg.TrackingWeight {
 				p.dropSyncWeights(in)
+				p.dropTrackFileWeights(in, "SYNC group "+sg.Name)
 			}
 			in.TrackScripts = appendTracks(in.TrackScripts, sg.TrackScripts)
 			in.TrackInterfaces = appendTracks(in.TrackInterfaces, sg.TrackInterfaces)
 			in.TrackProcesses = appendTracks(in.TrackProcesses, sg.TrackProcesses)
+			in.TrackFiles = p.appendGroupTrackFiles(in.TrackFiles, sg.TrackFiles)
 		}
 	}
 }
@@ -113,4 +121,72 @@ func containsString(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// trackFileWeight is the weight a track_file line resolves to: its own, else the
+// track_file block's (default 1).
+func (p *parser) trackFileWeight(r TrackRef) int {
+	if r.WeightSet {
+		return r.Weight
+	}
+	if tf, ok := p.cfg.TrackFiles[r.Name]; ok {
+		return tf.Weight
+	}
+	return 1
+}
+
+func (p *parser) trackFileReverse(r TrackRef) bool {
+	if r.WeightSet {
+		return r.Reverse
+	}
+	if tf, ok := p.cfg.TrackFiles[r.Name]; ok {
+		return tf.Reverse
+	}
+	return false
+}
+
+// dropTrackFileWeights is vrrp_complete_instance's rule for the track_file lines of an
+// address owner, or of a sync group member without sync_group_tracking_weight: the
+// default weight 1 becomes 0 (a non-zero value is then a FAULT), any other weight
+// drops the line.
+func (p *parser) dropTrackFileWeights(in *Instance, why string) {
+	ctx := "vrrp_instance " + in.Name
+	kept := in.TrackFiles[:0]
+	for _, r := range in.TrackFiles {
+		switch w := p.trackFileWeight(r); w {
+		case 0:
+		case 1:
+			p.diags.warnf(r.Pos, "%s: ignoring weight from tracked file %s due to %s; specify weight 0 (as keepalived)", ctx, r.Name, why)
+			r.Weight, r.WeightSet, r.Reverse = 0, true, p.trackFileReverse(r)
+		default:
+			p.diags.warnf(r.Pos, "%s: ignoring tracked file %s with weight %d due to %s (as keepalived)", ctx, r.Name, w, why)
+			continue
+		}
+		kept = append(kept, r)
+	}
+	in.TrackFiles = kept
+}
+
+// appendGroupTrackFiles adds a sync group's track_file lines to a member. A file the
+// member tracks itself takes the group's weight unless the member's line is
+// unweighted (trackers/track_file.c add_obj_to_track_file).
+func (p *parser) appendGroupTrackFiles(own, group []TrackRef) []TrackRef {
+	for _, g := range group {
+		dup := false
+		for i, o := range own {
+			if o.Name != g.Name {
+				continue
+			}
+			dup = true
+			if p.trackFileWeight(o) != 0 {
+				pos := o.Pos
+				own[i] = g
+				own[i].Pos = pos
+			}
+		}
+		if !dup {
+			own = append(own, g)
+		}
+	}
+	return own
 }

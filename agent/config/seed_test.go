@@ -151,7 +151,7 @@ func TestFullConfig(t *testing.T) {
 		"testdata/full.conf:57: vrrp_instance VI_1: ignoring tracked script chk_nginx with weights due to SYNC group G (as keepalived; set sync_group_tracking_weight to keep them)",
 		"testdata/full.conf:58: vrrp_instance VI_1: ignoring tracked script web with weights due to SYNC group G (as keepalived; set sync_group_tracking_weight to keep them)",
 		"testdata/full.conf:64: vrrp_instance VI_1: ignoring weight of tracked interface eth1 due to SYNC group G: a failure is a FAULT (as keepalived)",
-		"testdata/full.conf:67: vrrp_instance VI_1: use_vmac is accepted but ignored: VMAC interfaces are not supported",
+		"testdata/full.conf:67: vrrp_instance VI_1: use_vmac is accepted but ignored: no VMAC interface: the VIP is bound to the instance's interface and announced with its own MAC (gratuitous ARP on every takeover); who is master is unchanged",
 		"testdata/full.conf:69: vrrp_sync_group G: has only 1 virtual router; this probably isn't what you want (as keepalived)",
 	}
 	if got := warnings(cfg); !slices.Equal(got, want) {

@@ -54,7 +54,7 @@ func (in *Instance) summary() string {
 		parts = append(parts, fmt.Sprintf("preempt_delay %v", in.PreemptDelay))
 	}
 	var tracked []string
-	for _, refs := range [][]TrackRef{in.TrackScripts, in.TrackProcesses, in.TrackInterfaces} {
+	for _, refs := range [][]TrackRef{in.TrackScripts, in.TrackProcesses, in.TrackInterfaces, in.TrackFiles} {
 		for _, r := range refs {
 			tracked = append(tracked, r.Name)
 		}

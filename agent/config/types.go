@@ -13,6 +13,7 @@ type Config struct {
 	Scripts    map[string]*Script       // vrrp_script, by name
 	Processes  map[string]*TrackProcess // vrrp_track_process, by name
 	HTTPChecks map[string]*HTTPCheck    // vrrp_http_check (hagent extension), by name
+	TrackFiles map[string]*TrackFile    // track_file (or vrrp_track_file), by name
 	Instances  []*Instance              // vrrp_instance, in file order
 	SyncGroups []*SyncGroup             // vrrp_sync_group, in file order
 	// Warnings are what keepalived would log and continue past: unknown
@@ -46,8 +47,10 @@ type Global struct {
 	VRRPSkipCheckAdvAddr bool
 	// VRRPLowerPrioNoAdvert is the default of lower_prio_no_advert.
 	VRRPLowerPrioNoAdvert bool
-	VRRPMcastGroup4       netip.Addr // default 224.0.0.18
-	VRRPMcastGroup6       netip.Addr // default ff02::12
+	// VRRPCheckUnicastSrc is vrrp_check_unicast_src, check_unicast_src for every instance.
+	VRRPCheckUnicastSrc bool
+	VRRPMcastGroup4     netip.Addr // default 224.0.0.18
+	VRRPMcastGroup6     netip.Addr // default ff02::12
 
 	// Defaults for the instances' garp_* settings.
 	GARPMasterDelay         time.Duration // default 5s
@@ -84,6 +87,20 @@ type Instance struct {
 	TrackScripts    []TrackRef // names of vrrp_script or vrrp_http_check blocks
 	TrackInterfaces []TrackRef
 	TrackProcesses  []TrackRef
+	TrackFiles      []TrackRef // names of track_file blocks
+
+	// UnicastConfigured: a unicast keyword (unicast_src_ip, unicast_peer) was written,
+	// with or without peers; UnicastFaultNoPeer is unicast_fault_no_peer. With both and
+	// no peer, keepalived keeps the instance in FAULT instead of falling back to
+	// multicast (vrrp.c vrrp_complete_instance).
+	UnicastConfigured  bool
+	UnicastFaultNoPeer bool
+	// CheckUnicastSrc is check_unicast_src (or global vrrp_check_unicast_src): a unicast
+	// advert from an address that is not a unicast_peer is dropped.
+	CheckUnicastSrc bool
+	// TrackSrcIP is track_src_ip: the instance is FAULT while its configured source
+	// address (unicast_src_ip, mcast_src_ip) is not on its interface.
+	TrackSrcIP bool
 
 	NoPreempt    bool
 	PreemptDelay time.Duration
@@ -91,6 +108,11 @@ type Instance struct {
 	UnicastSrcIP netip.Addr
 	UnicastPeers []netip.Addr
 	McastSrcIP   netip.Addr
+	// McastGroup is where a multicast instance sends its adverts and the only
+	// destination it accepts: mcast_dst_ip, else global vrrp_mcast_group4 or
+	// vrrp_mcast_group6 (224.0.0.18, ff02::12). Invalid for a unicast instance.
+	McastGroup netip.Addr
+	mcastDst   netip.Addr // mcast_dst_ip as written
 
 	GARPMasterDelay         time.Duration
 	GARPMasterRepeat        int
@@ -287,8 +309,8 @@ type SyncGroup struct {
 	// Members are the instances that belong to the group: Instances less the
 	// unknown ones and those already in another group (as keepalived).
 	Members []string
-	// TrackScripts, TrackInterfaces and TrackProcesses apply to every member.
-	TrackScripts, TrackInterfaces, TrackProcesses []TrackRef
+	// TrackScripts, TrackInterfaces, TrackProcesses and TrackFiles apply to every member.
+	TrackScripts, TrackInterfaces, TrackProcesses, TrackFiles []TrackRef
 	// TrackingWeight is sync_group_tracking_weight (or global_tracking):
 	// without it, keepalived ignores the members' weighted tracks.
 	TrackingWeight bool
@@ -297,4 +319,24 @@ type SyncGroup struct {
 	NotifyLines                                                 map[string]NotifyLine
 	SMTPAlert                                                   bool
 	Pos                                                         Pos
+}
+
+// TrackFile is a track_file block (vrrp_track_file is keepalived's deprecated
+// name): a file holding an integer that an operator or a program writes. As
+// keepalived 2.2.7 (trackers/track_file.c), a tracking instance adds value ×
+// weight to its priority (reverse negates it); a result of -254 or less is a
+// FAULT; with weight 0 any non-zero value is a FAULT (reverse: zero is).
+type TrackFile struct {
+	Name    string
+	Path    string
+	Weight  int // default 1
+	Reverse bool
+	// Init is init_file [VALUE] [overwrite]: hagent writes InitValue to the file
+	// at start when it does not exist, or always with Overwrite (except on reload).
+	Init      bool
+	InitValue int
+	Overwrite bool
+	Pos       Pos
+
+	weightSet bool
 }

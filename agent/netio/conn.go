@@ -76,11 +76,22 @@ func Listen(ifname string, family Family, opts ...Option) (*Conn, error) {
 		return nil, fmt.Errorf("open raw %v VRRP socket on %s: %w", family, ifname, err)
 	}
 	ipc := pc.(*net.IPConn)
+	var group netip.Addr
+	if o.joinGroup {
+		group = family.Group()
+		if o.group.IsValid() {
+			if FamilyOf(o.group) != family || !o.group.IsMulticast() {
+				ipc.Close()
+				return nil, fmt.Errorf("listen VRRP on %s: %s is not an %v multicast group", ifname, o.group, family)
+			}
+			group = o.group
+		}
+	}
 	var t transport
 	if family == IPv4 {
-		t, err = newIPv4Transport(ipc, ifi, o.joinGroup)
+		t, err = newIPv4Transport(ipc, ifi, group)
 	} else {
-		t, err = newIPv6Transport(ipc, ifi, o.joinGroup)
+		t, err = newIPv6Transport(ipc, ifi, group)
 	}
 	if err != nil {
 		ipc.Close()

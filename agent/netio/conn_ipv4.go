@@ -19,7 +19,7 @@ type ipv4Transport struct {
 
 var errNoControlMessage = errors.New("packet without control message")
 
-func newIPv4Transport(ipc *net.IPConn, ifi *net.Interface, join bool) (*ipv4Transport, error) {
+func newIPv4Transport(ipc *net.IPConn, ifi *net.Interface, group netip.Addr) (*ipv4Transport, error) {
 	raw, err := ipv4.NewRawConn(ipc)
 	if err != nil {
 		return nil, err
@@ -36,8 +36,8 @@ func newIPv4Transport(ipc *net.IPConn, ifi *net.Interface, join bool) (*ipv4Tran
 	if err := raw.SetMulticastLoopback(false); err != nil {
 		return nil, err
 	}
-	if join {
-		if err := raw.JoinGroup(ifi, &net.IPAddr{IP: GroupIPv4.AsSlice()}); err != nil {
+	if group.IsValid() {
+		if err := raw.JoinGroup(ifi, &net.IPAddr{IP: group.AsSlice()}); err != nil {
 			return nil, err
 		}
 	}

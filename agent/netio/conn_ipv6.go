@@ -17,7 +17,7 @@ type ipv6Transport struct {
 	pc      *ipv6.PacketConn
 }
 
-func newIPv6Transport(ipc *net.IPConn, ifi *net.Interface, join bool) (*ipv6Transport, error) {
+func newIPv6Transport(ipc *net.IPConn, ifi *net.Interface, group netip.Addr) (*ipv6Transport, error) {
 	pc := ipv6.NewPacketConn(ipc)
 	if err := pc.SetControlMessage(ipv6.FlagHopLimit|ipv6.FlagDst|ipv6.FlagInterface, true); err != nil {
 		return nil, err
@@ -37,8 +37,8 @@ func newIPv6Transport(ipc *net.IPConn, ifi *net.Interface, join bool) (*ipv6Tran
 	if err := pc.SetTrafficClass(tosCS6); err != nil {
 		return nil, err
 	}
-	if join {
-		if err := pc.JoinGroup(ifi, &net.IPAddr{IP: GroupIPv6.AsSlice()}); err != nil {
+	if group.IsValid() {
+		if err := pc.JoinGroup(ifi, &net.IPAddr{IP: group.AsSlice()}); err != nil {
 			return nil, err
 		}
 	}

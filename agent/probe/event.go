@@ -21,6 +21,7 @@ const (
 	KindHTTP
 	KindInterface
 	KindRestart
+	KindFile
 )
 
 func (k Kind) String() string {
@@ -35,6 +36,8 @@ func (k Kind) String() string {
 		return "interface"
 	case KindRestart:
 		return "restart"
+	case KindFile:
+		return "file"
 	}
 	return fmt.Sprintf("Kind(%d)", int(k))
 }
@@ -76,6 +79,9 @@ type StateChange struct {
 	Pending bool
 	Reason  string // the last output or error
 	At      time.Time
+	// Value is what a track_file holds (KindFile only; Healthy is Value == 0). The
+	// tracking instance weighs it: keepalived's track_file is a number, not a state.
+	Value int64
 }
 
 // Event is what a probe sends: a Result, and a StateChange when that result
@@ -129,4 +135,5 @@ var (
 	_ Probe = (*ProcessProbe)(nil)
 	_ Probe = (*HTTPProbe)(nil)
 	_ Probe = (*InterfaceProbe)(nil)
+	_ Probe = (*FileProbe)(nil)
 )

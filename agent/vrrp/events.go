@@ -98,6 +98,14 @@ type Config struct {
 	// Unicast is set with unicast_peer: adverts come by unicast, so no TTL check
 	// applies (as keepalived).
 	Unicast bool
+	// CheckUnicastSrc (check_unicast_src, global vrrp_check_unicast_src) drops a unicast
+	// advert whose source is not one of UnicastPeers.
+	CheckUnicastSrc bool
+	UnicastPeers    []netip.Addr
+	// Group is the multicast group a multicast instance's adverts go to
+	// (vrrp_mcast_group4/6, mcast_dst_ip); an advert to another group is dropped,
+	// as keepalived's socket, bound to its group, never sees it. Zero: not checked.
+	Group netip.Addr
 	// FastPreempt makes a backup that may preempt take over as soon as it receives an
 	// advert of lower priority, instead of letting its Master_Down_Timer run out
 	// (RFC 5798 6.4.2, keepalived: 3 * advert_int + Skew_Time). Off is the RFC.

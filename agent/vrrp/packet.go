@@ -106,11 +106,12 @@ const (
 	CauseDestination // multicast to a unicast instance or unicast to a multicast one
 	CauseAddrCount   // number of addresses is not ours (vrrp_check_packet: "unexpected ip number count")
 	CauseAddrList    // same number, different addresses (vrrp_check_packet: "not present in MASTER advert")
+	CauseUnicastSrc  // check_unicast_src: the sender is not a unicast_peer (vrrp_check_packet)
 	causeCount
 )
 
 // Causes lists every cause in counter order, for tables and metrics.
-var Causes = []Cause{CauseTTL, CauseVersion, CauseType, CauseChecksum, CauseLength, CauseTrailing, CauseVRID, CauseAuth, CauseInterval, CauseDestination, CauseAddrCount, CauseAddrList}
+var Causes = []Cause{CauseTTL, CauseVersion, CauseType, CauseChecksum, CauseLength, CauseTrailing, CauseVRID, CauseAuth, CauseInterval, CauseDestination, CauseAddrCount, CauseAddrList, CauseUnicastSrc}
 
 func (c Cause) String() string {
 	switch c {
@@ -140,6 +141,8 @@ func (c Cause) String() string {
 		return "addr_count"
 	case CauseAddrList:
 		return "addr_list"
+	case CauseUnicastSrc:
+		return "unicast_src"
 	}
 	return fmt.Sprintf("cause(%d)", uint8(c))
 }

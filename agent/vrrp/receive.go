@@ -53,6 +53,10 @@ func (i *Instance) receive(ev AdvertReceived) (Advert, bool) {
 			want = "unicast"
 		}
 		i.count(ev.Src, a, CauseDestination, fmt.Sprintf("sent to %s, we expect %s", ev.Dst, want))
+	case !i.cfg.Unicast && i.cfg.Group.IsValid() && ev.Dst != i.cfg.Group:
+		// vrrp.c open_vrrp_read_socket binds the socket to the instance's group
+		// (vrrp_mcast_group4/6, mcast_dst_ip): an advert to another group never reaches it.
+		i.count(ev.Src, a, CauseDestination, fmt.Sprintf("sent to %s, our group is %s", ev.Dst, i.cfg.Group))
 	case i.checkAddrs(ev.Src) && len(a.Addrs) != len(i.cfg.VIPs):
 		// vrrp_check_packet: "received an unexpected ip number count" -> VRRP_PACKET_KO.
 		i.count(ev.Src, a, CauseAddrCount, fmt.Sprintf("advert carries %d addresses, we have %d", len(a.Addrs), len(i.cfg.VIPs)))
@@ -61,6 +65,10 @@ func (i *Instance) receive(ev AdvertReceived) (Advert, bool) {
 		// advert" -> VRRP_PACKET_KO. Two clusters that share a VRID on one VLAN never
 		// take each other's mastership.
 		i.count(ev.Src, a, CauseAddrList, fmt.Sprintf("advert carries %v, we have %v", a.Addrs, i.cfg.VIPs))
+	case i.cfg.Unicast && i.cfg.CheckUnicastSrc && i.checkAddrs(ev.Src) && !slices.Contains(i.cfg.UnicastPeers, ev.Src):
+		// vrrp_check_packet, within the address checks: "unicast source address %s not a
+		// unicast peer" -> VRRP_PACKET_KO. A stray router of the VRID cannot take over.
+		i.count(ev.Src, a, CauseUnicastSrc, fmt.Sprintf("%s is not a unicast_peer", ev.Src))
 	default:
 		i.advertsReceived++
 		return a, true

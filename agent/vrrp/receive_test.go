@@ -413,3 +413,73 @@ func TestVrrpCheckPacket_OldUnicastChecksum(t *testing.T) {
 		}
 	})
 }
+
+// vrrp_mcast_group4 / mcast_dst_ip: keepalived's open_vrrp_read_socket binds the
+// socket to the instance's group, so an advert to the default group never reaches an
+// instance configured for another one, and the advert to its own group is followed.
+func TestOpenVrrpReadSocket_OnlyTheConfiguredGroup(t *testing.T) {
+	t.Parallel()
+	c := v2Config()
+	c.Group = netip.MustParseAddr("224.0.0.19")
+	i := started(t, c)
+	a := advertFor(c, 200)
+	for _, dst := range []netip.Addr{group4, netip.MustParseAddr("224.0.0.20")} {
+		b, err := a.Marshal(highPeer, dst, ChecksumPseudoHeader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		acts := i.Step(t0.Add(time.Second), AdvertReceived{Src: highPeer, Dst: dst, TTL: 255, Packet: b})
+		if d := actionsOf[Dropped](acts); len(d) != 1 || d[0].Cause != CauseDestination {
+			t.Fatalf("advert to %s: %#v, want a destination drop", dst, acts)
+		}
+	}
+	if st := i.Status(t0); st.AdvertsReceived != 0 || st.Master.IsValid() {
+		t.Fatalf("followed an advert to another group: %+v", st)
+	}
+	b, err := a.Marshal(highPeer, c.Group, ChecksumPseudoHeader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acts := i.Step(t0.Add(time.Second), AdvertReceived{Src: highPeer, Dst: c.Group, TTL: 255, Packet: b})
+	if d := actionsOf[Dropped](acts); len(d) != 0 {
+		t.Fatalf("advert to our group dropped: %#v", d)
+	}
+	if st := i.Status(t0.Add(time.Second)); st.AdvertsReceived != 1 || st.Master != highPeer {
+		t.Fatalf("advert to our group not followed: received %d, master %v", st.AdvertsReceived, st.Master)
+	}
+}
+
+// check_unicast_src: vrrp_check_packet drops a unicast advert whose source is not a
+// unicast_peer ("unicast source address %s not a unicast peer"); a peer's is followed.
+func TestVrrpCheckPacket_CheckUnicastSrc(t *testing.T) {
+	t.Parallel()
+	c := v2Config()
+	c.Unicast, c.CheckUnicastSrc, c.UnicastPeers = true, true, []netip.Addr{lowPeer}
+	i := started(t, c)
+	a := advertFor(c, 200)
+	send := func(src netip.Addr) []Action {
+		b, err := a.Marshal(src, ourAddr, ChecksumPseudoHeader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return i.Step(t0.Add(time.Second), AdvertReceived{Src: src, Dst: ourAddr, TTL: 255, Packet: b})
+	}
+	if d := actionsOf[Dropped](send(highPeer)); len(d) != 1 || d[0].Cause != CauseUnicastSrc {
+		t.Fatalf("advert from a non-peer: drops %#v, want one unicast_src", d)
+	}
+	if st := i.Status(t0.Add(time.Second)); st.Master.IsValid() || st.Errors[CauseUnicastSrc] != 1 {
+		t.Fatalf("after a non-peer's advert: master %v, errors %v", st.Master, st.Errors)
+	}
+	if d := actionsOf[Dropped](send(lowPeer)); len(d) != 0 {
+		t.Fatalf("advert from the peer dropped: %#v", d)
+	}
+	if st := i.Status(t0.Add(time.Second)); st.Master != lowPeer {
+		t.Fatalf("master %v, want the peer %v", st.Master, lowPeer)
+	}
+	// Without the check, any sender is followed (keepalived's default).
+	c.CheckUnicastSrc = false
+	i = started(t, c)
+	if d := actionsOf[Dropped](send(highPeer)); len(d) != 0 {
+		t.Fatalf("without check_unicast_src, dropped %#v", d)
+	}
+}
