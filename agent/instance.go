@@ -179,17 +179,18 @@ func newInstance(a *Agent, cfg *config.Config, ic *config.Instance) (*instance, 
 // fsmConfig turns a checked vrrp_instance into the state machine's config.
 func fsmConfig(ic *config.Instance, src netip.Addr) vrrp.Config {
 	c := vrrp.Config{
-		Name:         ic.Name,
-		VRID:         uint8(ic.VRID),
-		Version:      uint8(ic.Version),
-		Priority:     uint8(ic.Priority),
-		AdverInt:     ic.AdvertInt,
-		InitialState: vrrp.StateBackup,
-		NoPreempt:    ic.NoPreempt,
-		PreemptDelay: ic.PreemptDelay,
-		PrimaryAddr:  src,
-		Unicast:      ic.Unicast(),
-		Group:        ic.McastGroup,
+		Name:          ic.Name,
+		VRID:          uint8(ic.VRID),
+		Version:       uint8(ic.Version),
+		Priority:      uint8(ic.Priority),
+		AdverInt:      ic.AdvertInt,
+		InitialState:  vrrp.StateBackup,
+		NoPreempt:     ic.NoPreempt,
+		PreemptDelay:  ic.PreemptDelay,
+		PrimaryAddr:   src,
+		Unicast:       ic.Unicast(),
+		Group:         ic.McastGroup,
+		ChecksumGroup: ic.ChecksumGroup,
 
 		CheckUnicastSrc: ic.CheckUnicastSrc,
 		UnicastPeers:    ic.UnicastPeers,
@@ -496,7 +497,7 @@ func (in *instance) apply(now time.Time, acts []vrrp.Action) {
 func (in *instance) sendAdvert(adv vrrp.Advert) {
 	for _, dst := range in.dsts {
 		a := adv
-		b, err := a.Marshal(in.src, dst, in.ckMode)
+		b, err := a.MarshalGroup(in.src, dst, in.ckMode, in.cfg.ChecksumGroup)
 		if err != nil {
 			in.log.Error("encode advert", "err", err)
 			return

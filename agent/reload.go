@@ -308,7 +308,7 @@ func sameCore(a, b *config.Instance) bool {
 		a.IPv6 == b.IPv6 && a.Unicast() == b.Unicast() && a.UnicastSrcIP == b.UnicastSrcIP &&
 		a.McastSrcIP == b.McastSrcIP && (a.Priority == 255) == (b.Priority == 255) &&
 		a.SkipCheckAdvAddr == b.SkipCheckAdvAddr && a.LowerPrioNoAdvert == b.LowerPrioNoAdvert &&
-		a.OldUnicastChecksum == b.OldUnicastChecksum && a.McastGroup == b.McastGroup &&
+		a.OldUnicastChecksum == b.OldUnicastChecksum && a.McastGroup == b.McastGroup && a.ChecksumGroup == b.ChecksumGroup &&
 		a.UnicastConfigured == b.UnicastConfigured && a.UnicastFaultNoPeer == b.UnicastFaultNoPeer && a.TrackSrcIP == b.TrackSrcIP
 }
 

@@ -94,6 +94,8 @@ func (p *parser) resolveInstance(in *Instance) {
 
 	in.CheckUnicastSrc = in.CheckUnicastSrc || p.cfg.Global.VRRPCheckUnicastSrc
 
+	in.ChecksumGroup = p.cfg.Global.VRRPMcastGroup4
+
 	// vrrp.c vrrp_complete_instance: a multicast instance without mcast_dst_ip uses
 	// the global group of its family; a unicast one has none.
 	switch {

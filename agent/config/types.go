@@ -112,6 +112,9 @@ type Instance struct {
 	// destination it accepts: mcast_dst_ip, else global vrrp_mcast_group4 or
 	// vrrp_mcast_group6 (224.0.0.18, ff02::12). Invalid for a unicast instance.
 	McastGroup netip.Addr
+	// ChecksumGroup is global vrrp_mcast_group4: the destination keepalived's pre-1.3.6
+	// unicast checksum (old_unicast_checksum) puts in the pseudo-header.
+	ChecksumGroup netip.Addr
 	mcastDst   netip.Addr // mcast_dst_ip as written
 
 	GARPMasterDelay         time.Duration

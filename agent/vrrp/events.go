@@ -106,6 +106,9 @@ type Config struct {
 	// (vrrp_mcast_group4/6, mcast_dst_ip); an advert to another group is dropped,
 	// as keepalived's socket, bound to its group, never sees it. Zero: not checked.
 	Group netip.Addr
+	// ChecksumGroup is the IPv4 group of keepalived's pre-1.3.6 unicast checksum: the
+	// global vrrp_mcast_group4, even for a unicast instance. Zero: 224.0.0.18.
+	ChecksumGroup netip.Addr
 	// FastPreempt makes a backup that may preempt take over as soon as it receives an
 	// advert of lower priority, instead of letting its Master_Down_Timer run out
 	// (RFC 5798 6.4.2, keepalived: 3 * advert_int + Skew_Time). Off is the RFC.

@@ -175,6 +175,9 @@ type ParseOptions struct {
 	Src, Dst netip.Addr
 	// Checksum selects the v3-over-IPv4 checksum; ignored for v2 and IPv6.
 	Checksum ChecksumMode
+	// Group is the destination ChecksumGroupPseudoHeader puts in the pseudo-header:
+	// keepalived's global vrrp_mcast_group4 (vrrp.c vrrp_check_packet); zero: GroupIPv4.
+	Group netip.Addr
 }
 
 // Parse decodes a VRRP packet (the IP payload) and checks what the wire alone can tell:
@@ -221,7 +224,7 @@ func Parse(b []byte, o ParseOptions) (Advert, error) {
 		return a, recvErr(CauseTrailing, "packet of %d bytes is longer than the %d its %d addresses need", len(b), want, count)
 	}
 	a.Checksum = binary.BigEndian.Uint16(b[6:8])
-	if sum := checksum(b, a.Version, o.Src, o.Dst, o.Checksum); sum != 0 {
+	if sum := checksum(b, a.Version, o.Src, o.Dst, o.Checksum, o.Group); sum != 0 {
 		return a, recvErr(CauseChecksum, "checksum 0x%04x does not verify", a.Checksum)
 	}
 	if count > 0 {
@@ -247,6 +250,12 @@ func Parse(b []byte, o ParseOptions) (Advert, error) {
 // Marshal encodes the advert with its checksum computed for the given addresses, and
 // sets a.Checksum to it. The address family of the VIPs must match src/dst.
 func (a *Advert) Marshal(src, dst netip.Addr, mode ChecksumMode) ([]byte, error) {
+	return a.MarshalGroup(src, dst, mode, netip.Addr{})
+}
+
+// MarshalGroup is Marshal with the IPv4 group that ChecksumGroupPseudoHeader puts in the
+// pseudo-header (keepalived's vrrp_mcast_group4, vrrp.c vrrp_build_vrrp); zero: GroupIPv4.
+func (a *Advert) MarshalGroup(src, dst netip.Addr, mode ChecksumMode, group netip.Addr) ([]byte, error) {
 	if a.Version != 2 && a.Version != 3 {
 		return nil, fmt.Errorf("marshal advert: version %d is neither 2 nor 3", a.Version)
 	}
@@ -303,7 +312,7 @@ func (a *Advert) Marshal(src, dst netip.Addr, mode ChecksumMode) ([]byte, error)
 			copy(b[off:], s[:])
 		}
 	}
-	a.Checksum = checksum(b, a.Version, src, dst, mode)
+	a.Checksum = checksum(b, a.Version, src, dst, mode, group)
 	binary.BigEndian.PutUint16(b[6:8], a.Checksum)
 	return b, nil
 }
@@ -320,12 +329,15 @@ func PassAuthData(pass string) [AuthDataLen]byte {
 // is, and for v3 the pseudo-header the RFC and the mode ask for. Over a packet whose
 // checksum is right it returns 0; over a packet whose checksum field is 0 it returns the
 // value to put there.
-func checksum(b []byte, version uint8, src, dst netip.Addr, mode ChecksumMode) uint16 {
+func checksum(b []byte, version uint8, src, dst netip.Addr, mode ChecksumMode, group netip.Addr) uint16 {
 	var sum uint32
 	if version == 3 {
 		v6 := src.Is6() && !src.Is4In6()
 		if !v6 && mode == ChecksumGroupPseudoHeader {
 			dst = GroupIPv4
+			if group.IsValid() {
+				dst = group
+			}
 		}
 		sum += pseudoHeaderSum(src, dst, len(b), v6)
 	}

@@ -84,13 +84,17 @@ func (i *Instance) receive(ev AdvertReceived) (Advert, bool) {
 // `old_unicast_checksum` starts in that mode, `old_unicast_checksum never` forbids the
 // switch.
 func (i *Instance) parse(ev AdvertReceived) (Advert, error) {
-	a, err := Parse(ev.Packet, ParseOptions{Src: ev.Src, Dst: ev.Dst, Checksum: i.checksum})
+	group := i.cfg.ChecksumGroup
+	if !group.IsValid() {
+		group = GroupIPv4
+	}
+	a, err := Parse(ev.Packet, ParseOptions{Src: ev.Src, Dst: ev.Dst, Checksum: i.checksum, Group: group})
 	if CauseOf(err) != CauseChecksum || i.checksum != ChecksumPseudoHeader ||
 		i.cfg.Version != 3 || !i.cfg.Unicast || i.cfg.UnicastChecksum != UnicastChecksumAuto ||
-		is6(ev.Src) || ev.Dst == GroupIPv4 {
+		is6(ev.Src) || ev.Dst == group {
 		return a, err
 	}
-	old, oldErr := Parse(ev.Packet, ParseOptions{Src: ev.Src, Dst: ev.Dst, Checksum: ChecksumGroupPseudoHeader})
+	old, oldErr := Parse(ev.Packet, ParseOptions{Src: ev.Src, Dst: ev.Dst, Checksum: ChecksumGroupPseudoHeader, Group: group})
 	if oldErr != nil {
 		return a, err
 	}

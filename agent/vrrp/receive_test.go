@@ -483,3 +483,35 @@ func TestVrrpCheckPacket_CheckUnicastSrc(t *testing.T) {
 		t.Fatalf("without check_unicast_src, dropped %#v", d)
 	}
 }
+
+// vrrp_mcast_group4 is also the destination of keepalived's pre-1.3.6 unicast checksum
+// (vrrp.c vrrp_check_packet and vrrp_build_vrrp use global_data->vrrp_mcast_group4): an
+// instance whose ChecksumGroup is 224.0.0.19 switches to the old checksum for an advert
+// summed over .19, and not for one summed over 224.0.0.18.
+func TestVrrpCheckPacket_OldChecksumUsesConfiguredGroup(t *testing.T) {
+	t.Parallel()
+	c := v3Config()
+	c.Unicast = true
+	c.ChecksumGroup = netip.MustParseAddr("224.0.0.19")
+	a := advertFor(c, 200)
+	deliver := func(i *Instance, group netip.Addr) []Action {
+		b, err := a.MarshalGroup(highPeer, ourAddr, ChecksumGroupPseudoHeader, group)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return i.Step(t0.Add(time.Second), AdvertReceived{Src: highPeer, Dst: ourAddr, TTL: 255, Packet: b})
+	}
+	i := started(t, c)
+	acts := deliver(i, group4)
+	if d := actionsOf[Dropped](acts); len(d) != 1 || d[0].Cause != CauseChecksum {
+		t.Fatalf("old checksum over 224.0.0.18 with group .19 configured: %#v, want a checksum drop", acts)
+	}
+	i = started(t, c)
+	acts = deliver(i, c.ChecksumGroup)
+	if d := actionsOf[Dropped](acts); len(d) != 0 {
+		t.Fatalf("old checksum over the configured group dropped: %#v", d)
+	}
+	if ch := actionsOf[ChecksumChanged](acts); len(ch) != 1 || ch[0].Checksum != ChecksumGroupPseudoHeader {
+		t.Fatalf("no switch to the old checksum: %#v", acts)
+	}
+}
