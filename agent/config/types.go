@@ -115,7 +115,7 @@ type Instance struct {
 	// ChecksumGroup is global vrrp_mcast_group4: the destination keepalived's pre-1.3.6
 	// unicast checksum (old_unicast_checksum) puts in the pseudo-header.
 	ChecksumGroup netip.Addr
-	mcastDst   netip.Addr // mcast_dst_ip as written
+	mcastDst      netip.Addr // mcast_dst_ip as written
 
 	GARPMasterDelay         time.Duration
 	GARPMasterRepeat        int
