@@ -109,3 +109,19 @@ func wantArgs(pos []string, n int, what string) error {
 	}
 	return nil
 }
+
+// jsonOnlyCommand parses the flags of a subcommand that takes no argument and only
+// --json (status, watch, lint), and loads the cluster config.
+func jsonOnlyCommand(name string, g *globals, args []string, stderr io.Writer, jsonHelp string) (asJSON bool, cfg cluster.Config, err error) {
+	fs := newFlagSet(name, g, stderr, name+" [--json]")
+	j := fs.Bool("json", false, jsonHelp)
+	pos, err := parse(fs, args)
+	if err != nil {
+		return false, cfg, err
+	}
+	if err := wantArgs(pos, 0, "no arguments"); err != nil {
+		return false, cfg, err
+	}
+	cfg, err = g.config()
+	return *j, cfg, err
+}

@@ -33,16 +33,7 @@ type unreachable struct {
 }
 
 func runLint(ctx context.Context, g *globals, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("lint", g, stderr, "lint [--json]")
-	asJSON := fs.Bool("json", false, "print JSON: an object with a findings list")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 0, "no arguments"); err != nil {
-		return err
-	}
-	cfg, err := g.config()
+	asJSON, cfg, err := jsonOnlyCommand("lint", g, args, stderr, "print JSON: an object with a findings list")
 	if err != nil {
 		return err
 	}
@@ -56,7 +47,7 @@ func runLint(ctx context.Context, g *globals, args []string, stdout, stderr io.W
 			doc.Unreachable = append(doc.Unreachable, unreachable{Node: n.Name, Error: n.Err})
 		}
 	}
-	if *asJSON {
+	if asJSON {
 		b, err := json.MarshalIndent(doc, "", "  ")
 		if err != nil {
 			return fmt.Errorf("encode findings: %w", err)

@@ -16,21 +16,12 @@ import (
 var errNoneReachable = errors.New("no agent is reachable")
 
 func runStatus(ctx context.Context, g *globals, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("status", g, stderr, "status [--json]")
-	asJSON := fs.Bool("json", false, "print JSON")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 0, "no arguments"); err != nil {
-		return err
-	}
-	cfg, err := g.config()
+	asJSON, cfg, err := jsonOnlyCommand("status", g, args, stderr, "print JSON")
 	if err != nil {
 		return err
 	}
 	nodes := cluster.Status(ctx, cfg)
-	if *asJSON {
+	if asJSON {
 		b, err := cluster.StatusJSON(nodes)
 		if err != nil {
 			return fmt.Errorf("encode status: %w", err)

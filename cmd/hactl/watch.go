@@ -16,16 +16,7 @@ import (
 )
 
 func runWatch(ctx context.Context, g *globals, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("watch", g, stderr, "watch [--json]")
-	asJSON := fs.Bool("json", false, "one JSON object per line")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 0, "no arguments"); err != nil {
-		return err
-	}
-	cfg, err := g.config()
+	asJSON, cfg, err := jsonOnlyCommand("watch", g, args, stderr, "one JSON object per line")
 	if err != nil {
 		return err
 	}
@@ -36,7 +27,7 @@ func runWatch(ctx context.Context, g *globals, args []string, stdout, stderr io.
 		cluster.Watch(ctx, cfg, msgs)
 	}()
 	write := writeWatchLine
-	if *asJSON {
+	if asJSON {
 		write = writeWatchJSON
 	}
 	for {
