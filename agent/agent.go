@@ -79,6 +79,9 @@ type Agent struct {
 	// instance's scripts wait for its predecessor's. notifyWG waits for all on shutdown.
 	notifiers map[string]*notifier
 	notifyWG  sync.WaitGroup
+	// fifos is the open notify FIFOs (notify_fifo, vrrp_notify_fifo): instance loops
+	// and sync groups write to them without taking mu.
+	fifos atomic.Pointer[fifoSet]
 	// probeLast is each running probe's last state change, for instances that start
 	// after it was reported (replayProbes).
 	probeLast map[string]probe.StateChange
@@ -181,6 +184,7 @@ func (a *Agent) Run(ctx context.Context, ready func()) error {
 	for _, w := range a.cfg.Warnings {
 		a.log.Warn("config", "warning", w.Error())
 	}
+	a.fifos.Store(a.openFIFOs(a.cfg.Global))
 	a.startSyncGroupsLocked(ctx, a.cfg)
 	var startErr error
 	for _, ic := range a.cfg.Instances {
@@ -224,6 +228,8 @@ func (a *Agent) shutdown() {
 	a.stopKernelWatch()
 	// The group's notify_stop, after every member stopped.
 	a.stopSyncGroups()
+	// The STOP lines are queued: the FIFOs close and their scripts end.
+	a.closeFIFOs()
 	// notify_stop and the like, queued by the stops above: a service manager's stop
 	// waits for them, as it waits for keepalived's (each is bounded by notifyTimeout).
 	a.notifyWG.Wait()

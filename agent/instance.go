@@ -10,6 +10,7 @@ import (
 
 	"github.com/hagent-dev/hagent/agent/config"
 	"github.com/hagent-dev/hagent/agent/netio"
+	"github.com/hagent-dev/hagent/agent/notifyfifo"
 	"github.com/hagent-dev/hagent/agent/vip"
 	"github.com/hagent-dev/hagent/agent/vrrp"
 	hactlv1 "github.com/hagent-dev/hagent/gen/hactl/v1"
@@ -485,6 +486,7 @@ func (in *instance) apply(now time.Time, acts []vrrp.Action) {
 			// The core reports at most one per advert interval: logging each is rate-limited.
 			in.log.Warn("advert of lower priority while MASTER", "from", x.Src, "priority", x.Priority,
 				"answered", x.Answered, "unanswered_since_last", x.Suppressed)
+			in.a.fifoWrite(notifyfifo.RxLowerPriLine(in.name, in.fsm.Status(now).EffectivePriority))
 		case vrrp.PriorityChanged:
 			in.onPriorityChanged(now, x)
 		case vrrp.OverrideChanged:
@@ -520,12 +522,18 @@ func (in *instance) onTransition(now time.Time, t vrrp.Transition) {
 		Instance: in.name, From: stateProto(t.From), To: stateProto(t.To), Reason: t.Reason,
 	}}})
 	in.notify.transition(t.To, in.fsm.Status(now).EffectivePriority)
+	if fifoState(t.To) {
+		in.a.fifoWrite(notifyfifo.InstanceLine(in.name, t.To.String(), in.fsm.Status(now).EffectivePriority))
+	}
 	in.publishTiming(now)
 }
 
 func (in *instance) onPriorityChanged(now time.Time, p vrrp.PriorityChanged) {
 	st := in.fsm.Status(now)
 	in.log.Info("effective priority changed", "from", p.From, "to", p.To)
+	if in.cfg.NotifyPriorityChanges {
+		in.a.fifoWrite(notifyfifo.PriorityLine(in.name, st.State == vrrp.StateMaster, p.To))
+	}
 	in.a.publish(&hactlv1.WatchResponse{Event: &hactlv1.WatchResponse_PriorityChange{PriorityChange: &hactlv1.PriorityChangeEvent{
 		Instance: in.name, From: uint32(p.From), To: uint32(p.To), Contributions: contributionsProto(st.Contributions),
 	}}})

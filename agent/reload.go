@@ -71,6 +71,8 @@ func (a *Agent) Reload(ctx context.Context, cfg *config.Config) ([]string, error
 			changes = append(changes, "removed "+ic.Name)
 		}
 	}
+	// What the new instances and groups report goes to the new notify FIFOs.
+	a.refifo(cfg.Global)
 	// New instances resolve their tracks against the new config's probes.
 	a.mu.Lock()
 	a.cfg = cfg

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hagent-dev/hagent/agent/config"
+	"github.com/hagent-dev/hagent/agent/notifyfifo"
 	"github.com/hagent-dev/hagent/agent/script"
 	"github.com/hagent-dev/hagent/agent/vrrp"
 	hactlv1 "github.com/hagent-dev/hagent/gen/hactl/v1"
@@ -85,6 +86,9 @@ func (g *syncGroup) report(member string, s vrrp.SyncStatus) {
 	cfg := g.cfg
 	if tr != nil && !g.closed {
 		g.runNotify(cfg, tr.To)
+		if fifoState(tr.To) {
+			g.a.fifoWrite(notifyfifo.GroupLine(g.name, tr.To.String()))
+		}
 	}
 	g.mu.Unlock()
 	if len(orders) > 0 {

@@ -3,6 +3,8 @@ package config
 import (
 	"net/netip"
 	"time"
+
+	"github.com/hagent-dev/hagent/agent/script"
 )
 
 // defaultGlobal is keepalived 2.2.7's global_defs when nothing is written.
@@ -102,7 +104,12 @@ func (p *parser) global(s *stmt) {
 			"vrrp_gna_interval":               value(func(s *stmt) { p.seconds(ctx, s, 0, false, &g.GNAInterval) }),
 			// hagent always works as keepalived with dynamic_interfaces: an instance
 			// whose interface does not exist yet is FAULT until it appears (issue 17).
-			"dynamic_interfaces": value(func(s *stmt) { p.args(ctx, s, 0, 1) }),
+			"dynamic_interfaces":           value(func(s *stmt) { p.args(ctx, s, 0, 1) }),
+			"notify_fifo":                  value(func(s *stmt) { p.notifyFIFO(ctx, s, &g.NotifyFIFO) }),
+			"notify_fifo_script":           value(func(s *stmt) { p.notifyFIFOScript(ctx, s, &g.NotifyFIFO) }),
+			"vrrp_notify_fifo":             value(func(s *stmt) { p.notifyFIFO(ctx, s, &g.VRRPNotifyFIFO) }),
+			"vrrp_notify_fifo_script":      value(func(s *stmt) { p.notifyFIFOScript(ctx, s, &g.VRRPNotifyFIFO) }),
+			"vrrp_notify_priority_changes": value(func(s *stmt) { p.flag(ctx, s, &g.VRRPNotifyPriorityChanges) }),
 			"max_auto_priority": value(func(s *stmt) {
 				if len(s.args) == 0 {
 					g.MaxAutoPriority = 99 // keepalived: the highest realtime priority
@@ -112,4 +119,45 @@ func (p *parser) global(s *stmt) {
 			}),
 		},
 	}, s.block)
+}
+
+// notifyFIFO reads notify_fifo / vrrp_notify_fifo FILE [USER [GROUP]]; a
+// second one is ignored with a warning (keepalived 2.2.7 global_parser.c
+// notify_fifo).
+func (p *parser) notifyFIFO(ctx string, s *stmt, f *NotifyFIFO) {
+	if !p.args(ctx, s, 1, 3) {
+		return
+	}
+	if f.Path != "" {
+		p.diags.warnf(s.pos(), "%s: %s already specified at %s - ignoring %s (as keepalived)", ctx, s.key.text, f.Pos, s.args[0].text)
+		return
+	}
+	f.Path, f.Pos = s.args[0].text, s.pos()
+	if len(s.args) > 1 {
+		f.Owner.User = s.args[1].text
+	}
+	if len(s.args) > 2 {
+		f.Owner.Group = s.args[2].text
+	}
+}
+
+// notifyFIFOScript reads notify_fifo_script / vrrp_notify_fifo_script SCRIPT
+// [USER [GROUP]] (global_parser.c notify_fifo_script); the FIFO's name is
+// added as its last argument when it runs.
+func (p *parser) notifyFIFOScript(ctx string, s *stmt, f *NotifyFIFO) {
+	if !p.args(ctx, s, 1, 3) {
+		return
+	}
+	if f.Script != "" {
+		p.diags.warnf(s.pos(), "%s: %s already specified at %s - ignoring %s (as keepalived)", ctx, s.key.text, f.ScriptPos, s.args[0].text)
+		return
+	}
+	f.Script, f.ScriptPos = s.args[0].text, s.pos()
+	f.ScriptAs = script.RunAs{}
+	if len(s.args) > 1 {
+		f.ScriptAs.User = s.args[1].text
+	}
+	if len(s.args) > 2 {
+		f.ScriptAs.Group = s.args[2].text
+	}
 }

@@ -21,7 +21,6 @@ var ignoredInstanceKeywords = map[string]string{
 	"higher_prio_send_advert":   "hagent always sends it: a master that loses an election advertises once at its own priority",
 	"lvs_sync_daemon_interface": "LVS is not part of hagent",
 	"kernel_rx_buf_size":        "hagent sizes its own socket buffers",
-	"notify_priority_changes":   "keepalived reports priority changes only on its notify FIFO (vrrp_notify.c send_instance_priority_notifies), which hagent has not; the API's Watch stream carries them",
 	"unicast_ttl":               "not supported",
 	"mcast_ttl":                 "not supported",
 }
@@ -198,6 +197,10 @@ func (p *parser) instance(s *stmt) {
 			"notify_backup":              value(notify(&in.NotifyBackup)),
 			"notify_fault":               value(notify(&in.NotifyFault)),
 			"notify_stop":                value(notify(&in.NotifyStop)),
+			"notify_priority_changes": value(func(s *stmt) {
+				p.flag(ctx, s, &in.NotifyPriorityChanges)
+				in.notifyPriorityChangesSet = true
+			}),
 			"accept": value(func(s *stmt) {
 				p.args(ctx, s, 0, 0)
 				in.Accept, in.AcceptSet, in.acceptWritten, in.acceptPos = true, true, true, s.pos()

@@ -18,9 +18,6 @@ func (p *parser) syncGroup(s *stmt) {
 	}
 	p.readBlock(blockSpec{
 		ctx: ctx,
-		ignored: map[string]string{
-			"notify_priority_changes": "keepalived reports priority changes only on its notify FIFO, which hagent has not; the API's Watch stream carries them",
-		},
 		keywords: map[string]keyword{
 			"group": block(func(s *stmt) {
 				for _, e := range s.block {
@@ -47,6 +44,10 @@ func (p *parser) syncGroup(s *stmt) {
 			"notify_fault":               value(notify(&sg.NotifyFault)),
 			"notify_stop":                value(notify(&sg.NotifyStop)),
 			"smtp_alert":                 value(func(s *stmt) { p.flag(ctx, s, &sg.SMTPAlert) }),
+			"notify_priority_changes": value(func(s *stmt) {
+				p.flag(ctx, s, &sg.NotifyPriorityChanges)
+				sg.NotifyPriorityChangesSet = true
+			}),
 		},
 	}, s.block)
 	p.cfg.SyncGroups = append(p.cfg.SyncGroups, sg)

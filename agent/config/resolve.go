@@ -22,6 +22,37 @@ func (p *parser) resolve() {
 		}
 	}
 	p.resolveSyncGroups()
+	p.resolveNotifyFIFOs()
+}
+
+// resolveNotifyFIFOs does what keepalived 2.2.7 does once the config is read:
+// notify_priority_changes falls back to the sync group's, then to the global
+// one (vrrp.c vrrp_complete_instance), and a vrrp_notify_fifo naming the
+// notify_fifo's file is dropped, script and all (global_data.c
+// init_global_data), so that no line is written twice.
+func (p *parser) resolveNotifyFIFOs() {
+	g := &p.cfg.Global
+	for _, in := range p.cfg.Instances {
+		if in.notifyPriorityChangesSet {
+			continue
+		}
+		in.NotifyPriorityChanges = g.VRRPNotifyPriorityChanges
+		for _, sg := range p.cfg.SyncGroups {
+			if sg.Name == in.SyncGroup && sg.NotifyPriorityChangesSet {
+				in.NotifyPriorityChanges = sg.NotifyPriorityChanges
+			}
+		}
+	}
+	for _, f := range []*NotifyFIFO{&g.NotifyFIFO, &g.VRRPNotifyFIFO} {
+		if f.Script != "" && f.Path == "" {
+			p.diags.warnf(f.ScriptPos, "global_defs: notify fifo script %s has no fifo to read - ignoring it (as keepalived)", f.Script)
+			f.Script = ""
+		}
+	}
+	if g.NotifyFIFO.Path != "" && g.NotifyFIFO.Path == g.VRRPNotifyFIFO.Path {
+		p.diags.warnf(g.VRRPNotifyFIFO.Pos, "global_defs: notify FIFO %s has been specified for global and vrrp FIFO - ignoring vrrp FIFO (as keepalived)", g.VRRPNotifyFIFO.Path)
+		g.VRRPNotifyFIFO = NotifyFIFO{}
+	}
 }
 
 func (p *parser) resolveInstance(in *Instance) {

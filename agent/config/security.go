@@ -129,6 +129,19 @@ func (c checker) runnables() []runnable {
 				disable: func(string) { *dst = "" }})
 		}
 	}
+	// The notify FIFOs' scripts (vrrp.c check_vrrp_script_security checks them
+	// with check_notify_script_secure like any notify script).
+	for _, f := range []struct {
+		kw  string
+		dst *NotifyFIFO
+	}{{"notify_fifo_script", &c.cfg.Global.NotifyFIFO}, {"vrrp_notify_fifo_script", &c.cfg.Global.VRRPNotifyFIFO}} {
+		if f.dst.Script == "" {
+			continue
+		}
+		dst := f.dst
+		out = append(out, runnable{at: dst.ScriptPos, ctx: "global_defs", what: f.kw, line: dst.Script, as: dst.ScriptAs,
+			disable: func(string) { dst.Script = "" }})
+	}
 	for _, in := range c.cfg.Instances {
 		notifies("vrrp_instance "+in.Name, in.NotifyLines, map[string]*string{
 			"notify": &in.Notify, "notify_master": &in.NotifyMaster, "notify_backup": &in.NotifyBackup,

@@ -62,7 +62,31 @@ type Global struct {
 
 	MaxAutoPriority int // realtime scheduling priority requested, 0 = not set
 
+	// NotifyFIFO and VRRPNotifyFIFO are notify_fifo and vrrp_notify_fifo with
+	// their scripts (keepalived 2.2.7 global_parser.c notify_fifo,
+	// notify_fifo_script). Every line goes to both; when they name the same
+	// file, the vrrp one is dropped (global_data.c init_global_data).
+	NotifyFIFO, VRRPNotifyFIFO NotifyFIFO
+	// VRRPNotifyPriorityChanges is vrrp_notify_priority_changes, the default of
+	// the instances' notify_priority_changes.
+	VRRPNotifyPriorityChanges bool
+
 	Pos Pos // of the global_defs block; zero when there is none
+}
+
+// NotifyFIFO is a notify FIFO: FILE [USER [GROUP]] and its optional
+// notify_fifo_script SCRIPT [USER [GROUP]]. Path is empty when none is set.
+type NotifyFIFO struct {
+	Path string
+	// Owner is the user and group a FIFO the agent creates is given (keepalived:
+	// the words after the file, else the default script user).
+	Owner script.RunAs
+	Pos   Pos
+	// Script runs once, with Path as its last argument, for as long as the
+	// FIFO is open.
+	Script    string
+	ScriptAs  script.RunAs
+	ScriptPos Pos
 }
 
 // Instance is a vrrp_instance with every default resolved.
@@ -127,6 +151,13 @@ type Instance struct {
 	// NotifyLines has, per notify keyword written, the run-as user given after
 	// the script and where the line is.
 	NotifyLines map[string]NotifyLine
+
+	// NotifyPriorityChanges is notify_priority_changes, resolved: the
+	// instance's, else its sync group's, else vrrp_notify_priority_changes
+	// (vrrp.c vrrp_complete_instance). Priority changes then go to the notify
+	// FIFOs (vrrp_track.c vrrp_set_effective_priority), never to scripts.
+	NotifyPriorityChanges    bool
+	notifyPriorityChangesSet bool
 
 	Accept    bool // resolved: written value, else keepalived's default
 	AcceptSet bool // accept or no_accept was written
@@ -321,7 +352,10 @@ type SyncGroup struct {
 	Notify, NotifyMaster, NotifyBackup, NotifyFault, NotifyStop string
 	NotifyLines                                                 map[string]NotifyLine
 	SMTPAlert                                                   bool
-	Pos                                                         Pos
+	// NotifyPriorityChanges is notify_priority_changes, for members without
+	// their own; NotifyPriorityChangesSet says it was written.
+	NotifyPriorityChanges, NotifyPriorityChangesSet bool
+	Pos                                             Pos
 }
 
 // TrackFile is a track_file block (vrrp_track_file is keepalived's deprecated
