@@ -107,3 +107,15 @@ func TestNotifyFIFOScriptUserChecked(t *testing.T) {
 		t.Errorf("script %q, warnings %q", cfg.Global.VRRPNotifyFIFO.Script, warnings(cfg))
 	}
 }
+
+// The LVS checker's FIFO stays ignored, with a reason: hagent runs no checker.
+func TestLVSNotifyFIFOIgnored(t *testing.T) {
+	cfg := parseOK(t, "global_defs {\n    lvs_notify_fifo /run/l.fifo\n    lvs_notify_fifo_script /bin/cat\n}\n"+instance(""))
+	for _, kw := range []string{"lvs_notify_fifo", "lvs_notify_fifo_script"} {
+		if !slices.ContainsFunc(warnings(cfg), func(w string) bool {
+			return strings.Contains(w, "global_defs: "+kw+" is accepted but ignored: ") && strings.Contains(w, "LVS checker")
+		}) {
+			t.Errorf("%s: warnings %q", kw, warnings(cfg))
+		}
+	}
+}

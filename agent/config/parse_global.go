@@ -33,6 +33,11 @@ func (p *parser) global(s *stmt) {
 	p.readBlock(blockSpec{
 		ctx:           ctx,
 		ignoreUnknown: true,
+		ignored: map[string]string{
+			"lvs_notify_fifo":                  "it carries the LVS checker's events, which hagent does not run",
+			"lvs_notify_fifo_script":           "it reads the LVS checker's FIFO, which hagent does not run; the script is never started",
+			"fifo_write_vrrp_states_on_reload": "a reload writes no state lines for unchanged instances",
+		},
 		keywords: map[string]keyword{
 			"router_id": value(func(s *stmt) { p.str(ctx, s, &g.RouterID) }),
 			"notification_email": block(func(s *stmt) {
