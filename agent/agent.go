@@ -50,6 +50,7 @@ type Agent struct {
 	started    time.Time
 	log        *slog.Logger
 	hub        *api.Hub
+	timings    *timingBatch // advert timing of every instance, one event a period
 	binder     Binder
 	announcer  Announcer
 	annWatcher AnnounceWatcher
@@ -144,6 +145,7 @@ func New(cfg *config.Config, opts ...Option) (*Agent, error) {
 	if a.hub == nil {
 		a.hub = api.NewHub(4096)
 	}
+	a.timings = newTimingBatch(timingBatchEvery, a.publish)
 	if a.binder == nil {
 		a.binder = vip.NewBinder(nil)
 	}

@@ -345,7 +345,7 @@ func (in *instance) run(ctx context.Context) {
 		if in.stopping && !in.fsm.HandingOver() {
 			// Whatever the state machine did, nothing of ours stays bound once stopped.
 			in.unbindAll("instance stopped")
-			in.publishTiming(time.Now())
+			in.publishTiming(time.Now(), in.a.timings.add)
 			return
 		}
 		in.resetTimer(timer)
@@ -525,7 +525,8 @@ func (in *instance) onTransition(now time.Time, t vrrp.Transition) {
 	if fifoState(t.To) {
 		in.a.fifoWrite(notifyfifo.InstanceLine(in.name, t.To.String(), in.fsm.Status(now).EffectivePriority))
 	}
-	in.publishTiming(now)
+	// At once, not batched: the console shows whom this node now takes for master.
+	in.publishTiming(now, in.a.timings.now)
 }
 
 func (in *instance) onPriorityChanged(now time.Time, p vrrp.PriorityChanged) {
@@ -579,7 +580,9 @@ func (in *instance) markTiming(now time.Time) {
 	in.timingAt = at
 }
 
-func (in *instance) publishTiming(now time.Time) {
+// publishTiming hands the instance's advert timing to send: the agent's timing batch
+// (add, the usual way) or straight to watchers (now).
+func (in *instance) publishTiming(now time.Time, send func(*hactlv1.AdvertTimingEvent)) {
 	in.timingAt = time.Time{}
 	in.lastTiming = now
 	if !in.a.hub.Watched() {
@@ -593,14 +596,14 @@ func (in *instance) publishTiming(now time.Time) {
 	if n := len(timing.Recent); n > timingEventIntervals {
 		timing.Recent = timing.Recent[n-timingEventIntervals:]
 	}
-	in.a.publish(&hactlv1.WatchResponse{Event: &hactlv1.WatchResponse_AdvertTiming{AdvertTiming: &hactlv1.AdvertTimingEvent{
+	send(&hactlv1.AdvertTimingEvent{
 		Instance:        in.name,
 		Timing:          timing,
 		AdvertsSent:     st.AdvertsSent,
 		AdvertsReceived: st.AdvertsReceived,
 		ReceiveErrors:   errorsProto(st.Errors, in.queueDrops.Load()),
 		Master:          masterProto(st, in.src),
-	}}})
+	})
 }
 
 // resetTimer points the loop's one timer at the earliest deadline.
@@ -647,7 +650,7 @@ func (in *instance) fireDue(now time.Time) {
 		in.garpRefreshAt = now.Add(in.cfg.GARPMasterRefresh)
 	}
 	if !in.timingAt.IsZero() && !in.timingAt.After(now) {
-		in.publishTiming(now)
+		in.publishTiming(now, in.a.timings.add)
 	}
 }
 

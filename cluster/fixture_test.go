@@ -50,6 +50,8 @@ func event(agent string, seq uint64, at time.Time, ev isEvent) Event {
 		r.Event = e
 	case *hactlv1.WatchResponse_AdvertTiming:
 		r.Event = e
+	case *hactlv1.WatchResponse_AdvertTimingBatch:
+		r.Event = e
 	case *hactlv1.WatchResponse_ConfigReload:
 		r.Event = e
 	case *hactlv1.WatchResponse_ControlAction:

@@ -81,18 +81,12 @@ func (s *State) applyEvent(n *NodeState, resp *hactlv1.WatchResponse) {
 		entry(v.GetInstance(), KindVIP, "VIP %s %s: %s", v.GetAddress(), verb, v.GetReason())
 
 	case *hactlv1.WatchResponse_AdvertTiming:
-		a := ev.AdvertTiming
-		if in := n.Instance(a.GetInstance()); in != nil {
-			if a.GetTiming() != nil {
-				in.Timing = a.GetTiming()
-			}
-			in.AdvertsSent = a.GetAdvertsSent()
-			in.AdvertsReceived = a.GetAdvertsReceived()
-			in.ReceiveErrors = a.GetReceiveErrors()
-			if a.GetMaster() != nil {
-				in.Master = a.GetMaster()
-			}
-			n.updateRates(a.GetInstance(), at, a.GetAdvertsSent(), a.GetAdvertsReceived(), a.GetReceiveErrors())
+		n.foldTiming(ev.AdvertTiming, at)
+
+	case *hactlv1.WatchResponse_AdvertTimingBatch:
+		// One event for many instances (agents that batch); older agents send them alone.
+		for _, a := range ev.AdvertTimingBatch.GetTimings() {
+			n.foldTiming(a, at)
 		}
 
 	case *hactlv1.WatchResponse_ConfigReload:
@@ -143,6 +137,25 @@ func (s *State) applyEvent(n *NodeState, resp *hactlv1.WatchResponse) {
 		// Delivered as Snapshot by Watch; tolerate it here too.
 		n.Node = ev.Snapshot
 	}
+}
+
+// foldTiming keeps an instance's advert timing, counters and master current, whether
+// the agent sent the event alone or in a batch.
+func (n *NodeState) foldTiming(a *hactlv1.AdvertTimingEvent, at time.Time) {
+	in := n.Instance(a.GetInstance())
+	if in == nil {
+		return
+	}
+	if a.GetTiming() != nil {
+		in.Timing = a.GetTiming()
+	}
+	in.AdvertsSent = a.GetAdvertsSent()
+	in.AdvertsReceived = a.GetAdvertsReceived()
+	in.ReceiveErrors = a.GetReceiveErrors()
+	if a.GetMaster() != nil {
+		in.Master = a.GetMaster()
+	}
+	n.updateRates(a.GetInstance(), at, a.GetAdvertsSent(), a.GetAdvertsReceived(), a.GetReceiveErrors())
 }
 
 // foldProbe records a probe result in the probe's ring and its health.

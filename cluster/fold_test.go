@@ -90,6 +90,22 @@ func TestApplyFoldsEvents(t *testing.T) {
 			},
 		},
 		{
+			name: "advert timing batch folds each instance it carries, skipping unknown ones",
+			ev: &hactlv1.WatchResponse_AdvertTimingBatch{AdvertTimingBatch: &hactlv1.AdvertTimingBatchEvent{Timings: []*hactlv1.AdvertTimingEvent{
+				{Instance: "VI_0", AdvertsReceived: 7},
+				{
+					Instance: "VI_1", AdvertsReceived: 43, AdvertsSent: 5,
+					Timing: &hactlv1.AdvertTiming{Jitter: durationpb.New(4 * time.Millisecond)},
+					Master: &hactlv1.Master{Address: "192.168.188.72", Priority: 100},
+				},
+			}}},
+			check: func(t *testing.T, in *hactlv1.Instance) {
+				if in.GetAdvertsReceived() != 43 || in.GetAdvertsSent() != 5 || in.GetTiming().GetJitter().AsDuration() != 4*time.Millisecond || in.GetMaster().GetAddress() != "192.168.188.72" {
+					t.Errorf("instance = %v", in)
+				}
+			},
+		},
+		{
 			name: "control action is logged with who and detail",
 			ev: &hactlv1.WatchResponse_ControlAction{ControlAction: &hactlv1.ControlActionEvent{
 				Action: "failover", Instance: "VI_1", Who: "root@hactl", Detail: "relinquish"}},

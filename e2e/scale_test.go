@@ -479,6 +479,12 @@ func (w *stressWatcher) record(ev *hactlv1.WatchResponse) {
 		if e.AdvertTiming.GetInstance() == w.instance {
 			w.addTiming(e.AdvertTiming.GetTiming())
 		}
+	case *hactlv1.WatchResponse_AdvertTimingBatch:
+		for _, a := range e.AdvertTimingBatch.GetTimings() {
+			if a.GetInstance() == w.instance {
+				w.addTiming(a.GetTiming())
+			}
+		}
 	case *hactlv1.WatchResponse_Snapshot:
 		for _, in := range e.Snapshot.GetInstances() {
 			if in.GetName() == w.instance {

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -207,6 +208,47 @@ func TestQuietTimingEventsDrawnAtTheTick(t *testing.T) {
 	m = update(t, m, ev("cenvm72", 4, t0.Add(3*time.Minute+21*time.Second), transition("VI_1", backup, fault, "chk_nginx: nginx down")))
 	if got := tuiState(m.View(), "cenvm72"); got != "FAULT" {
 		t.Fatalf("a transition was not drawn at once: cenvm72 shows %q", got)
+	}
+}
+
+// TestQuietTimingBatch: a batch of advert timings (one event for all of an agent's
+// instances) is quiet too, drawn at the tick, unless one of its instances now believes
+// in another master, which is drawn at once.
+func TestQuietTimingBatch(t *testing.T) {
+	t.Parallel()
+	var r recorder
+	m := model(t, r.options(), 120, 40, scaleHealthyMsgs()...)
+	batch := func(seq uint64, master200 *hactlv1.Master) AgentEventMsg {
+		b := &hactlv1.AdvertTimingBatchEvent{}
+		for k := 1; k <= scaleN; k++ {
+			master := &hactlv1.Master{Address: addrOf["cenvm71"], Priority: 100}
+			if k == 200 && master200 != nil {
+				master = master200
+			}
+			b.Timings = append(b.Timings, &hactlv1.AdvertTimingEvent{
+				Instance: fmt.Sprintf("VI_%d", k), AdvertsSent: 180, AdvertsReceived: 280, Master: master,
+			})
+		}
+		return ev("cenvm72", seq, t0.Add(3*time.Minute+10*time.Second), &hactlv1.WatchResponse_AdvertTimingBatch{AdvertTimingBatch: b})
+	}
+	quiet := batch(2, nil)
+	if !m.quiet(quiet.Msg) {
+		t.Fatal("a batch that changes no master is not quiet")
+	}
+	before := m.View()
+	if strings.Contains(before, "rx 10.0/s") {
+		t.Fatalf("the rate is on the screen before the batch:\n%s", before)
+	}
+	m = update(t, m, quiet)
+	if m.View() != before {
+		t.Fatal("a quiet batch redrew the screen")
+	}
+	m = update(t, m, tickMsg(now))
+	if v := m.View(); !strings.Contains(v, "rx 10.0/s") {
+		t.Fatalf("the tick did not draw the selected instance's new rate from the batch:\n%s", v)
+	}
+	if m.quiet(batch(3, &hactlv1.Master{Address: addrOf["cenvm72"], Priority: 90, IsSelf: true}).Msg) {
+		t.Fatal("a batch in which VI_200 changed master is quiet")
 	}
 }
 

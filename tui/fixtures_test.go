@@ -79,6 +79,8 @@ func ev(node string, seq uint64, at time.Time, e any) AgentEventMsg {
 		r.Event = e
 	case *hactlv1.WatchResponse_AdvertTiming:
 		r.Event = e
+	case *hactlv1.WatchResponse_AdvertTimingBatch:
+		r.Event = e
 	}
 	return AgentEventMsg{Msg: cluster.Event{Agent: node, Resp: r, Received: at}}
 }

@@ -17,28 +17,39 @@ type frameCache struct {
 }
 
 // quiet reports whether an agent message only refreshes numbers that the 250 ms tick
-// redraws anyway: an advert-timing event (counters, intervals) that does not change
-// whom the node believes to be master. Everything an operator must see at once — a
-// transition, a VIP, a probe, a priority, an agent lost — is drawn on arrival.
+// redraws anyway: advert timing (counters, intervals), alone or in a batch, that does
+// not change whom the node believes to be master for any instance. Everything an
+// operator must see at once — a transition, a VIP, a probe, a priority, an agent lost —
+// is drawn on arrival.
 func (m Model) quiet(msg cluster.Msg) bool {
 	e, ok := msg.(cluster.Event)
 	if !ok || m.frame == nil {
 		return false
 	}
-	at, ok := e.Resp.GetEvent().(*hactlv1.WatchResponse_AdvertTiming)
-	if !ok {
+	var timings []*hactlv1.AdvertTimingEvent
+	switch ev := e.Resp.GetEvent().(type) {
+	case *hactlv1.WatchResponse_AdvertTiming:
+		timings = []*hactlv1.AdvertTimingEvent{ev.AdvertTiming}
+	case *hactlv1.WatchResponse_AdvertTimingBatch:
+		timings = ev.AdvertTimingBatch.GetTimings()
+	default:
 		return false
 	}
 	n := m.state.Node(e.Agent)
 	if n == nil || !n.Reachable {
 		return false // the first message after an outage is news
 	}
-	in := n.Instance(at.AdvertTiming.GetInstance())
-	if in == nil {
-		return false
+	for _, at := range timings {
+		in := n.Instance(at.GetInstance())
+		if in == nil {
+			return false
+		}
+		next := at.GetMaster()
+		if next != nil && (next.GetAddress() != in.GetMaster().GetAddress() || next.GetIsSelf() != in.GetMaster().GetIsSelf()) {
+			return false
+		}
 	}
-	next := at.AdvertTiming.GetMaster()
-	return next == nil || (next.GetAddress() == in.GetMaster().GetAddress() && next.GetIsSelf() == in.GetMaster().GetIsSelf())
+	return true
 }
 
 // findingsByInstance counts lint findings per instance for the dashboard; a finding on

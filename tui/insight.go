@@ -26,7 +26,7 @@ func lintWorthy(msg cluster.Msg) bool {
 		return true
 	}
 	switch ev.Resp.GetEvent().(type) {
-	case *hactlv1.WatchResponse_AdvertTiming, *hactlv1.WatchResponse_ProbeResult:
+	case *hactlv1.WatchResponse_AdvertTiming, *hactlv1.WatchResponse_AdvertTimingBatch, *hactlv1.WatchResponse_ProbeResult:
 		return false
 	}
 	return true

@@ -12,6 +12,9 @@ import (
 // what follows them on the line, as \u{NNNN}. A reason "ESC[2J" from an agent
 // would otherwise clear the operator's screen.
 func Printable(s string) string {
+	if printableASCII(s) {
+		return s // the common case, checked a byte at a time
+	}
 	s = UTF8(s)
 	i := strings.IndexFunc(s, needsEscape)
 	if i < 0 {
@@ -31,6 +34,16 @@ func Printable(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// printableASCII reports whether s is ASCII without control characters: nothing to do.
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 func needsEscape(r rune) bool {

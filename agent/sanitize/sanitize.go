@@ -2,6 +2,7 @@ package sanitize
 
 import (
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"google.golang.org/protobuf/proto"
@@ -87,7 +88,14 @@ func (w walker) message(m protoreflect.Message) bool {
 		return false
 	}
 	changed := false
-	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+	// Only the fields through which a string can be reached: a console receives
+	// hundreds of advert timings a second, each a dozen Durations and Timestamps
+	// that hold none.
+	for _, fd := range textFields(m.Descriptor()) {
+		if !m.Has(fd) {
+			continue // unset, empty or zero: no text
+		}
+		v := m.Get(fd)
 		switch {
 		case fd.IsList():
 			l := v.List()
@@ -129,9 +137,57 @@ func (w walker) message(m protoreflect.Message) bool {
 			}
 			changed = changed || ch
 		}
-		return true
-	})
+	}
 	return changed
+}
+
+// textFieldsCache maps a message descriptor to its textFields.
+var textFieldsCache sync.Map
+
+// textFields returns the fields of md through which a string can be reached: string
+// fields, and lists, maps and messages that hold one at any depth. Extensions are not
+// walked (the API defines none).
+func textFields(md protoreflect.MessageDescriptor) []protoreflect.FieldDescriptor {
+	if fs, ok := textFieldsCache.Load(md); ok {
+		return fs.([]protoreflect.FieldDescriptor)
+	}
+	var fs []protoreflect.FieldDescriptor
+	fields := md.Fields()
+	for i := range fields.Len() {
+		fd := fields.Get(i)
+		if fieldHasText(fd, map[protoreflect.FullName]bool{md.FullName(): true}) {
+			fs = append(fs, fd)
+		}
+	}
+	textFieldsCache.Store(md, fs)
+	return fs
+}
+
+// fieldHasText reports whether a value of fd can hold a string. visiting holds the
+// messages on the current path: a field leading back into one of them adds no string
+// that the walk does not find on that message's other fields.
+func fieldHasText(fd protoreflect.FieldDescriptor, visiting map[protoreflect.FullName]bool) bool {
+	if fd.IsMap() {
+		return fd.MapKey().Kind() == protoreflect.StringKind || fieldHasText(fd.MapValue(), visiting)
+	}
+	switch fd.Kind() {
+	case protoreflect.StringKind:
+		return true
+	case protoreflect.MessageKind, protoreflect.GroupKind:
+		md := fd.Message()
+		if visiting[md.FullName()] {
+			return false
+		}
+		visiting[md.FullName()] = true
+		defer delete(visiting, md.FullName())
+		fields := md.Fields()
+		for i := range fields.Len() {
+			if fieldHasText(fields.Get(i), visiting) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // fix sanitises one singular element: it returns the value to store when

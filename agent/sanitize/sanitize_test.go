@@ -3,9 +3,12 @@ package sanitize
 import (
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	hactlv1 "github.com/hagent-dev/hagent/gen/hactl/v1"
 )
@@ -120,5 +123,45 @@ func TestClipDropsTheSplitCharacter(t *testing.T) {
 	}
 	if got := TrimPartialRune("abé"); got != "abé" {
 		t.Errorf("TrimPartialRune(complete) = %q", got)
+	}
+}
+
+// TestPrintableReturnsCleanTextAsIs checks the fast path: text that needs nothing is the
+// same string (no copy, no allocation), the bulk of what a console receives.
+func TestPrintableReturnsCleanTextAsIs(t *testing.T) {
+	for _, s := range []string{"", "VI_200", "192.168.188.109", "plain text, é, 中文"} {
+		if got := Printable(s); got != s {
+			t.Errorf("Printable(%q) = %q", s, got)
+		}
+		if n := testing.AllocsPerRun(100, func() { _ = Printable(s) }); n != 0 {
+			t.Errorf("Printable(%q) allocates %v times", s, n)
+		}
+	}
+}
+
+// BenchmarkPrintableMessageTimingBatch is what the console does to a batch of 64
+// advert timings (255 instances at advert_int 1, a quarter of a second).
+func BenchmarkPrintableMessageTimingBatch(b *testing.B) {
+	d := durationpb.New(time.Second)
+	timing := &hactlv1.AdvertTiming{
+		Configured: d, MasterAdverInterval: d, Min: d, Mean: d, Max: d, Jitter: d,
+		LastAdvertAt: timestamppb.Now(), LastAdvertAge: d, MasterDownAt: timestamppb.Now(), MasterDownInterval: d,
+	}
+	for range 16 {
+		timing.Recent = append(timing.Recent, d)
+	}
+	batch := &hactlv1.AdvertTimingBatchEvent{}
+	for i := range 64 {
+		batch.Timings = append(batch.Timings, &hactlv1.AdvertTimingEvent{
+			Instance:      "VI_" + strings.Repeat("1", i%3+1),
+			Timing:        timing,
+			Master:        &hactlv1.Master{Address: "192.168.188.71", Priority: 100},
+			ReceiveErrors: []*hactlv1.ReceiveErrorCount{{Cause: "ttl", Count: 1}},
+		})
+	}
+	resp := &hactlv1.WatchResponse{Event: &hactlv1.WatchResponse_AdvertTimingBatch{AdvertTimingBatch: batch}}
+	b.ReportAllocs()
+	for b.Loop() {
+		PrintableMessage(resp)
 	}
 }

@@ -1664,6 +1664,7 @@ type WatchResponse struct {
 	//	*WatchResponse_ConfigReload
 	//	*WatchResponse_ControlAction
 	//	*WatchResponse_ReceiveError
+	//	*WatchResponse_AdvertTimingBatch
 	Event         isWatchResponse_Event `protobuf_oneof:"event"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1801,6 +1802,15 @@ func (x *WatchResponse) GetReceiveError() *ReceiveErrorEvent {
 	return nil
 }
 
+func (x *WatchResponse) GetAdvertTimingBatch() *AdvertTimingBatchEvent {
+	if x != nil {
+		if x, ok := x.Event.(*WatchResponse_AdvertTimingBatch); ok {
+			return x.AdvertTimingBatch
+		}
+	}
+	return nil
+}
+
 type isWatchResponse_Event interface {
 	isWatchResponse_Event()
 }
@@ -1841,6 +1851,10 @@ type WatchResponse_ReceiveError struct {
 	ReceiveError *ReceiveErrorEvent `protobuf:"bytes,18,opt,name=receive_error,json=receiveError,proto3,oneof"`
 }
 
+type WatchResponse_AdvertTimingBatch struct {
+	AdvertTimingBatch *AdvertTimingBatchEvent `protobuf:"bytes,19,opt,name=advert_timing_batch,json=advertTimingBatch,proto3,oneof"`
+}
+
 func (*WatchResponse_Snapshot) isWatchResponse_Event() {}
 
 func (*WatchResponse_Transition) isWatchResponse_Event() {}
@@ -1858,6 +1872,8 @@ func (*WatchResponse_ConfigReload) isWatchResponse_Event() {}
 func (*WatchResponse_ControlAction) isWatchResponse_Event() {}
 
 func (*WatchResponse_ReceiveError) isWatchResponse_Event() {}
+
+func (*WatchResponse_AdvertTimingBatch) isWatchResponse_Event() {}
 
 type TransitionEvent struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -2141,7 +2157,8 @@ func (x *VipEvent) GetReason() string {
 }
 
 // AdvertTimingEvent is coalesced: at most about ten a second per instance, with min
-// and max kept over what was coalesced.
+// and max kept over what was coalesced. The agent sends it alone when it is the only
+// one due, and otherwise inside an AdvertTimingBatchEvent.
 type AdvertTimingEvent struct {
 	state           protoimpl.MessageState `protogen:"open.v1"`
 	Instance        string                 `protobuf:"bytes,1,opt,name=instance,proto3" json:"instance,omitempty"`
@@ -2226,6 +2243,55 @@ func (x *AdvertTimingEvent) GetMaster() *Master {
 	return nil
 }
 
+// AdvertTimingBatchEvent carries the latest advert timing of every instance whose
+// timing changed since the last batch: one message a period for the whole agent
+// instead of one per advert per instance (255 instances at advert_int 1 would be
+// 255 events a second). Each entry means what the same AdvertTimingEvent alone means,
+// and the batch as a whole is one sequenced event of the stream.
+type AdvertTimingBatchEvent struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Timings       []*AdvertTimingEvent   `protobuf:"bytes,1,rep,name=timings,proto3" json:"timings,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AdvertTimingBatchEvent) Reset() {
+	*x = AdvertTimingBatchEvent{}
+	mi := &file_hactl_v1_agent_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AdvertTimingBatchEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AdvertTimingBatchEvent) ProtoMessage() {}
+
+func (x *AdvertTimingBatchEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_hactl_v1_agent_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AdvertTimingBatchEvent.ProtoReflect.Descriptor instead.
+func (*AdvertTimingBatchEvent) Descriptor() ([]byte, []int) {
+	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *AdvertTimingBatchEvent) GetTimings() []*AdvertTimingEvent {
+	if x != nil {
+		return x.Timings
+	}
+	return nil
+}
+
 type ConfigReloadEvent struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Ok            bool                   `protobuf:"varint,1,opt,name=ok,proto3" json:"ok,omitempty"`
@@ -2238,7 +2304,7 @@ type ConfigReloadEvent struct {
 
 func (x *ConfigReloadEvent) Reset() {
 	*x = ConfigReloadEvent{}
-	mi := &file_hactl_v1_agent_proto_msgTypes[24]
+	mi := &file_hactl_v1_agent_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2250,7 +2316,7 @@ func (x *ConfigReloadEvent) String() string {
 func (*ConfigReloadEvent) ProtoMessage() {}
 
 func (x *ConfigReloadEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_hactl_v1_agent_proto_msgTypes[24]
+	mi := &file_hactl_v1_agent_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2263,7 +2329,7 @@ func (x *ConfigReloadEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigReloadEvent.ProtoReflect.Descriptor instead.
 func (*ConfigReloadEvent) Descriptor() ([]byte, []int) {
-	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{24}
+	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ConfigReloadEvent) GetOk() bool {
@@ -2309,7 +2375,7 @@ type ControlActionEvent struct {
 
 func (x *ControlActionEvent) Reset() {
 	*x = ControlActionEvent{}
-	mi := &file_hactl_v1_agent_proto_msgTypes[25]
+	mi := &file_hactl_v1_agent_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2321,7 +2387,7 @@ func (x *ControlActionEvent) String() string {
 func (*ControlActionEvent) ProtoMessage() {}
 
 func (x *ControlActionEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_hactl_v1_agent_proto_msgTypes[25]
+	mi := &file_hactl_v1_agent_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2334,7 +2400,7 @@ func (x *ControlActionEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ControlActionEvent.ProtoReflect.Descriptor instead.
 func (*ControlActionEvent) Descriptor() ([]byte, []int) {
-	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{25}
+	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ControlActionEvent) GetAction() string {
@@ -2386,7 +2452,7 @@ type ReceiveErrorEvent struct {
 
 func (x *ReceiveErrorEvent) Reset() {
 	*x = ReceiveErrorEvent{}
-	mi := &file_hactl_v1_agent_proto_msgTypes[26]
+	mi := &file_hactl_v1_agent_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2398,7 +2464,7 @@ func (x *ReceiveErrorEvent) String() string {
 func (*ReceiveErrorEvent) ProtoMessage() {}
 
 func (x *ReceiveErrorEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_hactl_v1_agent_proto_msgTypes[26]
+	mi := &file_hactl_v1_agent_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2411,7 +2477,7 @@ func (x *ReceiveErrorEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReceiveErrorEvent.ProtoReflect.Descriptor instead.
 func (*ReceiveErrorEvent) Descriptor() ([]byte, []int) {
-	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{26}
+	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ReceiveErrorEvent) GetInstance() string {
@@ -2465,7 +2531,7 @@ type FailoverRequest struct {
 
 func (x *FailoverRequest) Reset() {
 	*x = FailoverRequest{}
-	mi := &file_hactl_v1_agent_proto_msgTypes[27]
+	mi := &file_hactl_v1_agent_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2477,7 +2543,7 @@ func (x *FailoverRequest) String() string {
 func (*FailoverRequest) ProtoMessage() {}
 
 func (x *FailoverRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hactl_v1_agent_proto_msgTypes[27]
+	mi := &file_hactl_v1_agent_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2490,7 +2556,7 @@ func (x *FailoverRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FailoverRequest.ProtoReflect.Descriptor instead.
 func (*FailoverRequest) Descriptor() ([]byte, []int) {
-	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{27}
+	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *FailoverRequest) GetInstance() string {
@@ -2531,7 +2597,7 @@ type FailoverResponse struct {
 
 func (x *FailoverResponse) Reset() {
 	*x = FailoverResponse{}
-	mi := &file_hactl_v1_agent_proto_msgTypes[28]
+	mi := &file_hactl_v1_agent_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2543,7 +2609,7 @@ func (x *FailoverResponse) String() string {
 func (*FailoverResponse) ProtoMessage() {}
 
 func (x *FailoverResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hactl_v1_agent_proto_msgTypes[28]
+	mi := &file_hactl_v1_agent_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2556,7 +2622,7 @@ func (x *FailoverResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FailoverResponse.ProtoReflect.Descriptor instead.
 func (*FailoverResponse) Descriptor() ([]byte, []int) {
-	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{28}
+	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *FailoverResponse) GetMessage() string {
@@ -2584,7 +2650,7 @@ type SetMaintenanceRequest struct {
 
 func (x *SetMaintenanceRequest) Reset() {
 	*x = SetMaintenanceRequest{}
-	mi := &file_hactl_v1_agent_proto_msgTypes[29]
+	mi := &file_hactl_v1_agent_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2596,7 +2662,7 @@ func (x *SetMaintenanceRequest) String() string {
 func (*SetMaintenanceRequest) ProtoMessage() {}
 
 func (x *SetMaintenanceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hactl_v1_agent_proto_msgTypes[29]
+	mi := &file_hactl_v1_agent_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2609,7 +2675,7 @@ func (x *SetMaintenanceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetMaintenanceRequest.ProtoReflect.Descriptor instead.
 func (*SetMaintenanceRequest) Descriptor() ([]byte, []int) {
-	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{29}
+	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *SetMaintenanceRequest) GetOn() bool {
@@ -2636,7 +2702,7 @@ type SetMaintenanceResponse struct {
 
 func (x *SetMaintenanceResponse) Reset() {
 	*x = SetMaintenanceResponse{}
-	mi := &file_hactl_v1_agent_proto_msgTypes[30]
+	mi := &file_hactl_v1_agent_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2648,7 +2714,7 @@ func (x *SetMaintenanceResponse) String() string {
 func (*SetMaintenanceResponse) ProtoMessage() {}
 
 func (x *SetMaintenanceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hactl_v1_agent_proto_msgTypes[30]
+	mi := &file_hactl_v1_agent_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2661,7 +2727,7 @@ func (x *SetMaintenanceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetMaintenanceResponse.ProtoReflect.Descriptor instead.
 func (*SetMaintenanceResponse) Descriptor() ([]byte, []int) {
-	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{30}
+	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *SetMaintenanceResponse) GetMessage() string {
@@ -2812,7 +2878,7 @@ const file_hactl_v1_agent_proto_rawDesc = "" +
 	"\x11GetStatusResponse\x12\"\n" +
 	"\x04node\x18\x01 \x01(\v2\x0e.hactl.v1.NodeR\x04node\"1\n" +
 	"\fWatchRequest\x12!\n" +
-	"\fresume_after\x18\x01 \x01(\x04R\vresumeAfter\"\x8b\x05\n" +
+	"\fresume_after\x18\x01 \x01(\x04R\vresumeAfter\"\xdf\x05\n" +
 	"\rWatchResponse\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12.\n" +
 	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12,\n" +
@@ -2827,7 +2893,8 @@ const file_hactl_v1_agent_proto_rawDesc = "" +
 	"\radvert_timing\x18\x0f \x01(\v2\x1b.hactl.v1.AdvertTimingEventH\x00R\fadvertTiming\x12B\n" +
 	"\rconfig_reload\x18\x10 \x01(\v2\x1b.hactl.v1.ConfigReloadEventH\x00R\fconfigReload\x12E\n" +
 	"\x0econtrol_action\x18\x11 \x01(\v2\x1c.hactl.v1.ControlActionEventH\x00R\rcontrolAction\x12B\n" +
-	"\rreceive_error\x18\x12 \x01(\v2\x1b.hactl.v1.ReceiveErrorEventH\x00R\freceiveErrorB\a\n" +
+	"\rreceive_error\x18\x12 \x01(\v2\x1b.hactl.v1.ReceiveErrorEventH\x00R\freceiveError\x12R\n" +
+	"\x13advert_timing_batch\x18\x13 \x01(\v2 .hactl.v1.AdvertTimingBatchEventH\x00R\x11advertTimingBatchB\a\n" +
 	"\x05event\"\x8b\x01\n" +
 	"\x0fTransitionEvent\x12\x1a\n" +
 	"\binstance\x18\x01 \x01(\tR\binstance\x12#\n" +
@@ -2856,7 +2923,9 @@ const file_hactl_v1_agent_proto_rawDesc = "" +
 	"\fadverts_sent\x18\x03 \x01(\x04R\vadvertsSent\x12)\n" +
 	"\x10adverts_received\x18\x04 \x01(\x04R\x0fadvertsReceived\x12B\n" +
 	"\x0ereceive_errors\x18\x05 \x03(\v2\x1b.hactl.v1.ReceiveErrorCountR\rreceiveErrors\x12(\n" +
-	"\x06master\x18\x06 \x01(\v2\x10.hactl.v1.MasterR\x06master\"t\n" +
+	"\x06master\x18\x06 \x01(\v2\x10.hactl.v1.MasterR\x06master\"O\n" +
+	"\x16AdvertTimingBatchEvent\x125\n" +
+	"\atimings\x18\x01 \x03(\v2\x1b.hactl.v1.AdvertTimingEventR\atimings\"t\n" +
 	"\x11ConfigReloadEvent\x12\x0e\n" +
 	"\x02ok\x18\x01 \x01(\bR\x02ok\x12\x14\n" +
 	"\x05error\x18\x02 \x01(\tR\x05error\x12\x1f\n" +
@@ -2925,7 +2994,7 @@ func file_hactl_v1_agent_proto_rawDescGZIP() []byte {
 }
 
 var file_hactl_v1_agent_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_hactl_v1_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
+var file_hactl_v1_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
 var file_hactl_v1_agent_proto_goTypes = []any{
 	(State)(0),                     // 0: hactl.v1.State
 	(OverrideMode)(0),              // 1: hactl.v1.OverrideMode
@@ -2953,26 +3022,27 @@ var file_hactl_v1_agent_proto_goTypes = []any{
 	(*ProbeResultEvent)(nil),       // 23: hactl.v1.ProbeResultEvent
 	(*VipEvent)(nil),               // 24: hactl.v1.VipEvent
 	(*AdvertTimingEvent)(nil),      // 25: hactl.v1.AdvertTimingEvent
-	(*ConfigReloadEvent)(nil),      // 26: hactl.v1.ConfigReloadEvent
-	(*ControlActionEvent)(nil),     // 27: hactl.v1.ControlActionEvent
-	(*ReceiveErrorEvent)(nil),      // 28: hactl.v1.ReceiveErrorEvent
-	(*FailoverRequest)(nil),        // 29: hactl.v1.FailoverRequest
-	(*FailoverResponse)(nil),       // 30: hactl.v1.FailoverResponse
-	(*SetMaintenanceRequest)(nil),  // 31: hactl.v1.SetMaintenanceRequest
-	(*SetMaintenanceResponse)(nil), // 32: hactl.v1.SetMaintenanceResponse
-	(*timestamppb.Timestamp)(nil),  // 33: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),    // 34: google.protobuf.Duration
+	(*AdvertTimingBatchEvent)(nil), // 26: hactl.v1.AdvertTimingBatchEvent
+	(*ConfigReloadEvent)(nil),      // 27: hactl.v1.ConfigReloadEvent
+	(*ControlActionEvent)(nil),     // 28: hactl.v1.ControlActionEvent
+	(*ReceiveErrorEvent)(nil),      // 29: hactl.v1.ReceiveErrorEvent
+	(*FailoverRequest)(nil),        // 30: hactl.v1.FailoverRequest
+	(*FailoverResponse)(nil),       // 31: hactl.v1.FailoverResponse
+	(*SetMaintenanceRequest)(nil),  // 32: hactl.v1.SetMaintenanceRequest
+	(*SetMaintenanceResponse)(nil), // 33: hactl.v1.SetMaintenanceResponse
+	(*timestamppb.Timestamp)(nil),  // 34: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),    // 35: google.protobuf.Duration
 }
 var file_hactl_v1_agent_proto_depIdxs = []int32{
-	33, // 0: hactl.v1.Node.started_at:type_name -> google.protobuf.Timestamp
-	34, // 1: hactl.v1.Node.uptime:type_name -> google.protobuf.Duration
+	34, // 0: hactl.v1.Node.started_at:type_name -> google.protobuf.Timestamp
+	35, // 1: hactl.v1.Node.uptime:type_name -> google.protobuf.Duration
 	5,  // 2: hactl.v1.Node.instances:type_name -> hactl.v1.Instance
-	33, // 3: hactl.v1.Node.now:type_name -> google.protobuf.Timestamp
+	34, // 3: hactl.v1.Node.now:type_name -> google.protobuf.Timestamp
 	3,  // 4: hactl.v1.Node.api:type_name -> hactl.v1.ApiInfo
-	33, // 5: hactl.v1.ApiInfo.tls_cert_not_after:type_name -> google.protobuf.Timestamp
+	34, // 5: hactl.v1.ApiInfo.tls_cert_not_after:type_name -> google.protobuf.Timestamp
 	4,  // 6: hactl.v1.ApiInfo.refusals:type_name -> hactl.v1.ApiRefusalCount
 	0,  // 7: hactl.v1.Instance.state:type_name -> hactl.v1.State
-	33, // 8: hactl.v1.Instance.state_since:type_name -> google.protobuf.Timestamp
+	34, // 8: hactl.v1.Instance.state_since:type_name -> google.protobuf.Timestamp
 	8,  // 9: hactl.v1.Instance.contributions:type_name -> hactl.v1.PriorityContribution
 	9,  // 10: hactl.v1.Instance.faults:type_name -> hactl.v1.FaultSource
 	10, // 11: hactl.v1.Instance.master:type_name -> hactl.v1.Master
@@ -2984,60 +3054,62 @@ var file_hactl_v1_agent_proto_depIdxs = []int32{
 	0,  // 17: hactl.v1.Instance.sync_group_state:type_name -> hactl.v1.State
 	6,  // 18: hactl.v1.Instance.config:type_name -> hactl.v1.InstanceConfig
 	7,  // 19: hactl.v1.Instance.foreign_senders:type_name -> hactl.v1.ForeignSender
-	34, // 20: hactl.v1.InstanceConfig.preempt_delay:type_name -> google.protobuf.Duration
-	33, // 21: hactl.v1.ForeignSender.last_seen:type_name -> google.protobuf.Timestamp
-	34, // 22: hactl.v1.ForeignSender.advert_int:type_name -> google.protobuf.Duration
-	34, // 23: hactl.v1.AdvertTiming.configured:type_name -> google.protobuf.Duration
-	34, // 24: hactl.v1.AdvertTiming.master_adver_interval:type_name -> google.protobuf.Duration
-	34, // 25: hactl.v1.AdvertTiming.recent:type_name -> google.protobuf.Duration
-	34, // 26: hactl.v1.AdvertTiming.min:type_name -> google.protobuf.Duration
-	34, // 27: hactl.v1.AdvertTiming.mean:type_name -> google.protobuf.Duration
-	34, // 28: hactl.v1.AdvertTiming.max:type_name -> google.protobuf.Duration
-	34, // 29: hactl.v1.AdvertTiming.jitter:type_name -> google.protobuf.Duration
-	33, // 30: hactl.v1.AdvertTiming.last_advert_at:type_name -> google.protobuf.Timestamp
-	34, // 31: hactl.v1.AdvertTiming.last_advert_age:type_name -> google.protobuf.Duration
-	33, // 32: hactl.v1.AdvertTiming.master_down_at:type_name -> google.protobuf.Timestamp
-	34, // 33: hactl.v1.AdvertTiming.master_down_interval:type_name -> google.protobuf.Duration
+	35, // 20: hactl.v1.InstanceConfig.preempt_delay:type_name -> google.protobuf.Duration
+	34, // 21: hactl.v1.ForeignSender.last_seen:type_name -> google.protobuf.Timestamp
+	35, // 22: hactl.v1.ForeignSender.advert_int:type_name -> google.protobuf.Duration
+	35, // 23: hactl.v1.AdvertTiming.configured:type_name -> google.protobuf.Duration
+	35, // 24: hactl.v1.AdvertTiming.master_adver_interval:type_name -> google.protobuf.Duration
+	35, // 25: hactl.v1.AdvertTiming.recent:type_name -> google.protobuf.Duration
+	35, // 26: hactl.v1.AdvertTiming.min:type_name -> google.protobuf.Duration
+	35, // 27: hactl.v1.AdvertTiming.mean:type_name -> google.protobuf.Duration
+	35, // 28: hactl.v1.AdvertTiming.max:type_name -> google.protobuf.Duration
+	35, // 29: hactl.v1.AdvertTiming.jitter:type_name -> google.protobuf.Duration
+	34, // 30: hactl.v1.AdvertTiming.last_advert_at:type_name -> google.protobuf.Timestamp
+	35, // 31: hactl.v1.AdvertTiming.last_advert_age:type_name -> google.protobuf.Duration
+	34, // 32: hactl.v1.AdvertTiming.master_down_at:type_name -> google.protobuf.Timestamp
+	35, // 33: hactl.v1.AdvertTiming.master_down_interval:type_name -> google.protobuf.Duration
 	15, // 34: hactl.v1.Probe.results:type_name -> hactl.v1.ProbeResult
-	33, // 35: hactl.v1.ProbeResult.at:type_name -> google.protobuf.Timestamp
-	34, // 36: hactl.v1.ProbeResult.duration:type_name -> google.protobuf.Duration
+	34, // 35: hactl.v1.ProbeResult.at:type_name -> google.protobuf.Timestamp
+	35, // 36: hactl.v1.ProbeResult.duration:type_name -> google.protobuf.Duration
 	1,  // 37: hactl.v1.Override.mode:type_name -> hactl.v1.OverrideMode
-	33, // 38: hactl.v1.Override.until:type_name -> google.protobuf.Timestamp
+	34, // 38: hactl.v1.Override.until:type_name -> google.protobuf.Timestamp
 	2,  // 39: hactl.v1.GetStatusResponse.node:type_name -> hactl.v1.Node
-	33, // 40: hactl.v1.WatchResponse.time:type_name -> google.protobuf.Timestamp
+	34, // 40: hactl.v1.WatchResponse.time:type_name -> google.protobuf.Timestamp
 	2,  // 41: hactl.v1.WatchResponse.snapshot:type_name -> hactl.v1.Node
 	21, // 42: hactl.v1.WatchResponse.transition:type_name -> hactl.v1.TransitionEvent
 	22, // 43: hactl.v1.WatchResponse.priority_change:type_name -> hactl.v1.PriorityChangeEvent
 	23, // 44: hactl.v1.WatchResponse.probe_result:type_name -> hactl.v1.ProbeResultEvent
 	24, // 45: hactl.v1.WatchResponse.vip:type_name -> hactl.v1.VipEvent
 	25, // 46: hactl.v1.WatchResponse.advert_timing:type_name -> hactl.v1.AdvertTimingEvent
-	26, // 47: hactl.v1.WatchResponse.config_reload:type_name -> hactl.v1.ConfigReloadEvent
-	27, // 48: hactl.v1.WatchResponse.control_action:type_name -> hactl.v1.ControlActionEvent
-	28, // 49: hactl.v1.WatchResponse.receive_error:type_name -> hactl.v1.ReceiveErrorEvent
-	0,  // 50: hactl.v1.TransitionEvent.from:type_name -> hactl.v1.State
-	0,  // 51: hactl.v1.TransitionEvent.to:type_name -> hactl.v1.State
-	8,  // 52: hactl.v1.PriorityChangeEvent.contributions:type_name -> hactl.v1.PriorityContribution
-	15, // 53: hactl.v1.ProbeResultEvent.result:type_name -> hactl.v1.ProbeResult
-	12, // 54: hactl.v1.AdvertTimingEvent.timing:type_name -> hactl.v1.AdvertTiming
-	13, // 55: hactl.v1.AdvertTimingEvent.receive_errors:type_name -> hactl.v1.ReceiveErrorCount
-	10, // 56: hactl.v1.AdvertTimingEvent.master:type_name -> hactl.v1.Master
-	7,  // 57: hactl.v1.ReceiveErrorEvent.sender:type_name -> hactl.v1.ForeignSender
-	1,  // 58: hactl.v1.FailoverRequest.mode:type_name -> hactl.v1.OverrideMode
-	34, // 59: hactl.v1.FailoverRequest.duration:type_name -> google.protobuf.Duration
-	0,  // 60: hactl.v1.FailoverResponse.state:type_name -> hactl.v1.State
-	17, // 61: hactl.v1.AgentService.GetStatus:input_type -> hactl.v1.GetStatusRequest
-	19, // 62: hactl.v1.AgentService.Watch:input_type -> hactl.v1.WatchRequest
-	29, // 63: hactl.v1.AgentService.Failover:input_type -> hactl.v1.FailoverRequest
-	31, // 64: hactl.v1.AgentService.SetMaintenance:input_type -> hactl.v1.SetMaintenanceRequest
-	18, // 65: hactl.v1.AgentService.GetStatus:output_type -> hactl.v1.GetStatusResponse
-	20, // 66: hactl.v1.AgentService.Watch:output_type -> hactl.v1.WatchResponse
-	30, // 67: hactl.v1.AgentService.Failover:output_type -> hactl.v1.FailoverResponse
-	32, // 68: hactl.v1.AgentService.SetMaintenance:output_type -> hactl.v1.SetMaintenanceResponse
-	65, // [65:69] is the sub-list for method output_type
-	61, // [61:65] is the sub-list for method input_type
-	61, // [61:61] is the sub-list for extension type_name
-	61, // [61:61] is the sub-list for extension extendee
-	0,  // [0:61] is the sub-list for field type_name
+	27, // 47: hactl.v1.WatchResponse.config_reload:type_name -> hactl.v1.ConfigReloadEvent
+	28, // 48: hactl.v1.WatchResponse.control_action:type_name -> hactl.v1.ControlActionEvent
+	29, // 49: hactl.v1.WatchResponse.receive_error:type_name -> hactl.v1.ReceiveErrorEvent
+	26, // 50: hactl.v1.WatchResponse.advert_timing_batch:type_name -> hactl.v1.AdvertTimingBatchEvent
+	0,  // 51: hactl.v1.TransitionEvent.from:type_name -> hactl.v1.State
+	0,  // 52: hactl.v1.TransitionEvent.to:type_name -> hactl.v1.State
+	8,  // 53: hactl.v1.PriorityChangeEvent.contributions:type_name -> hactl.v1.PriorityContribution
+	15, // 54: hactl.v1.ProbeResultEvent.result:type_name -> hactl.v1.ProbeResult
+	12, // 55: hactl.v1.AdvertTimingEvent.timing:type_name -> hactl.v1.AdvertTiming
+	13, // 56: hactl.v1.AdvertTimingEvent.receive_errors:type_name -> hactl.v1.ReceiveErrorCount
+	10, // 57: hactl.v1.AdvertTimingEvent.master:type_name -> hactl.v1.Master
+	25, // 58: hactl.v1.AdvertTimingBatchEvent.timings:type_name -> hactl.v1.AdvertTimingEvent
+	7,  // 59: hactl.v1.ReceiveErrorEvent.sender:type_name -> hactl.v1.ForeignSender
+	1,  // 60: hactl.v1.FailoverRequest.mode:type_name -> hactl.v1.OverrideMode
+	35, // 61: hactl.v1.FailoverRequest.duration:type_name -> google.protobuf.Duration
+	0,  // 62: hactl.v1.FailoverResponse.state:type_name -> hactl.v1.State
+	17, // 63: hactl.v1.AgentService.GetStatus:input_type -> hactl.v1.GetStatusRequest
+	19, // 64: hactl.v1.AgentService.Watch:input_type -> hactl.v1.WatchRequest
+	30, // 65: hactl.v1.AgentService.Failover:input_type -> hactl.v1.FailoverRequest
+	32, // 66: hactl.v1.AgentService.SetMaintenance:input_type -> hactl.v1.SetMaintenanceRequest
+	18, // 67: hactl.v1.AgentService.GetStatus:output_type -> hactl.v1.GetStatusResponse
+	20, // 68: hactl.v1.AgentService.Watch:output_type -> hactl.v1.WatchResponse
+	31, // 69: hactl.v1.AgentService.Failover:output_type -> hactl.v1.FailoverResponse
+	33, // 70: hactl.v1.AgentService.SetMaintenance:output_type -> hactl.v1.SetMaintenanceResponse
+	67, // [67:71] is the sub-list for method output_type
+	63, // [63:67] is the sub-list for method input_type
+	63, // [63:63] is the sub-list for extension type_name
+	63, // [63:63] is the sub-list for extension extendee
+	0,  // [0:63] is the sub-list for field type_name
 }
 
 func init() { file_hactl_v1_agent_proto_init() }
@@ -3055,6 +3127,7 @@ func file_hactl_v1_agent_proto_init() {
 		(*WatchResponse_ConfigReload)(nil),
 		(*WatchResponse_ControlAction)(nil),
 		(*WatchResponse_ReceiveError)(nil),
+		(*WatchResponse_AdvertTimingBatch)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -3062,7 +3135,7 @@ func file_hactl_v1_agent_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_hactl_v1_agent_proto_rawDesc), len(file_hactl_v1_agent_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   31,
+			NumMessages:   32,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
