@@ -28,8 +28,9 @@ import (
 // run: 1, 0.01, 255; default all).
 //
 // Scenario 255 (issue 18) is the scale profile of scale_test.go: 255 VRRPv2 instances
-// at advert_int 1, so each agent sends about 255 advert-timing events a second; the
-// console is compact and VI_1's block (selected) shows the roles being timed.
+// at advert_int 1, so each agent reports about 255 advert timings a second (in four
+// AdvertTimingBatchEvents); the console is compact and VI_1's block (selected) shows
+// the roles being timed.
 func TestTUIBench(t *testing.T) {
 	if os.Getenv("LAB_BENCH") != "1" {
 		t.Skip("benchmark: set LAB_BENCH=1")

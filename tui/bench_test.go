@@ -27,7 +27,7 @@ func BenchmarkTickRedraw255(b *testing.B) {
 
 // BenchmarkAdvertTimingEvent255 is one advert-timing event at 255 instances (folded in,
 // not drawn) and the View bubbletea asks for after it: 510 of them a second at
-// advert_int 1 with two agents.
+// advert_int 1 with two agents that send them one by one (before the batch).
 func BenchmarkAdvertTimingEvent255(b *testing.B) {
 	var r recorder
 	m := New(r.options())
@@ -44,6 +44,34 @@ func BenchmarkAdvertTimingEvent255(b *testing.B) {
 	b.ResetTimer()
 	for i := range b.N {
 		next, _ := m.Update(evs[i%scaleN])
+		m = next.(Model)
+		_ = m.View()
+	}
+}
+
+// BenchmarkAdvertTimingBatch255 is one agent's batch of advert timings at 255 instances
+// (a quarter of a second's worth at advert_int 1: 64), folded in, not drawn, and the
+// View bubbletea asks for after it: eight a second with two agents.
+func BenchmarkAdvertTimingBatch255(b *testing.B) {
+	var r recorder
+	m := New(r.options())
+	for _, msg := range append(scaleHealthyMsgs(), teaSize(120, 40)) {
+		next, _ := m.Update(msg)
+		m = next.(Model)
+	}
+	_ = m.View()
+	batches := make([]AgentEventMsg, 4)
+	for i := range batches {
+		bt := &hactlv1.AdvertTimingBatchEvent{}
+		for k := i * 64; k < min((i+1)*64, scaleN); k++ {
+			bt.Timings = append(bt.Timings, &hactlv1.AdvertTimingEvent{
+				Instance: fmt.Sprintf("VI_%d", k+1), AdvertsSent: 0, AdvertsReceived: uint64(200 + k)})
+		}
+		batches[i] = ev("cenvm72", uint64(i+2), t0.Add(3*time.Minute+time.Duration(i)*250*time.Millisecond), &hactlv1.WatchResponse_AdvertTimingBatch{AdvertTimingBatch: bt})
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		next, _ := m.Update(batches[i%len(batches)])
 		m = next.(Model)
 		_ = m.View()
 	}

@@ -188,7 +188,7 @@ func TestFilterThenFailoverActsOnTheSelectedInstanceOnly(t *testing.T) {
 }
 
 // TestQuietTimingEventsDrawnAtTheTick: advert-timing events (hundreds a second at 255
-// instances) are folded in without a redraw; the tick draws them; a transition is drawn
+// instances from an agent that does not batch them) are folded in without a redraw; the tick draws them; a transition is drawn
 // at once.
 func TestQuietTimingEventsDrawnAtTheTick(t *testing.T) {
 	t.Parallel()

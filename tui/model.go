@@ -156,7 +156,8 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 
 // applyAgent folds agent messages into the state and redraws when one of them is news.
 // Quiet ones (see quiet) are drawn at the next tick: bubbletea calls View after every
-// message, and at 255 instances the agents send hundreds of them a second.
+// message, and at 255 instances the agents report hundreds of advert timings a second
+// (batched by current agents, one event each by older ones).
 func (m Model) applyAgent(msgs ...cluster.Msg) (tea.Model, tea.Cmd) {
 	news := false
 	for _, e := range msgs {
