@@ -28,7 +28,7 @@ import (
 // run: 1, 0.01, 255; default all).
 //
 // Scenario 255 (issue 18) is the scale profile of scale_test.go: 255 VRRPv2 instances
-// at advert_int 1, so each agent reports about 255 advert timings a second (in four
+// at advert_int 1, so each agent reports about 255 advert timings a second (in 20
 // AdvertTimingBatchEvents); the console is compact and VI_1's block (selected) shows
 // the roles being timed.
 func TestTUIBench(t *testing.T) {

@@ -50,8 +50,8 @@ func BenchmarkAdvertTimingEvent255(b *testing.B) {
 }
 
 // BenchmarkAdvertTimingBatch255 is one agent's batch of advert timings at 255 instances
-// (a quarter of a second's worth at advert_int 1: 64), folded in, not drawn, and the
-// View bubbletea asks for after it: eight a second with two agents.
+// (50 ms worth at advert_int 1: 13), folded in, not drawn, and the View bubbletea asks
+// for after it: 40 a second with two agents.
 func BenchmarkAdvertTimingBatch255(b *testing.B) {
 	var r recorder
 	m := New(r.options())
@@ -60,14 +60,15 @@ func BenchmarkAdvertTimingBatch255(b *testing.B) {
 		m = next.(Model)
 	}
 	_ = m.View()
-	batches := make([]AgentEventMsg, 4)
-	for i := range batches {
+	const per = 13
+	batches := make([]AgentEventMsg, 0, scaleN/per+1)
+	for i := 0; i*per < scaleN; i++ {
 		bt := &hactlv1.AdvertTimingBatchEvent{}
-		for k := i * 64; k < min((i+1)*64, scaleN); k++ {
+		for k := i * per; k < min((i+1)*per, scaleN); k++ {
 			bt.Timings = append(bt.Timings, &hactlv1.AdvertTimingEvent{
 				Instance: fmt.Sprintf("VI_%d", k+1), AdvertsSent: 0, AdvertsReceived: uint64(200 + k)})
 		}
-		batches[i] = ev("cenvm72", uint64(i+2), t0.Add(3*time.Minute+time.Duration(i)*250*time.Millisecond), &hactlv1.WatchResponse_AdvertTimingBatch{AdvertTimingBatch: bt})
+		batches = append(batches, ev("cenvm72", uint64(i+2), t0.Add(3*time.Minute+time.Duration(i)*50*time.Millisecond), &hactlv1.WatchResponse_AdvertTimingBatch{AdvertTimingBatch: bt}))
 	}
 	b.ResetTimer()
 	for i := range b.N {

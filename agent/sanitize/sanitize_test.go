@@ -140,7 +140,7 @@ func TestPrintableReturnsCleanTextAsIs(t *testing.T) {
 }
 
 // BenchmarkPrintableMessageTimingBatch is what the console does to a batch of 64
-// advert timings (255 instances at advert_int 1, a quarter of a second).
+// advert timings (what 255 instances at advert_int 1 report in a quarter of a second).
 func BenchmarkPrintableMessageTimingBatch(b *testing.B) {
 	d := durationpb.New(time.Second)
 	timing := &hactlv1.AdvertTiming{
