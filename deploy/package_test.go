@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/hagent-dev/hagent/lab"
 )
 
 // packaged is every file the packages install, as README's deployment section lists them.
@@ -34,14 +36,22 @@ var (
 	rpmOnly = []string{"/usr/lib/systemd/system/hagent.service"}
 )
 
-// needTools skips the test where the packaging tools are missing; CI installs them
-// (.ci/run), so there it runs.
-func needTools(t *testing.T, tools ...string) {
+// needTools installs the packaging tools where they are missing (as root, with
+// apt-get, like the lab); it skips the test without root, and fails it when the install
+// fails.
+func needTools(t *testing.T) {
 	t.Helper()
-	for _, tool := range tools {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not installed (apt-get install lintian rpm dpkg-dev make)", tool)
-		}
+	if os.Geteuid() != 0 {
+		t.Skip("packaging tools: installing them needs root")
+	}
+	err := lab.EnsureCommands(map[string]string{
+		"make":     "make",
+		"dpkg-deb": "dpkg",
+		"lintian":  "lintian",
+		"rpm":      "rpm",
+	})
+	if err != nil {
+		t.Fatalf("packaging tools: %v", err)
 	}
 }
 
@@ -84,7 +94,7 @@ func sorted(paths ...[]string) []string {
 }
 
 func TestPackages(t *testing.T) {
-	needTools(t, "make", "dpkg-deb", "lintian", "rpm")
+	needTools(t)
 	deb, rpm := buildPackages(t)
 
 	t.Run("deb files", func(t *testing.T) {

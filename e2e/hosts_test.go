@@ -21,9 +21,7 @@ import (
 // keepalived.service). Each subtest is one of issue 12's end-to-end checks; they share
 // the machines (booting them is the slow part) and each leaves cenvm71 master.
 func TestHosts(t *testing.T) {
-	if why := lab.HostsMissing(); why != "" {
-		t.Skip("hosts lab: " + why)
-	}
+	lab.NeedHosts(t)
 	t.Parallel()
 	deb := buildDeb(t)
 	h := lab.StartHosts(t, "h12", deb, hactlBin)

@@ -23,18 +23,22 @@ type Hosts struct {
 	t      testing.TB
 }
 
-// HostsMissing says why the hosts lab cannot run here ("" when it can): it needs root,
-// debootstrap (or a cached root file system) and systemd-nspawn.
-func HostsMissing() string {
+// NeedHosts skips a test that cannot boot the hosts lab (not root), and installs what
+// the lab needs where it is missing (systemd-nspawn, debootstrap, nsenter); a failed
+// install fails the test rather than skipping it.
+func NeedHosts(t testing.TB) {
+	t.Helper()
 	if os.Geteuid() != 0 {
-		return "needs root"
+		t.Skip("hosts lab: needs root")
 	}
-	for _, tool := range []string{"systemd-nspawn", "debootstrap", "nsenter"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			return tool + " not installed (apt-get install systemd-container debootstrap)"
-		}
+	err := EnsureCommands(map[string]string{
+		"systemd-nspawn": "systemd-container",
+		"debootstrap":    "debootstrap",
+		"nsenter":        "util-linux",
+	})
+	if err != nil {
+		t.Fatalf("hosts lab: %v", err)
 	}
-	return ""
 }
 
 // StartHosts brings the hosts lab up with deb installed (hosts.sh up) and tears it
