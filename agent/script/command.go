@@ -288,7 +288,10 @@ func (c Command) start(ctx context.Context, argv []string, out *boundedBuffer) e
 	cmd.WaitDelay = pipeWaitDelay
 	cmd.Stdout = out
 	cmd.Stderr = out
-	return cmd.Run()
+	if err := startNormal(cmd); err != nil {
+		return err
+	}
+	return cmd.Wait()
 }
 
 // boundedBuffer keeps the first MaxOutput bytes written and discards the

@@ -19,80 +19,98 @@ import (
 // the hosts that need it: sub-second advert_int on a host with busy neighbours.
 const defaultRTPriority = 0
 
-// rtRescan is how often threads the Go runtime started since are given the priority. A
-// new thread may be the one that runs an instance's loop next, and at normal priority
-// it can wait behind busy neighbours for longer than a 10 ms advert interval's
-// Master_Down_Interval; listing /proc/self/task costs some 20 µs.
-const rtRescan = 10 * time.Millisecond
+// rtCheck is how often the threads are checked for one that is not at the priority. A
+// thread the runtime starts inherits SCHED_RR from the thread that cloned it, so the
+// check should find none; it is the safety net for a thread cloned while the first
+// pass ran, and it logs what it finds.
+const rtCheck = time.Second
 
-// runRealtime puts every thread of hagent under SCHED_RR at prio, and keeps doing so for
-// the threads the Go runtime starts later, until ctx ends. prio 0 does nothing.
+// runRealtime puts every thread of hagent under SCHED_RR at prio until ctx ends. prio
+// 0 does nothing.
 //
 // Why: at a short advert_int a few tens of milliseconds without CPU are a failover. With
 // two processes spinning on a loaded 2-core host, hagent at normal priority missed its
 // Master_Down_Interval (36 ms at advert_int 0.01) about twice a second, keepalived 2.2.7
-// four times a second; at SCHED_RR hagent missed none. keepalived has vrrp_rt_priority /
-// max_auto_priority for the same reason.
+// four times a second. keepalived has vrrp_rt_priority / max_auto_priority for the same
+// reason.
 //
-// Linux schedules threads, so each one is set. SCHED_RESET_ON_FORK keeps the check and
-// notify scripts hagent starts at normal priority (a runaway script must not run at
-// real-time priority); it also means a new runtime thread starts at normal priority,
-// which is why the threads are rescanned.
+// Linux schedules threads, so each one is set, and without SCHED_RESET_ON_FORK: a
+// thread the Go runtime starts later (a new M, which may run an instance's loop or
+// hold a P the garbage collector's stop-the-world waits for) is cloned from one of
+// these and inherits SCHED_RR. With the flag set on every thread (as before issue 16)
+// each new M started at normal priority until a rescan found it, and one such thread
+// starved by the CPU hogs stalled the master's adverts for 56 ms. Check and notify
+// scripts are kept at normal priority where they are started instead
+// (agent/script: the spawning thread sets the flag for the fork only).
 func runRealtime(ctx context.Context, prio int, log *slog.Logger) {
 	if prio == 0 {
 		return
 	}
-	done := map[int]bool{}
-	if err := setRealtime(prio, done); err != nil {
+	if _, err := setRealtime(prio); err != nil {
 		log.Warn("real-time scheduling not available; running at normal priority", "priority", prio, "err", err)
 		return
 	}
 	log.Info("real-time scheduling", "policy", "SCHED_RR", "priority", prio)
 	go func() {
-		tick := time.NewTicker(rtRescan)
+		tick := time.NewTicker(rtCheck)
 		defer tick.Stop()
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case <-tick.C:
-				if err := setRealtime(prio, done); err != nil {
-					log.Warn("real-time scheduling of a new thread", "err", err)
+				n, err := setRealtime(prio)
+				if err != nil {
+					log.Warn("real-time scheduling of a thread", "err", err)
+				} else if n > 0 {
+					log.Warn("threads found at normal priority and raised", "threads", n, "priority", prio)
 				}
 			}
 		}
 	}()
 }
 
-// setRealtime sets SCHED_RR on every thread of the process not in done, and records them.
-func setRealtime(prio int, done map[int]bool) error {
+// setRealtime sets SCHED_RR prio on every thread of the process that is not at it,
+// repeating until a pass finds none (a thread cloned during a pass by a thread not yet
+// set would otherwise be missed). It returns how many threads it changed.
+func setRealtime(prio int) (int, error) {
+	changed := 0
+	for pass := 0; pass < 10; pass++ {
+		n, err := setRealtimePass(prio)
+		changed += n
+		if err != nil || n == 0 {
+			return changed, err
+		}
+	}
+	return changed, nil
+}
+
+func setRealtimePass(prio int) (int, error) {
 	entries, err := os.ReadDir("/proc/self/task")
 	if err != nil {
-		return fmt.Errorf("list threads: %w", err)
+		return 0, fmt.Errorf("list threads: %w", err)
 	}
-	seen := make(map[int]bool, len(entries))
+	changed := 0
 	for _, e := range entries {
 		tid, err := strconv.Atoi(e.Name())
 		if err != nil {
 			continue
 		}
-		seen[tid] = true
-		if done[tid] {
+		cur, err := unix.SchedGetAttr(tid, 0)
+		if errors.Is(err, unix.ESRCH) {
+			continue // the thread exited meanwhile
+		}
+		if err == nil && cur.Policy == unix.SCHED_RR && cur.Priority == uint32(prio) && cur.Flags&unix.SCHED_FLAG_RESET_ON_FORK == 0 {
 			continue
 		}
-		attr := &unix.SchedAttr{Policy: unix.SCHED_RR, Priority: uint32(prio), Flags: unix.SCHED_FLAG_RESET_ON_FORK}
+		attr := &unix.SchedAttr{Policy: unix.SCHED_RR, Priority: uint32(prio)}
 		if err := unix.SchedSetAttr(tid, attr, 0); err != nil {
 			if errors.Is(err, unix.ESRCH) {
-				continue // the thread exited meanwhile
+				continue
 			}
-			return fmt.Errorf("SCHED_RR priority %d for thread %d: %w", prio, tid, err)
+			return changed, fmt.Errorf("SCHED_RR priority %d for thread %d: %w", prio, tid, err)
 		}
-		done[tid] = true
+		changed++
 	}
-	for tid := range done {
-		if !seen[tid] {
-			delete(done, tid)
-		}
-	}
-	return nil
+	return changed, nil
 }
