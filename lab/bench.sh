@@ -14,7 +14,10 @@
 #   failover   hagent's Failover RPC (hactl failover) and clearing it            ~ 10 s x REPS
 #   partition  VRRP dropped both ways with nft, both MASTER, heal                ~ 2 x 15 s x REPS
 #   scale      RSS/PSS/CPU at 1/50/255 instances, 255-instance link-down failover ~ 2 x (3 x WINDOW + 60 s)
-#   jitter     VRRPv3 advert_int 0.01, idle and 2 CPU hogs, tcpdump on the bridge ~ 2 x (2 x WINDOW + 20 s)
+#   jitter     VRRPv3 advert_int 0.01, both daemons at max_auto_priority 50, labs side by
+#              side, tcpdump on each bridge in every window; idle (1 window), 2 `yes` hogs,
+#              hogs + 200 Watch clients on hagent's master: LAB_JITTER_WINDOWS (3) windows
+#              of LAB_JITTER_SECONDS (default WINDOW) each ~ (1 + 2 x windows) x (window + 5 s)
 # The machine may be shared: LOAD_MAX waits (up to 3 min per group) for the 1-min
 # load average to drop below it; the report records the load and the prober's
 # max spacing. The jitter group needs tcpdump (apt-get install tcpdump).
@@ -42,6 +45,9 @@ cmd="lab/bench.sh"
 [[ -n ${WINDOW:-} ]] && cmd="WINDOW=$WINDOW $cmd"
 [[ -n ${SCALE:-} ]] && cmd="SCALE=$SCALE $cmd"
 [[ -n ${LOAD_MAX:-} ]] && cmd="LOAD_MAX=$LOAD_MAX $cmd"
+for v in LAB_JITTER_WINDOWS LAB_JITTER_SECONDS LAB_JITTER_CONDITIONS; do
+	[[ -n ${!v:-} ]] && cmd="$v=${!v} $cmd"
+done
 LAB_BENCH=1 LAB_BENCH_SCENARIOS=$scenarios LAB_BENCH_DAEMONS=${DAEMONS:-keepalived,hagent} \
 	LAB_BENCH_REPS=${REPS:-5} LAB_BENCH_WINDOW=${WINDOW:-60s} LAB_BENCH_SCALE=${SCALE:-1,50,255} \
 	LAB_BENCH_LOAD_MAX=${LOAD_MAX:-} LAB_BENCH_CMD="$cmd" LAB_BENCH_OUT=$out \
