@@ -13,9 +13,15 @@ const minLogHeight = 3
 
 // layout shares the screen: header, banners, dashboard, timing, event log, status, footer.
 func (m *Model) layout() {
+	m.help.Width = m.width
+	m.alarms = m.computeBanners()
+	m.place()
+}
+
+// place is layout with the banners as they are (see tickRefresh).
+func (m *Model) place() {
 	w, h := m.width, m.height
 	m.help.Width = w
-	m.alarms = m.computeBanners()
 	rest := max(h-1-len(m.alarms)-1-m.footerHeight(), 0)
 	m.dialog.SetSize(w, rest)
 	m.pane.SetSize(w, rest)
@@ -37,7 +43,28 @@ func (m *Model) layout() {
 }
 
 func (m Model) footerHeight() int {
-	return strings.Count(m.help.View(m.keys), "\n") + 1
+	return strings.Count(m.footer(), "\n") + 1
+}
+
+// footerCache keeps the key help: it depends only on the width and whether it is
+// expanded, and layout and View each asked for it on every tick.
+type footerCache struct {
+	width int
+	all   bool
+	text  string
+	ok    bool
+}
+
+// footer is the key help at the bottom.
+func (m Model) footer() string {
+	c := m.footerC
+	if c == nil {
+		return m.help.View(m.keys)
+	}
+	if !c.ok || c.width != m.help.Width || c.all != m.help.ShowAll {
+		*c = footerCache{width: m.help.Width, all: m.help.ShowAll, text: m.help.View(m.keys), ok: true}
+	}
+	return c.text
 }
 
 // maxBanners bounds the alarm lines: at 255 instances a bad moment raises hundreds,
@@ -92,7 +119,7 @@ func (m Model) render() string {
 	}
 	body = body[:max(bodyH, 0)]
 	body = append(body, m.statusLine())
-	body = append(body, strings.Split(m.help.View(m.keys), "\n")...)
+	body = append(body, strings.Split(m.footer(), "\n")...)
 	for i := range body {
 		body[i] = format.Fit(body[i], m.width)
 	}

@@ -3,6 +3,7 @@ package dashboard
 import (
 	"strconv"
 	"strings"
+	"time"
 
 	hactlv1 "github.com/hagent-dev/hagent/gen/hactl/v1"
 
@@ -73,6 +74,10 @@ func (m *Model) NextProblem() bool {
 type compactLine struct {
 	name, vrid, vip, master, age string
 	cells                        []string
+	// ageNode and ageSince are what age is measured from (the newest transition of a
+	// reachable node), kept so that a tick redoes the age alone (SetNow).
+	ageNode  *cluster.NodeState
+	ageSince time.Time
 }
 
 func (m Model) plainLine(r cluster.InstanceRow) compactLine {
@@ -112,7 +117,8 @@ func (m Model) plainLine(r cluster.InstanceRow) compactLine {
 		}
 	}
 	if newest != nil {
-		l.age = format.Age(newestNode.AgentNow(m.now).Sub(newest.GetStateSince().AsTime()))
+		l.ageNode, l.ageSince = newestNode, newest.GetStateSince().AsTime()
+		l.age = format.Age(newestNode.AgentNow(m.now).Sub(l.ageSince))
 	}
 	return l
 }

@@ -86,6 +86,32 @@ func (m *Model) SetData(st *cluster.State, now time.Time) {
 	m.recompute()
 }
 
+// SetNow moves the clock alone: the caller knows that nothing but advert timing
+// changed since the last SetData (see tui's quiet), which changes no classification,
+// order or line but the ages. At 255 instances it is a small part of a SetData, and the
+// console does it on every tick. The rows keep the live instances, so what is drawn
+// from them (the selected block, the timing pane) is current.
+func (m *Model) SetNow(now time.Time) {
+	m.now = now
+	if len(m.shown) == 0 {
+		return
+	}
+	// A new slice: a copy of an older model (bubbletea copies it on every message)
+	// keeps its own lines.
+	shown := make([]entry, len(m.shown))
+	copy(shown, m.shown)
+	ageW := len("AGE")
+	for i := range shown {
+		l := &shown[i].line
+		if l.ageNode != nil {
+			l.age = format.Age(l.ageNode.AgentNow(now).Sub(l.ageSince))
+		}
+		ageW = max(ageW, len(l.age))
+	}
+	m.shown = shown
+	m.colW.age = ageW
+}
+
 // SetFindings sets the number of lint findings per instance ("" counts findings not
 // tied to one): an instance with findings is a problem, and the summary counts them.
 func (m *Model) SetFindings(byInstance map[string]int) {

@@ -4,6 +4,7 @@ package format
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -13,19 +14,32 @@ import (
 
 // Age renders a coarse elapsed time: 12s, 3m12s, 2h05m, 3d4h.
 func Age(d time.Duration) string {
+	// strconv, not fmt: the compact list redoes every instance's age on each tick.
 	if d < 0 {
 		d = 0
 	}
+	var b [24]byte
+	out := b[:0]
 	switch {
 	case d < time.Minute:
-		return fmt.Sprintf("%ds", int(d.Seconds()))
+		out = append(strconv.AppendInt(out, int64(d/time.Second), 10), 's')
 	case d < time.Hour:
-		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
+		out = append(strconv.AppendInt(out, int64(d/time.Minute), 10), 'm')
+		out = append(two(out, int64(d/time.Second)%60), 's')
 	case d < 24*time.Hour:
-		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+		out = append(strconv.AppendInt(out, int64(d/time.Hour), 10), 'h')
+		out = append(two(out, int64(d/time.Minute)%60), 'm')
 	default:
-		return fmt.Sprintf("%dd%dh", int(d.Hours())/24, int(d.Hours())%24)
+		h := int64(d / time.Hour)
+		out = append(strconv.AppendInt(out, h/24, 10), 'd')
+		out = append(strconv.AppendInt(out, h%24, 10), 'h')
 	}
+	return string(out)
+}
+
+// two appends n (0–99) in two digits.
+func two(b []byte, n int64) []byte {
+	return append(b, byte('0'+n/10), byte('0'+n%10))
 }
 
 // Dur renders a short precise duration: 850ms, 1.00s, 3.61s, 12ms, 250µs.
