@@ -333,3 +333,45 @@ func TestQueuedEventsFoldedInOneUpdate(t *testing.T) {
 		t.Fatalf("a batch draws differently from the same messages one by one:\n%s\nwant:\n%s", m.View(), want.View())
 	}
 }
+
+// TestTickAfterQuietDrawsAsAFullRefresh: a tick after only quiet advert timing keeps the
+// classification, order and widths and redoes the ages alone (tickRefresh); what it
+// draws must be what a full refresh draws, also when the clock moves the ages past a
+// minute (a wider AGE column) and with a problem listed first or a filter in force.
+func TestTickAfterQuietDrawsAsAFullRefresh(t *testing.T) {
+	t.Parallel()
+	for name, msgs := range map[string][]tea.Msg{
+		"healthy":  scaleHealthyMsgs(),
+		"fault":    scaleFaultMsgs(),
+		"filtered": scaleFilteredMsgs(),
+	} {
+		var r recorder
+		clock := now
+		opts := r.options()
+		opts.Now = func() time.Time { return clock }
+		m := model(t, opts, 120, 40, msgs...)
+		for i, step := range []time.Duration{250 * time.Millisecond, 70 * time.Second, time.Hour} {
+			b := &hactlv1.AdvertTimingBatchEvent{}
+			for k := 1; k <= scaleN; k++ {
+				b.Timings = append(b.Timings, &hactlv1.AdvertTimingEvent{Instance: fmt.Sprintf("VI_%d", k), AdvertsSent: uint64(180 + i), AdvertsReceived: uint64(280 + 10*i)})
+			}
+			quiet := ev("cenvm72", uint64(10+i), t0.Add(3*time.Minute+time.Duration(i+1)*time.Second), &hactlv1.WatchResponse_AdvertTimingBatch{AdvertTimingBatch: b})
+			if !m.quiet(quiet.Msg) {
+				t.Fatalf("%s: the batch is not quiet", name)
+			}
+			m = update(t, m, quiet)
+			clock = clock.Add(step)
+			before := m.View()
+			m = update(t, m, tickMsg(clock))
+			full := m
+			full.frame = &frameCache{}
+			full.refresh()
+			if got, want := m.View(), full.View(); got != want {
+				t.Fatalf("%s, +%v: the tick draws\n%s\na full refresh draws\n%s", name, step, got, want)
+			}
+			if i > 0 && m.View() == before {
+				t.Fatalf("%s, +%v: the tick drew nothing new (ages, rates):\n%s", name, step, before)
+			}
+		}
+	}
+}
