@@ -46,6 +46,9 @@ type Model struct {
 	counts counts
 	// colW are the compact list's column widths over every shown instance.
 	colW compactWidths
+	// sumLeft and sumRight are the summary's two parts (summaryParts), valid with sumOK.
+	sumLeft, sumRight string
+	sumOK             bool
 	// mode is the operator's choice; compact is what is in force (Auto decides by room,
 	// the lines the full view may use).
 	mode    Mode
@@ -141,6 +144,8 @@ func (m *Model) recompute() {
 	}
 	m.shown = shown
 	m.colW = m.widths()
+	m.sumLeft, m.sumRight = m.summaryParts()
+	m.sumOK = true
 	m.fixSelection()
 }
 

@@ -55,6 +55,19 @@ var summaryStates = []hactlv1.State{
 // summaryLines is the compact view's summary: instances per state per node, then the
 // problem counts; one line when both fit, else two.
 func (m Model) summaryLines() []string {
+	left, right := m.sumLeft, m.sumRight
+	if !m.sumOK {
+		left, right = m.summaryParts()
+	}
+	if format.Width(left)+3+format.Width(right) <= m.width {
+		return []string{left + m.th.Subtle.Render(" │ ") + right}
+	}
+	return []string{left, right}
+}
+
+// summaryParts are the summary's node counts and problem counts, made by recompute (they
+// follow the data, not the clock: a tick reuses them).
+func (m Model) summaryParts() (left, right string) {
 	th := m.th
 	var nodes []string
 	for _, n := range m.nodes {
@@ -85,12 +98,7 @@ func (m Model) summaryLines() []string {
 		}
 		nodes = append(nodes, s)
 	}
-	left := strings.Join(nodes, th.Subtle.Render(" · "))
-	right := m.problemSummary()
-	if format.Width(left)+3+format.Width(right) <= m.width {
-		return []string{left + th.Subtle.Render(" │ ") + right}
-	}
-	return []string{left, right}
+	return strings.Join(nodes, th.Subtle.Render(" · ")), m.problemSummary()
 }
 
 // problemSummary counts the problems, or says there are none.
