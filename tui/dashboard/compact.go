@@ -161,8 +161,71 @@ func (m Model) listHeader(w compactWidths) string {
 	return m.th.Label.Render("  " + strings.Join(parts, "  "))
 }
 
-// listLine renders one instance's line.
+// lineCache keeps the styled list lines by what they are made of: a tick redraws the
+// visible lines, most unchanged, and styling them is most of a redraw at 255 instances.
+// Copies of the model share it; the key is the whole content, so sharing is safe.
+type lineCache struct {
+	lines map[string]string
+}
+
+// lineKey is everything listLine's output depends on.
+func (m Model) lineKey(e entry, w compactWidths) string {
+	var b strings.Builder
+	l := e.line
+	if e.row.Name == m.sel.Instance {
+		b.WriteByte('>')
+	}
+	for _, s := range []string{l.name, l.vrid, l.vip, l.master, l.age} {
+		b.WriteString(s)
+		b.WriteByte(0)
+	}
+	for _, n := range []int{w.name, w.vrid, w.vip, w.master, w.age, len(e.row.Masters()), int(e.prob), m.findings[e.row.Name]} {
+		b.WriteString(strconv.Itoa(n))
+		b.WriteByte(0)
+	}
+	for i, c := range e.row.Cells {
+		switch {
+		case c.Inst == nil:
+			b.WriteByte('-')
+		case !c.Node.Reachable:
+			b.WriteByte('?')
+		default:
+			b.WriteByte('+')
+		}
+		if i < len(l.cells) {
+			b.WriteString(l.cells[i])
+		}
+		if i < len(w.cells) {
+			b.WriteString(strconv.Itoa(w.cells[i]))
+		}
+		b.WriteByte(0)
+	}
+	if e.prob != 0 {
+		// describe names nodes and counts: the text itself, to be sure.
+		b.WriteString(describe(e.row, e.prob, m.findings[e.row.Name]))
+	}
+	return b.String()
+}
+
+// listLine renders one instance's line, from the cache when nothing in it changed.
 func (m Model) listLine(e entry, w compactWidths) string {
+	if m.lineC == nil {
+		return m.renderLine(e, w)
+	}
+	k := m.lineKey(e, w)
+	if v, ok := m.lineC.lines[k]; ok {
+		return v
+	}
+	if len(m.lineC.lines) > 4*max(m.height, 64) {
+		clear(m.lineC.lines) // ages move: old keys never come back
+	}
+	v := m.renderLine(e, w)
+	m.lineC.lines[k] = v
+	return v
+}
+
+// renderLine styles one instance's line.
+func (m Model) renderLine(e entry, w compactWidths) string {
 	th, l := m.th, e.line
 	sel, name := " ", format.Pad(l.name, w.name)
 	if e.row.Name == m.sel.Instance {

@@ -49,6 +49,8 @@ type Model struct {
 	// sumLeft and sumRight are the summary's two parts (summaryParts), valid with sumOK.
 	sumLeft, sumRight string
 	sumOK             bool
+	// lineC caches styled list lines (see lineCache).
+	lineC *lineCache
 	// mode is the operator's choice; compact is what is in force (Auto decides by room,
 	// the lines the full view may use).
 	mode    Mode
@@ -74,7 +76,7 @@ type entry struct {
 
 // New returns an empty dashboard.
 func New(th *theme.Theme, km keys.KeyMap) Model {
-	return Model{th: th, keys: &km, input: newFilterInput(th)}
+	return Model{th: th, keys: &km, input: newFilterInput(th), lineC: &lineCache{lines: map[string]string{}}}
 }
 
 // SetSize sets the area the dashboard may draw in.
