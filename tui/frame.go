@@ -18,7 +18,8 @@ type frameCache struct {
 
 // quiet reports whether an agent message only refreshes numbers that the 250 ms tick
 // redraws anyway: advert timing (counters, intervals), alone or in a batch, that does
-// not change whom the node believes to be master for any instance. Everything an
+// not change whom the node believes to be master for any instance, nor an instance's
+// configured interval. Nothing lint reads changes with a quiet message. Everything an
 // operator must see at once — a transition, a VIP, a probe, a priority, an agent lost —
 // is drawn on arrival.
 func (m Model) quiet(msg cluster.Msg) bool {
@@ -46,6 +47,11 @@ func (m Model) quiet(msg cluster.Msg) bool {
 		}
 		next := at.GetMaster()
 		if next != nil && (next.GetAddress() != in.GetMaster().GetAddress() || next.GetIsSelf() != in.GetMaster().GetIsSelf()) {
+			return false
+		}
+		// The configured interval is config (lint compares it across nodes): it comes
+		// with a reload, and a timing message that differs is news.
+		if c, was := at.GetTiming().GetConfigured(), in.GetTiming().GetConfigured(); c != nil && (c.GetSeconds() != was.GetSeconds() || c.GetNanos() != was.GetNanos()) {
 			return false
 		}
 	}

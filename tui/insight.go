@@ -18,18 +18,32 @@ import (
 // every refresh, so they follow reloads and what the agents hear.
 
 // lintWorthy says whether msg may change a finding. Advert timing and probe results,
-// the bulk of the stream at hundreds of instances, carry nothing lint compares (masters
-// are compared too: the next tick catches a master seen only in advert timing).
+// the bulk of the stream at hundreds of instances, carry nothing lint compares but the
+// master and the configured interval, which make a timing message news (quiet), and
+// applyAgent lints after those.
 func lintWorthy(msg cluster.Msg) bool {
+	if isTiming(msg) {
+		return false
+	}
 	ev, ok := msg.(cluster.Event)
 	if !ok {
 		return true
 	}
-	switch ev.Resp.GetEvent().(type) {
-	case *hactlv1.WatchResponse_AdvertTiming, *hactlv1.WatchResponse_AdvertTimingBatch, *hactlv1.WatchResponse_ProbeResult:
+	_, probe := ev.Resp.GetEvent().(*hactlv1.WatchResponse_ProbeResult)
+	return !probe
+}
+
+// isTiming reports whether msg is advert timing, alone or in a batch.
+func isTiming(msg cluster.Msg) bool {
+	ev, ok := msg.(cluster.Event)
+	if !ok {
 		return false
 	}
-	return true
+	switch ev.Resp.GetEvent().(type) {
+	case *hactlv1.WatchResponse_AdvertTiming, *hactlv1.WatchResponse_AdvertTimingBatch:
+		return true
+	}
+	return false
 }
 
 // refreshInsight lints the live state when it may have changed, and refills an open pane.

@@ -37,9 +37,9 @@ type Model struct {
 	help   *help.Model // a pointer: the model is copied on every message
 	pane   pane.Model  // lint findings (?) or explain (e), over the dashboard
 
-	findings  []lint.Finding
-	lintDirty bool      // a message since the last lint may have changed a finding
-	lintTick  time.Time // when a tick last asked for a lint
+	findings   []lint.Finding
+	lintDirty  bool      // a message since the last lint may have changed a finding
+	bannerTick time.Time // when a tick last recomputed the banners (see tickRefresh)
 
 	status    string
 	statusErr bool
@@ -124,11 +124,6 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case tickMsg:
 		m.now = m.opts.Now()
-		if m.now.Sub(m.lintTick) >= time.Second {
-			// At most once a second, whatever the stream carried: the tick is 4/s, and
-			// at 255 instances a lint is about half of a redraw.
-			m.lintDirty, m.lintTick = true, m.now
-		}
 		m.tickRefresh()
 		return m, tickCmd()
 	case actionDoneMsg:
@@ -164,11 +159,12 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 func (m Model) applyAgent(msgs ...cluster.Msg) (tea.Model, tea.Cmd) {
 	news := false
 	for _, e := range msgs {
-		if !m.quiet(e) {
-			news = true
-		}
+		q := m.quiet(e)
+		news = news || !q
 		m.state.Apply(e)
-		m.lintDirty = m.lintDirty || lintWorthy(e)
+		// A quiet message changes nothing lint reads (see quiet); advert timing that is
+		// news (another master) may.
+		m.lintDirty = m.lintDirty || (!q && (lintWorthy(e) || isTiming(e)))
 	}
 	if news {
 		m.frame = &frameCache{}
@@ -252,20 +248,21 @@ func (m *Model) refresh() {
 // refreshes at once (applyAgent), so what arrived since the last refresh is quiet:
 // advert timing that changes no master. It changes no instance's problem, place or
 // line but the ages, and the rows hold the live instances, so the tick keeps the
-// classification, order and column widths (dashboard.SetNow) and the banners, which
-// it recomputes with the lint, once a second (a certificate's days to expiry follow
-// the clock). At 255 instances this is most of what a tick cost.
+// classification, order and column widths (dashboard.SetNow), the lint findings
+// (lint reads nothing a quiet message changes) and the banners, which it recomputes
+// once a second (a certificate's days to expiry follow the clock). At 255 instances this is most of what a tick cost.
 func (m *Model) tickRefresh() {
 	m.dash.SetNow(m.now)
 	row, _, ok := m.dash.Selected()
 	m.timing.SetData(row, ok, m.now)
 	m.log.SetEntries(m.state.Log())
-	if m.lintDirty {
-		m.refreshInsight()
+	linted := m.lintDirty
+	m.refreshInsight()
+	if linted || m.now.Sub(m.bannerTick) >= time.Second {
+		m.bannerTick = m.now
 		m.layout()
 		return
 	}
-	m.refreshInsight()
 	m.place()
 }
 
