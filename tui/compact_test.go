@@ -375,3 +375,37 @@ func TestTickAfterQuietDrawsAsAFullRefresh(t *testing.T) {
 		}
 	}
 }
+
+// TestTimingThatChangesConfigIsLinted: the console lints only after a message that may
+// change a finding, and a quiet one may not; advert timing that carries another
+// configured interval (what lint compares across nodes) is news, drawn and linted at
+// once, with no tick.
+func TestTimingThatChangesConfigIsLinted(t *testing.T) {
+	t.Parallel()
+	var r recorder
+	m := model(t, r.options(), 120, 40, scaleHealthyMsgs()...)
+	if strings.Contains(m.View(), "lint finding") {
+		t.Fatalf("findings before the change:\n%s", m.View())
+	}
+	timing := func(seq uint64, configured time.Duration) AgentEventMsg {
+		return ev("cenvm72", seq, t0.Add(3*time.Minute+time.Duration(seq)*time.Second), &hactlv1.WatchResponse_AdvertTiming{AdvertTiming: &hactlv1.AdvertTimingEvent{
+			Instance: "VI_9", AdvertsReceived: 300 + seq, Master: &hactlv1.Master{Address: addrOf["cenvm71"], Priority: 100},
+			Timing: &hactlv1.AdvertTiming{Configured: durationpb.New(configured)}}})
+	}
+	same := timing(2, time.Second)
+	if !m.quiet(same.Msg) {
+		t.Fatal("timing with the same configured interval is not quiet")
+	}
+	m = update(t, m, same)
+	if m.lintDirty {
+		t.Fatal("a quiet message asked for a lint")
+	}
+	changed := timing(3, 2*time.Second)
+	if m.quiet(changed.Msg) {
+		t.Fatal("timing with another configured interval is quiet")
+	}
+	m = update(t, m, changed)
+	if v := m.View(); !strings.Contains(v, "lint finding") {
+		t.Fatalf("the new configured interval was not linted at once:\n%s", v)
+	}
+}
