@@ -289,7 +289,7 @@ func TestHosts(t *testing.T) {
 		p := newProber(t)
 		stopAt := time.Now()
 		h.Must(t, "cenvm71", "kill", "-STOP", pid)
-		// WatchdogSec=10, then SIGABRT, then SIGKILL after TimeoutAbortSec=TimeoutStopSec=10.
+		// WatchdogSec=10, then SIGKILL (WatchdogSignal), ExecStopPost cleanup, restart.
 		if err := lab.PollEvery(func() bool {
 			out, _ := h.Exec("cenvm71", "systemctl", "show", "-p", "NRestarts", "--value", "hagent")
 			return strings.TrimSpace(out) != restarts
