@@ -7,9 +7,9 @@ import (
 
 	"github.com/hagent-dev/hagent/agent/config"
 	"github.com/hagent-dev/hagent/agent/netio"
+	"github.com/hagent-dev/hagent/agent/vip"
 	"github.com/hagent-dev/hagent/agent/vrrp"
 	"github.com/vishvananda/netlink"
-	"golang.org/x/sys/unix"
 )
 
 // linkView is what the kernel says about one interface, read once per change and handed
@@ -59,14 +59,7 @@ func readKernelLink(ifname string, ours func(netip.Addr) bool) linkView {
 	}
 	a := l.Attrs()
 	v.index = a.Index
-	switch {
-	case a.RawFlags&unix.IFF_UP == 0:
-		v.down = "admin down"
-	case a.RawFlags&unix.IFF_RUNNING == 0:
-		v.down = "no carrier"
-	default:
-		v.up = true
-	}
+	v.up, v.down = vip.LinkUsable(a.RawFlags)
 	v.v4, v.v4Err = netio.SourceAddr(ifname, netio.IPv4, ours)
 	v.v6, v.v6Err = netio.SourceAddr(ifname, netio.IPv6, ours)
 	return v

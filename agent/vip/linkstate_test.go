@@ -3,17 +3,23 @@ package vip
 import (
 	"testing"
 
-	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
 )
 
-// LinkState reads a link as Watch reports it: loopback is up; a missing interface is
-// an error, not "down".
-func TestLinkStateReadsTheCurrentState(t *testing.T) {
-	up, reason, err := LinkState(netns.None(), "lo")
-	if err != nil || !up || reason != "" {
-		t.Fatalf("LinkState(lo) = %v, %q, %v; want up", up, reason, err)
-	}
-	if up, _, err := LinkState(netns.None(), "hagent-nonesuch0"); err == nil {
-		t.Fatalf("LinkState of a missing interface = %v with no error", up)
+// LinkUsable is keepalived's test for a usable interface: IFF_UP and IFF_RUNNING, and
+// says which is missing.
+func TestLinkUsable(t *testing.T) {
+	for _, c := range []struct {
+		flags  uint32
+		up     bool
+		reason string
+	}{
+		{unix.IFF_UP | unix.IFF_RUNNING, true, ""},
+		{unix.IFF_RUNNING, false, "admin down"},
+		{unix.IFF_UP, false, "no carrier"},
+	} {
+		if up, reason := LinkUsable(c.flags); up != c.up || reason != c.reason {
+			t.Errorf("LinkUsable(%#x) = %v, %q; want %v, %q", c.flags, up, reason, c.up, c.reason)
+		}
 	}
 }

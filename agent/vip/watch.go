@@ -169,7 +169,7 @@ func (w *watcher) link(u netlink.LinkUpdate) Event {
 	if !w.watched(name) {
 		return nil
 	}
-	up, reason := linkState(u.Flags)
+	up, reason := LinkUsable(u.Flags)
 	if last, seen := w.up[name]; seen && last == up {
 		return nil
 	}
@@ -180,29 +180,10 @@ func (w *watcher) link(u netlink.LinkUpdate) Event {
 	return LinkDown{Ifname: name, Reason: reason}
 }
 
-// LinkState reads ifname's current state in the network namespace ns (netns.None()
-// for the current one), by the same test as Watch's LinkUp/LinkDown: up, or down and
-// why ("admin down", "no carrier"). It fails if the interface does not exist.
-func LinkState(ns netns.NsHandle, ifname string) (up bool, reason string, err error) {
-	h := &netlink.Handle{}
-	if ns.IsOpen() {
-		if h, err = netlink.NewHandleAt(ns); err != nil {
-			return false, "", fmt.Errorf("link state of %s: netlink handle: %w", ifname, err)
-		}
-	}
-	defer h.Close()
-	l, err := h.LinkByName(ifname)
-	if err != nil {
-		return false, "", fmt.Errorf("link state of %s: %w", ifname, err)
-	}
-	up, reason = linkState(l.Attrs().RawFlags)
-	return up, reason, nil
-}
-
-// linkState applies keepalived's test for a usable interface: IFF_UP and
+// LinkUsable applies keepalived's test for a usable interface: IFF_UP and
 // IFF_RUNNING. IFF_RUNNING follows the operational state, so a veth whose
 // peer is down, or a cable pulled, is down too.
-func linkState(flags uint32) (up bool, reason string) {
+func LinkUsable(flags uint32) (up bool, reason string) {
 	switch {
 	case flags&unix.IFF_UP == 0:
 		return false, "admin down"
