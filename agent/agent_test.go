@@ -240,23 +240,7 @@ func startWith(t *testing.T, conf string, adjust func(*Agent)) *harness {
 	if adjust != nil {
 		adjust(h.a)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	h.stop = cancel
-	ready := make(chan struct{})
-	go func() { h.done <- h.a.Run(ctx, func() { close(ready) }) }()
-	select {
-	case <-ready:
-	case err := <-h.done:
-		t.Fatalf("agent did not start: %v", err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-h.done:
-		case <-time.After(5 * time.Second):
-			t.Error("agent did not stop")
-		}
-	})
+	h.stop = runAgent(t, h.a, h.done)
 	return h
 }
 
@@ -643,4 +627,28 @@ func TestNotifyStuckScriptDoesNotStallLaterOnes(t *testing.T) {
 		t.Errorf("stop took %v with a stuck notify script, want about the handoff %v", d, notifyHandoff)
 	}
 	waitFor(t, 5*time.Second, "the stuck notify_master killed", func() bool { return syscall.Kill(pid, 0) != nil })
+}
+
+// runAgent runs a until the test ends: it waits until a is ready (Run's result goes to
+// done), and at cleanup stops it and waits for Run to return. The returned function
+// stops it earlier.
+func runAgent(t *testing.T, a *Agent, done chan error) context.CancelFunc {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan struct{})
+	go func() { done <- a.Run(ctx, func() { close(ready) }) }()
+	select {
+	case <-ready:
+	case err := <-done:
+		t.Fatalf("agent did not start: %v", err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			t.Error("agent did not stop")
+		}
+	})
+	return cancel
 }

@@ -114,22 +114,7 @@ func startLinks(t *testing.T, links *linkViews) *linkHarness {
 	h.a.openConn = h.segs.open
 	h.a.readLink = links.read
 	h.a.watchNet = false
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan struct{})
-	go func() { h.done <- h.a.Run(ctx, func() { close(ready) }) }()
-	select {
-	case <-ready:
-	case err := <-h.done:
-		t.Fatalf("agent did not start: %v", err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-h.done:
-		case <-time.After(5 * time.Second):
-			t.Error("agent did not stop")
-		}
-	})
+	runAgent(t, h.a, h.done)
 	return h
 }
 
