@@ -227,6 +227,9 @@ func (a *Agent) shutdown() {
 	}
 	wg.Wait()
 	a.wg.Wait()
+	if c, ok := a.announcer.(interface{ Close() }); ok {
+		c.Close() // every instance has ended: no announcement is left to send
+	}
 	a.stopKernelWatch()
 	// The group's notify_stop, after every member stopped.
 	a.stopSyncGroups()
@@ -263,11 +266,6 @@ func (a *Agent) startInstanceLocked(ctx context.Context, cfg *config.Config, ic 
 		in.notify.after = prev.done
 	}
 	a.notifiers[ic.Name] = in.notify
-	a.notifyWG.Add(1)
-	go func() {
-		defer a.notifyWG.Done()
-		in.notify.run()
-	}()
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -28,7 +29,7 @@ const timingEventIntervals = 16
 // before the state machine, and counted. The loop takes a packet in about a microsecond,
 // so a short queue absorbs any burst; the buffer is allocated up front for every
 // instance, so a long one costs memory at hundreds of instances.
-const packetQueue = 128
+const packetQueue = 32
 
 // packetMsg is one received VRRP packet, its bytes owned by the message.
 type packetMsg struct {
@@ -75,9 +76,12 @@ type instance struct {
 	notify  *notifier
 	packets chan packetMsg
 	inbox   chan any
-	// announceQ feeds announceLoop; master tells it whether the VIPs are still ours.
-	announceQ chan announceJob
-	master    atomic.Bool
+	// annQueue feeds announceRun (annBusy: one is running); master tells it whether
+	// the VIPs are still ours.
+	annMu    sync.Mutex
+	annQueue []announceJob
+	annBusy  bool
+	master   atomic.Bool
 	// queueDrops counts packets dropped because the loop was behind; the socket reader
 	// adds to it without waiting for the loop, which may be stopping or stuck.
 	queueDrops atomic.Uint64
@@ -126,8 +130,7 @@ func newInstance(a *Agent, cfg *config.Config, ic *config.Instance) (*instance, 
 		family:      family,
 		log:         a.log.With("instance", ic.Name),
 		packets:     make(chan packetMsg, packetQueue),
-		announceQ:   make(chan announceJob, 4),
-		inbox:       make(chan any, 256),
+		inbox:       make(chan any, 64),
 		stopped:     make(chan struct{}),
 		stopReq:     make(chan struct{}),
 		deadlines:   map[vrrp.TimerKind]time.Time{},
@@ -170,7 +173,7 @@ func newInstance(a *Agent, cfg *config.Config, ic *config.Instance) (*instance, 
 		// Not healthy until it says so: no weight counts before the first result.
 		in.probeViews[key] = &probeView{name: t.name, kind: t.kind, weight: t.weight, pending: true, reason: waitingReason}
 	}
-	in.notify = newNotifier(ic, cfg.Global, in.log)
+	in.notify = newNotifier(ic, cfg.Global, &a.notifyWG, in.log)
 	if ic.SyncGroup != "" {
 		in.group = a.groups[ic.SyncGroup]
 	}
@@ -313,7 +316,6 @@ func (in *instance) stop() {
 func (in *instance) run(ctx context.Context) {
 	defer close(in.stopped)
 	defer in.notify.close() // the queued scripts run on; the agent waits for them on shutdown
-	go in.announceLoop()
 
 	now := time.Now()
 	// A VIP left behind by a crash: we start as BACKUP (or as the owner, which binds

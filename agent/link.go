@@ -46,7 +46,12 @@ func (v linkView) source(f netio.Family) (netip.Addr, error) {
 
 // readKernelLink reads ifname's state in the agent's network namespace. ours tells the
 // agent's own VIPs, which are never a source address.
-func readKernelLink(ifname string, ours func(netip.Addr) bool) linkView {
+func readKernelLink(ifname string, ours func(netip.Addr) bool) (v linkView) {
+	vip.WithNetlink(func() { v = readKernelLinkNow(ifname, ours) })
+	return v
+}
+
+func readKernelLinkNow(ifname string, ours func(netip.Addr) bool) linkView {
 	v := linkView{name: ifname}
 	l, err := netlink.LinkByName(ifname)
 	if err != nil {

@@ -31,6 +31,9 @@ type notifyJob struct {
 	as      script.RunAs
 }
 
+// notifyBacklog bounds the transitions whose scripts wait to run.
+const notifyBacklog = 64
+
 // notifier runs an instance's notify scripts in order, off the instance's loop, with
 // the one runner every script uses (package script: argv, /bin/sh for a file without
 // "#!", fixed environment, run-as user, process group killed at the timeout). The
@@ -38,26 +41,32 @@ type notifyJob struct {
 // hold up a reload, nor the instance's packets (keepalived does not wait for them at
 // all). The scripts of an instance restarted by a reload run after those of the
 // instance it replaces (after), so a script that records the state sees them in order.
+//
+// A goroutine runs the queue only while it holds scripts: most instances have no
+// notify script, and at hundreds of instances an idle runner each would cost more
+// memory than the instances themselves.
 type notifier struct {
 	ic     *config.Instance // read and written by the instance's loop only
 	global script.RunAs     // global_defs script_user
 	log    *slog.Logger
-	jobs   chan []notifyJob
-	done   chan struct{}
-	after  <-chan struct{} // the previous notifier of the same instance name, if any
+	wg     *sync.WaitGroup // the agent's: shutdown waits for every runner
 
-	// running counts scripts still running after their handoff; once the queue is
-	// closed and drained, run waits for them one more handoff, then kills them.
-	running sync.WaitGroup
+	mu      sync.Mutex
+	queue   [][]notifyJob
+	busy    bool            // a runner goroutine is draining the queue
+	closed  bool            // no more transitions: done closes once the queue is drained
+	after   <-chan struct{} // the previous notifier of the same instance name, if any
+	done    chan struct{}
+	running sync.WaitGroup // scripts still running after their handoff
 	ctx     context.Context
 	cancel  context.CancelFunc
 }
 
-func newNotifier(ic *config.Instance, g config.Global, log *slog.Logger) *notifier {
+func newNotifier(ic *config.Instance, g config.Global, wg *sync.WaitGroup, log *slog.Logger) *notifier {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &notifier{
-		ic: ic, global: script.RunAs{User: g.ScriptUser, Group: g.ScriptGroup}, log: log,
-		jobs: make(chan []notifyJob, 64), done: make(chan struct{}), ctx: ctx, cancel: cancel,
+		ic: ic, global: script.RunAs{User: g.ScriptUser, Group: g.ScriptGroup}, log: log, wg: wg,
+		done: make(chan struct{}), ctx: ctx, cancel: cancel,
 	}
 }
 
@@ -91,33 +100,77 @@ func (n *notifier) transition(to vrrp.State, priority uint8) {
 			jobs = append(jobs, notifyJob{keyword: "notify", argv: argv, as: n.ic.NotifyLines["notify"].As})
 		}
 	}
-	if len(jobs) == 0 {
-		return
-	}
-	select {
-	case n.jobs <- jobs:
-	default:
+	if len(jobs) > 0 && !n.enqueue(jobs) {
 		n.log.Warn("notify scripts backlogged; dropping", "state", word)
 	}
 }
 
+// enqueue queues one transition's scripts, starting a runner if none is running. It
+// reports false when the backlog is full (or the notifier is closed).
+func (n *notifier) enqueue(jobs []notifyJob) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed || len(n.queue) >= notifyBacklog {
+		return false
+	}
+	n.queue = append(n.queue, jobs)
+	n.startLocked()
+	return true
+}
+
+// startLocked starts a runner unless one is running.
+func (n *notifier) startLocked() {
+	if n.busy {
+		return
+	}
+	n.busy = true
+	if n.wg != nil {
+		n.wg.Add(1)
+	}
+	go n.run()
+}
+
+// run drains the queue, then ends; the last one, after close, finishes the notifier.
 func (n *notifier) run() {
-	defer close(n.done)
+	if n.wg != nil {
+		defer n.wg.Done()
+	}
 	if n.after != nil {
 		<-n.after
+		n.after = nil // only this runner reads it: busy keeps runners one at a time
 	}
-	for jobs := range n.jobs {
+	for {
+		n.mu.Lock()
+		if len(n.queue) == 0 {
+			n.busy = false
+			closed := n.closed
+			n.mu.Unlock()
+			if closed {
+				n.finish()
+				close(n.done)
+			}
+			return
+		}
+		jobs := n.queue[0]
+		n.queue = n.queue[1:]
+		n.mu.Unlock()
 		for _, j := range jobs {
 			n.exec(j)
 		}
 	}
-	n.finish()
 }
 
 // close ends the queue: the scripts already queued still run, and done closes after
 // the last. Only the instance's loop calls it, after its last transition.
 func (n *notifier) close() {
-	close(n.jobs)
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		return
+	}
+	n.closed = true
+	// A runner finishes the notifier (it may wait for a predecessor and for scripts).
+	n.startLocked()
 }
 
 // finish gives scripts still running one more handoff to end, then kills them, so

@@ -48,20 +48,15 @@ func newSyncGroup(a *Agent, sg *config.SyncGroup, global config.Global) *syncGro
 		core: vrrp.NewSyncGroup(sg.Name, sg.Members),
 		wake: make(chan struct{}, 1),
 		// The instances' notify runner, fed by runNotify instead of transition.
-		notify: newNotifier(nil, global, log),
+		notify: newNotifier(nil, global, &a.notifyWG, log),
 		done:   make(chan struct{}),
 	}
 }
 
-// start runs the group's delivery goroutine and its notify runner; the agent's
-// shutdown waits for the runner's scripts (notifyWG), a reload does not.
+// start runs the group's delivery goroutine. Its notify scripts run while queued; the
+// agent's shutdown waits for them (notifyWG), a reload does not.
 func (g *syncGroup) start(ctx context.Context) {
 	ctx, g.cancel = context.WithCancel(ctx)
-	g.a.notifyWG.Add(1)
-	go func() {
-		defer g.a.notifyWG.Done()
-		g.notify.run()
-	}()
 	go g.run(ctx)
 }
 
@@ -138,9 +133,7 @@ func (g *syncGroup) runNotify(cfg *config.SyncGroup, to vrrp.State) {
 	if len(jobs) == 0 {
 		return
 	}
-	select {
-	case g.notify.jobs <- jobs:
-	default:
+	if !g.notify.enqueue(jobs) {
 		g.log.Warn("sync group notify scripts backlogged; dropping", "state", to.String())
 	}
 }

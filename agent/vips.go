@@ -99,7 +99,7 @@ type announceJob struct {
 }
 
 // announce queues n rounds of GARP / unsolicited NA for the VIPs, per device, for
-// announceLoop. The loop never sends them itself: each Announce opens and closes a
+// announceRun. The loop never sends them itself: each Announce opens and closes a
 // packet socket, and the close waits for an RCU grace period (synchronize_net), 10 ms
 // and more on a busy host; a burst of garp_master_repeat of them held the loop long
 // enough to miss a 10 ms advert interval's Master_Down_Interval.
@@ -111,31 +111,45 @@ func (in *instance) announce(n int) {
 		}
 		j.byDev[v.Dev] = append(j.byDev[v.Dev], v.Prefix.Addr())
 	}
-	select {
-	case in.announceQ <- j:
-	default:
+	in.annMu.Lock()
+	defer in.annMu.Unlock()
+	if len(in.annQueue) >= announceBacklog {
 		in.log.Warn("announcements are behind; skipping a burst", "rounds", n)
+		return
+	}
+	in.annQueue = append(in.annQueue, j)
+	if !in.annBusy {
+		in.annBusy = true
+		go in.announceRun()
 	}
 }
 
-// announceLoop sends the queued announcements until the instance stops. A burst stops
-// early once the instance is no longer MASTER: the VIPs are no longer ours to claim.
-func (in *instance) announceLoop() {
+// announceBacklog bounds the bursts waiting to be sent.
+const announceBacklog = 4
+
+// announceRun sends the queued announcements, then ends: a goroutine per instance only
+// while it has bursts to send. A burst stops early once the instance is no longer
+// MASTER: the VIPs are no longer ours to claim.
+func (in *instance) announceRun() {
 	for {
-		select {
-		case j := <-in.announceQ:
-			for range j.rounds {
-				if !in.master.Load() {
-					break
-				}
-				for _, d := range j.devs {
-					if err := in.a.announcer.Announce(d, j.byDev[d]); err != nil {
-						in.log.Warn("announce VIPs", "dev", d, "err", err)
-					}
+		in.annMu.Lock()
+		if len(in.annQueue) == 0 {
+			in.annBusy = false
+			in.annMu.Unlock()
+			return
+		}
+		j := in.annQueue[0]
+		in.annQueue = in.annQueue[1:]
+		in.annMu.Unlock()
+		for range j.rounds {
+			if !in.master.Load() {
+				break
+			}
+			for _, d := range j.devs {
+				if err := in.a.announcer.Announce(d, j.byDev[d]); err != nil {
+					in.log.Warn("announce VIPs", "dev", d, "err", err)
 				}
 			}
-		case <-in.stopped:
-			return
 		}
 	}
 }

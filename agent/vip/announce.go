@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"sync"
 
 	"github.com/mdlayher/ethernet"
 	"github.com/mdlayher/packet"
@@ -22,15 +23,45 @@ type Announcer interface {
 	Announce(ifname string, addrs []netip.Addr) error
 }
 
-// PacketAnnouncer sends announcements through AF_PACKET sockets, opened per
-// call in the calling thread's network namespace, so that an interface that
-// was recreated since the last burst is found again.
-type PacketAnnouncer struct{}
+// PacketAnnouncer sends announcements through AF_PACKET sockets, one per
+// interface and EtherType, opened in the network namespace of the thread that
+// first announces on it and kept open: closing a packet socket waits for an RCU
+// grace period (10 ms and more on a busy host), and 255 instances taking over at
+// once each opening and closing their own held a thread apiece meanwhile. An
+// interface re-created since (a new index) gets a new socket; one that fails a
+// send is closed and opened again on the next announcement. Announcements are
+// sent one call at a time.
+type PacketAnnouncer struct {
+	mu    sync.Mutex
+	conns map[announceKey]*announceConn
+}
 
-var _ Announcer = PacketAnnouncer{}
+type announceKey struct {
+	ifname    string
+	etherType int
+}
 
-// NewAnnouncer returns the Announcer of the current network namespace.
-func NewAnnouncer() PacketAnnouncer { return PacketAnnouncer{} }
+type announceConn struct {
+	ifindex int
+	c       *packet.Conn
+}
+
+var _ Announcer = (*PacketAnnouncer)(nil)
+
+// NewAnnouncer returns an Announcer for the current network namespace.
+func NewAnnouncer() *PacketAnnouncer {
+	return &PacketAnnouncer{conns: map[announceKey]*announceConn{}}
+}
+
+// Close closes the announcer's sockets.
+func (p *PacketAnnouncer) Close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for k, c := range p.conns {
+		c.c.Close()
+		delete(p.conns, k)
+	}
+}
 
 // dropAll is a socket filter accepting nothing: the announce sockets only
 // send, and must not queue the segment's ARP and IPv6 traffic meanwhile.
@@ -46,10 +77,12 @@ func mustAssemble(insns ...bpf.Instruction) []bpf.RawInstruction {
 
 // Announce implements Announcer. It tries every address and returns the
 // errors of those it could not announce.
-func (PacketAnnouncer) Announce(ifname string, addrs []netip.Addr) error {
+func (p *PacketAnnouncer) Announce(ifname string, addrs []netip.Addr) error {
 	if len(addrs) == 0 {
 		return nil
 	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	ifi, err := net.InterfaceByName(ifname)
 	if err != nil {
 		return fmt.Errorf("announce on %s: %w", ifname, err)
@@ -67,13 +100,13 @@ func (PacketAnnouncer) Announce(ifname string, addrs []netip.Addr) error {
 	}
 	var errs []error
 	if len(v4) > 0 {
-		errs = append(errs, send(ifi, unix.ETH_P_ARP, ethernet.Broadcast, v4, func(ip netip.Addr) ([]byte, error) {
+		errs = append(errs, p.send(ifi, unix.ETH_P_ARP, ethernet.Broadcast, v4, func(ip netip.Addr) ([]byte, error) {
 			return GARPFrame(ifi.HardwareAddr, ip)
 		}))
 	}
 	if len(v6) > 0 {
 		src := linkLocal(ifi.Index)
-		errs = append(errs, send(ifi, unix.ETH_P_IPV6, allNodesMAC, v6, func(ip netip.Addr) ([]byte, error) {
+		errs = append(errs, p.send(ifi, unix.ETH_P_IPV6, allNodesMAC, v6, func(ip netip.Addr) ([]byte, error) {
 			from := src
 			if !from.IsValid() {
 				from = ip // no usable link-local address: the VIP is ours too
@@ -84,21 +117,37 @@ func (PacketAnnouncer) Announce(ifname string, addrs []netip.Addr) error {
 	return errors.Join(errs...)
 }
 
-func send(ifi *net.Interface, etherType int, dst net.HardwareAddr, addrs []netip.Addr, build func(netip.Addr) ([]byte, error)) error {
-	c, err := packet.Listen(ifi, packet.Raw, etherType, &packet.Config{Filter: dropAll})
-	if err != nil {
-		return fmt.Errorf("announce on %s: open packet socket: %w", ifi.Name, err)
+// send writes one frame per address on the interface's socket for etherType.
+func (p *PacketAnnouncer) send(ifi *net.Interface, etherType int, dst net.HardwareAddr, addrs []netip.Addr, build func(netip.Addr) ([]byte, error)) error {
+	key := announceKey{ifname: ifi.Name, etherType: etherType}
+	ac := p.conns[key]
+	if ac != nil && ac.ifindex != ifi.Index {
+		ac.c.Close() // bound to an interface that no longer exists
+		delete(p.conns, key)
+		ac = nil
 	}
-	defer c.Close()
+	if ac == nil {
+		c, err := packet.Listen(ifi, packet.Raw, etherType, &packet.Config{Filter: dropAll})
+		if err != nil {
+			return fmt.Errorf("announce on %s: open packet socket: %w", ifi.Name, err)
+		}
+		ac = &announceConn{ifindex: ifi.Index, c: c}
+		p.conns[key] = ac
+	}
 	var errs []error
 	for _, ip := range addrs {
 		frame, err := build(ip)
 		if err == nil {
-			_, err = c.WriteTo(frame, &packet.Addr{HardwareAddr: dst})
+			_, err = ac.c.WriteTo(frame, &packet.Addr{HardwareAddr: dst})
 		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("announce %v on %s: %w", ip, ifi.Name, err))
 		}
+	}
+	if len(errs) > 0 {
+		// Open afresh next time: the interface may have gone and come back.
+		ac.c.Close()
+		delete(p.conns, key)
 	}
 	return errors.Join(errs...)
 }

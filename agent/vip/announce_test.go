@@ -111,3 +111,72 @@ func TestAnnounceNeedsEthernet(t *testing.T) {
 		t.Error("announce on loopback succeeded")
 	}
 }
+
+// TestAnnounceKeepsItsSocketAcrossBursts: one socket per interface and EtherType for
+// every burst (opening and closing one per burst held a thread per instance in the RCU
+// wait of the close), and a new one once the interface was re-created, so the GARPs
+// still leave after `ip link del` + `add`.
+func TestAnnounceKeepsItsSocketAcrossBursts(t *testing.T) {
+	t.Parallel()
+	nsA, nsB := newNamespace(t, true), newNamespace(t, true)
+	mkLink := func() {
+		run(t, "ip", "-n", nsA, "link", "add", "eth0", "type", "veth", "peer", "name", "eth0", "netns", nsB)
+		run(t, "ip", "-n", nsA, "link", "set", "eth0", "up")
+		run(t, "ip", "-n", nsB, "link", "set", "eth0", "up")
+		waitOperUp(t, nsA, "eth0")
+		waitOperUp(t, nsB, "eth0")
+	}
+	mkLink()
+	an := NewAnnouncer()
+	t.Cleanup(an.Close)
+	v4 := netip.MustParseAddr("198.51.100.10")
+	announce := func() { inNamespace(t, nsA, func() error { return an.Announce("eth0", []netip.Addr{v4}) }) }
+	socketOf := func() *packet.Conn {
+		t.Helper()
+		an.mu.Lock()
+		defer an.mu.Unlock()
+		if len(an.conns) != 1 {
+			t.Fatalf("announcer holds %d sockets, want 1", len(an.conns))
+		}
+		for _, c := range an.conns {
+			return c.c
+		}
+		return nil
+	}
+	announce()
+	first := socketOf()
+	announce()
+	if socketOf() != first {
+		t.Fatal("the second burst opened a new socket")
+	}
+
+	run(t, "ip", "-n", nsA, "link", "del", "eth0")
+	mkLink()
+	var arpConn *packet.Conn
+	inNamespace(t, nsB, func() error {
+		ifi, err := net.InterfaceByName("eth0")
+		if err != nil {
+			return err
+		}
+		arpConn, err = packet.Listen(ifi, packet.Raw, unix.ETH_P_ARP, nil)
+		return err
+	})
+	t.Cleanup(func() { arpConn.Close() })
+	announce()
+	if socketOf() == first {
+		t.Fatal("a burst after the interface was re-created used the socket of the old one")
+	}
+	if err := arpConn.SetReadDeadline(time.Now().Add(3 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 1500)
+	for {
+		n, _, err := arpConn.ReadFrom(buf)
+		if err != nil {
+			t.Fatalf("no gratuitous ARP on the re-created interface: %v", err)
+		}
+		if n >= 42 && bytes.Equal(buf[38:42], v4.AsSlice()) {
+			return
+		}
+	}
+}

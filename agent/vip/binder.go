@@ -40,10 +40,15 @@ func NewBinder(h *netlink.Handle) *NetlinkBinder {
 // prefix length) is not an error: Add reports changed=false. IPv6 addresses
 // skip duplicate address detection (nodad) so they are usable at once, as
 // a VIP taking over from a failed master must be.
-func (b *NetlinkBinder) Add(v VIP) (bool, error) {
+func (b *NetlinkBinder) Add(v VIP) (changed bool, err error) {
 	if err := v.validate(); err != nil {
 		return false, err
 	}
+	WithNetlink(func() { changed, err = b.add(v) })
+	return changed, err
+}
+
+func (b *NetlinkBinder) add(v VIP) (bool, error) {
 	link, err := b.h.LinkByName(v.Dev)
 	if err != nil {
 		return false, fmt.Errorf("add %v: %w", v, err)
@@ -74,10 +79,15 @@ func (b *NetlinkBinder) Add(v VIP) (bool, error) {
 // only (not label), so an address whose label was changed by hand still
 // goes. An address or device that is already gone is not an error: Remove
 // reports changed=false.
-func (b *NetlinkBinder) Remove(v VIP) (bool, error) {
+func (b *NetlinkBinder) Remove(v VIP) (changed bool, err error) {
 	if !v.Prefix.IsValid() || v.Dev == "" {
 		return false, fmt.Errorf("remove %v: invalid address or device", v)
 	}
+	WithNetlink(func() { changed, err = b.remove(v) })
+	return changed, err
+}
+
+func (b *NetlinkBinder) remove(v VIP) (bool, error) {
 	link, err := b.h.LinkByName(v.Dev)
 	if err != nil {
 		var notFound netlink.LinkNotFoundError
@@ -96,7 +106,12 @@ func (b *NetlinkBinder) Remove(v VIP) (bool, error) {
 }
 
 // List returns every address on ifname, both families.
-func (b *NetlinkBinder) List(ifname string) ([]netip.Prefix, error) {
+func (b *NetlinkBinder) List(ifname string) (list []netip.Prefix, err error) {
+	WithNetlink(func() { list, err = b.list(ifname) })
+	return list, err
+}
+
+func (b *NetlinkBinder) list(ifname string) ([]netip.Prefix, error) {
 	link, err := b.h.LinkByName(ifname)
 	if err != nil {
 		return nil, fmt.Errorf("list addresses of %s: %w", ifname, err)
