@@ -31,6 +31,8 @@ type Instance struct {
 
 	// timers holds one deadline per TimerKind; zero is disarmed.
 	timers [TimerRelease + 1]time.Time
+	// fired is the deadline of the timer being handled (set by fire).
+	fired time.Time
 	// downWhy says why the Master_Down_Timer was last set, for the transition to MASTER;
 	// it is formatted only then, to keep the per-advert path free of allocations.
 	downWhy downCause

@@ -214,7 +214,7 @@ func (i *Instance) stepMaster(ev Event) {
 			return
 		}
 		i.sendAdvert(i.prio)
-		i.arm(TimerAdver, i.now.Add(i.cfg.AdverInt))
+		i.arm(TimerAdver, i.nextAdvert(i.fired))
 	case AdvertReceived:
 		if a, ok := i.receive(ev); ok {
 			i.masterReceive(ev.Src, &a)

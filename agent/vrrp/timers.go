@@ -76,5 +76,20 @@ func (i *Instance) fire(k TimerKind) bool {
 		return false
 	}
 	i.timers[k] = time.Time{}
+	i.fired = at
 	return true
+}
+
+// nextAdvert is the Adver_Timer's next deadline after the one that fired: on the grid
+// the master's adverts started on (fired + AdverInt), so a late wake-up delays one
+// advert and not every later one. keepalived's vrrp_init_instance_sands re-arms from
+// the time it handled the expiry, and each interval then carries that wake-up latency.
+// When the next grid point has already passed (the driver was held up for a whole
+// interval or more) the grid restarts from now: one advert now and the next a full
+// interval later, never a burst of catch-up adverts.
+func (i *Instance) nextAdvert(fired time.Time) time.Time {
+	if next := fired.Add(i.cfg.AdverInt); next.After(i.now) {
+		return next
+	}
+	return i.now.Add(i.cfg.AdverInt)
 }

@@ -118,3 +118,151 @@ func TestStaleTimerFiredIsIgnored(t *testing.T) {
 		t.Fatalf("fire of cancelled adver timer: %#v", acts)
 	}
 }
+
+// tenMsMaster is a VRRPv3 address owner at advert_int 0.01: MASTER from t0, its
+// Adver_Timer at t0+10ms.
+func tenMsMaster(t *testing.T) (*Instance, Config) {
+	t.Helper()
+	c := v3Config()
+	c.AdverInt = 10 * time.Millisecond
+	c.Priority = 255
+	i := started(t, c)
+	wantState(t, i, StateMaster)
+	if got := i.timers[TimerAdver]; !got.Equal(t0.Add(c.AdverInt)) {
+		t.Fatalf("first Adver_Timer at %v, want t0+10ms", got)
+	}
+	return i, c
+}
+
+// fireAdverLate delivers the Adver_Timer late by late and checks that exactly one
+// advert went out; it returns the re-armed deadline.
+func fireAdverLate(t *testing.T, i *Instance, late time.Duration) time.Time {
+	t.Helper()
+	at := i.timers[TimerAdver]
+	acts := i.Step(at.Add(late), TimerFired{Kind: TimerAdver})
+	if p := sentPriorities(acts); len(p) != 1 {
+		t.Fatalf("fired %s late: sent %v, want one advert", late, p)
+	}
+	return armed(t, acts, TimerAdver)
+}
+
+// A master re-arms the Adver_Timer from the deadline that fired, not from when the
+// expiry was handled: a wake-up 3 ms late delays that advert only, and the later ones
+// stay on the grid t0 + n*10ms (with the re-arm from "now" every interval would carry
+// the latency and the adverts would drift).
+func TestAdverTimer_LateFireKeepsTheGrid(t *testing.T) {
+	t.Parallel()
+	i, _ := tenMsMaster(t)
+	ms := time.Millisecond
+	if got := fireAdverLate(t, i, 3*ms); !got.Equal(t0.Add(20 * ms)) {
+		t.Fatalf("fired at t0+13ms: next at t0+%s, want t0+20ms", got.Sub(t0))
+	}
+	if got := fireAdverLate(t, i, 0); !got.Equal(t0.Add(30 * ms)) {
+		t.Fatalf("fired on time at t0+20ms: next at t0+%s, want t0+30ms", got.Sub(t0))
+	}
+	// Just under a whole interval late: the next grid point is still ahead.
+	if got := fireAdverLate(t, i, 10*ms-time.Nanosecond); !got.Equal(t0.Add(40 * ms)) {
+		t.Fatalf("fired at t0+40ms-1ns: next at t0+%s, want t0+40ms", got.Sub(t0))
+	}
+	if st := i.Status(t0.Add(40 * ms)); st.AdvertsSent != 4 {
+		t.Fatalf("%d adverts sent, want 4 (start + 3 fires)", st.AdvertsSent)
+	}
+}
+
+// Held up for a whole interval or more, the master sends one advert and restarts the
+// grid from now: no burst of catch-up adverts for the grid points it missed.
+func TestAdverTimer_FireLaterThanAnIntervalRestartsFromNow(t *testing.T) {
+	t.Parallel()
+	for _, late := range []time.Duration{10 * time.Millisecond, 10*time.Millisecond + time.Nanosecond, 37 * time.Millisecond} {
+		t.Run(late.String(), func(t *testing.T) {
+			t.Parallel()
+			i, c := tenMsMaster(t)
+			now := t0.Add(c.AdverInt + late)
+			if got := fireAdverLate(t, i, late); !got.Equal(now.Add(c.AdverInt)) {
+				t.Fatalf("fired %s late at t0+%s: next at t0+%s, want now+10ms = t0+%s",
+					late, now.Sub(t0), got.Sub(t0), now.Add(c.AdverInt).Sub(t0))
+			}
+			// The restarted grid holds: late again by 2 ms, the next stays on it.
+			grid := i.timers[TimerAdver]
+			if got := fireAdverLate(t, i, 2*time.Millisecond); !got.Equal(grid.Add(c.AdverInt)) {
+				t.Fatalf("next at t0+%s, want t0+%s", got.Sub(t0), grid.Add(c.AdverInt).Sub(t0))
+			}
+		})
+	}
+}
+
+// Every advert sent out of turn restarts the grid from its own send time, as RFC 5798
+// 6.4.3 resets the Adver_Timer to Advertisement_Interval after it: the first advert as
+// master (a late Master_Down_Timer counts from the takeover, not from its deadline), a
+// reload (the new advert_int from the reload, keepalived's reload_master), a priority
+// change, and the answer to a priority-0 advert. A late fire after each stays on the
+// new grid.
+func TestAdverTimer_OutOfTurnAdvertRestartsTheGrid(t *testing.T) {
+	t.Parallel()
+	ms := time.Millisecond
+	c := v3Config()
+	c.AdverInt = 10 * ms
+	i := started(t, c)
+
+	// Takeover: the Master_Down_Timer handled 4 ms late.
+	down := i.timers[TimerMasterDown]
+	took := down.Add(4 * ms)
+	acts := i.Step(took, TimerFired{Kind: TimerMasterDown})
+	wantTransition(t, acts, StateBackup, StateMaster)
+	if got := armed(t, acts, TimerAdver); !got.Equal(took.Add(10 * ms)) {
+		t.Fatalf("takeover: Adver_Timer at takeover+%s, want +10ms", got.Sub(took))
+	}
+	if got := fireAdverLate(t, i, 3*ms); !got.Equal(took.Add(20 * ms)) {
+		t.Fatalf("after takeover: next at takeover+%s, want +20ms", got.Sub(took))
+	}
+
+	// Reload with advert_int 0.05: an advert at once, then every 50 ms from the reload.
+	reload := took.Add(25 * ms)
+	c2 := c
+	c2.AdverInt = 50 * ms
+	acts, err := i.Reconfigure(reload, c2)
+	if err != nil {
+		t.Fatalf("Reconfigure: %v", err)
+	}
+	if p := sentPriorities(acts); len(p) != 1 {
+		t.Fatalf("reload: sent %v, want one advert", p)
+	}
+	if got := armed(t, acts, TimerAdver); !got.Equal(reload.Add(50 * ms)) {
+		t.Fatalf("reload: Adver_Timer at reload+%s, want +50ms", got.Sub(reload))
+	}
+	if got := fireAdverLate(t, i, 7*ms); !got.Equal(reload.Add(100 * ms)) {
+		t.Fatalf("after reload: next at reload+%s, want +100ms", got.Sub(reload))
+	}
+
+	// Priority change: advertised at once, the grid from then.
+	change := reload.Add(120 * ms)
+	acts = i.Step(change, PriorityDelta{Source: "chk", Delta: -10})
+	if p := sentPriorities(acts); len(p) != 1 || p[0] != 90 {
+		t.Fatalf("priority change: sent %v, want [90]", p)
+	}
+	if got := armed(t, acts, TimerAdver); !got.Equal(change.Add(50 * ms)) {
+		t.Fatalf("priority change: Adver_Timer at change+%s, want +50ms", got.Sub(change))
+	}
+
+	// A peer resigns: answered at once, the grid from then.
+	resign := change.Add(13 * ms)
+	acts = recv(t, i, resign, highPeer, advertFor(c2, 0))
+	if p := sentPriorities(acts); len(p) != 1 {
+		t.Fatalf("priority 0 heard: sent %v, want one advert", p)
+	}
+	if got := armed(t, acts, TimerAdver); !got.Equal(resign.Add(50 * ms)) {
+		t.Fatalf("priority 0 heard: Adver_Timer at +%s, want +50ms", got.Sub(resign))
+	}
+	if got := fireAdverLate(t, i, ms); !got.Equal(resign.Add(100 * ms)) {
+		t.Fatalf("after priority 0: next at +%s, want +100ms", got.Sub(resign))
+	}
+
+	// Preempted: the Adver_Timer is cancelled, and a fire the driver still delivers at
+	// the old deadline sends nothing.
+	old := i.timers[TimerAdver]
+	recv(t, i, old.Add(-ms), highPeer, advertFor(c2, 200))
+	wantState(t, i, StateBackup)
+	if acts := i.Step(old.Add(ms), TimerFired{Kind: TimerAdver}); len(sentPriorities(acts)) != 0 {
+		t.Fatalf("cancelled Adver_Timer still sent: %#v", acts)
+	}
+}
