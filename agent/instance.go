@@ -88,7 +88,16 @@ type instance struct {
 	stopped    chan struct{} // closed when the loop has ended
 	stopReq    chan struct{}
 
-	// Owned by the loop goroutine.
+	// mu is held by whoever steps the state machine: the loop, or the socket reader
+	// stepping a packet itself (deliverPacket). Every field below is guarded by it.
+	// running: the loop has started the instance and not ended it, so the reader may
+	// step a packet; queued: packets in the channel not yet stepped (the reader steps
+	// one itself only when none is, so packets are stepped in order).
+	mu      sync.Mutex
+	running bool
+	queued  atomic.Int32
+	timer   *time.Timer // the loop's one timer, at the earliest deadline
+
 	deadlines     map[vrrp.TimerKind]time.Time
 	garpAt        time.Time // the delayed second burst (garp_master_delay)
 	garpRefreshAt time.Time // periodic refresh (garp_master_refresh)
@@ -230,14 +239,29 @@ func vipOf(ic *config.Instance, v config.VIP) vip.VIP {
 	return vip.VIP{Prefix: v.Prefix, Dev: dev, Label: v.Label, Scope: v.Scope, Broadcast: v.Broadcast}
 }
 
-// deliverPacket queues a packet without ever blocking the socket reader.
+// deliverPacket hands a packet to the instance without ever blocking the socket
+// reader. When nothing else is stepping the instance and no packet waits, the reader
+// steps it itself, under mu: a backup's adverts then cost no wake-up of the loop, which
+// sleeps until its Master_Down_Timer (keepalived's single thread does the same work on
+// receive). Otherwise the packet is queued for the loop.
 func (in *instance) deliverPacket(p packetMsg) {
+	if in.queued.Load() == 0 && in.mu.TryLock() {
+		if in.running && in.queued.Load() == 0 {
+			in.receive(p)
+			in.resetTimer()
+			in.mu.Unlock()
+			return
+		}
+		in.mu.Unlock()
+	}
+	in.queued.Add(1)
 	select {
 	case in.packets <- p:
 	default:
 		// The loop is behind, or stopping (a master waiting for its successor, a
 		// restart during a reload): a flood must not grow memory, and the reader,
 		// shared by every instance on the interface, must never wait for this one.
+		in.queued.Add(-1)
 		in.queueDrops.Add(1)
 	}
 }
@@ -317,6 +341,7 @@ func (in *instance) run(ctx context.Context) {
 	defer close(in.stopped)
 	defer in.notify.close() // the queued scripts run on; the agent waits for them on shutdown
 
+	in.mu.Lock()
 	now := time.Now()
 	// A VIP left behind by a crash: we start as BACKUP (or as the owner, which binds
 	// again at once), so nothing may stay bound before the state machine says so.
@@ -339,34 +364,48 @@ func (in *instance) run(ctx context.Context) {
 	if st := in.fsm.Status(now); st.State == vrrp.StateInit {
 		in.log.Info("holding in INIT", "reason", st.Reason)
 	}
-	defer in.watchAnnouncements(false)
+	in.timer = time.NewTimer(time.Hour)
+	in.running = true
+	defer func() {
+		in.mu.Lock()
+		in.timer.Stop()
+		in.watchAnnouncements(false)
+		in.mu.Unlock()
+	}()
 
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
 	for {
 		if in.stopping && !in.fsm.HandingOver() {
 			// Whatever the state machine did, nothing of ours stays bound once stopped.
 			in.unbindAll("instance stopped")
 			in.publishTiming(time.Now(), in.a.timings.add)
+			in.running = false // before mu is released: the reader steps nothing more
+			in.mu.Unlock()
 			return
 		}
-		in.resetTimer(timer)
+		in.resetTimer()
+		in.mu.Unlock()
 		select {
 		case p := <-in.packets:
+			in.mu.Lock()
 			in.receive(p)
+			in.queued.Add(-1)
 		case m := <-in.inbox:
+			in.mu.Lock()
 			in.handle(time.Now(), m)
-		case <-timer.C:
+		case <-in.timer.C:
+			in.mu.Lock()
 			// Adverts that arrived before the Master_Down_Timer expired come first: when
 			// the loop was held up, select would otherwise pick the expired timer at
 			// random over the queued adverts that re-arm it (a spurious takeover).
 			if d, ok := in.deadlines[vrrp.TimerMasterDown]; ok && !d.After(time.Now()) {
 				for range len(in.packets) {
 					in.receive(<-in.packets)
+					in.queued.Add(-1)
 				}
 			}
 			in.fireDue(time.Now())
 		case <-in.stopReq:
+			in.mu.Lock()
 			// A master hands over first: the loop goes on until its successor has
 			// claimed the VIPs (vrrp handover), then ends above.
 			in.stopping = true
@@ -608,8 +647,11 @@ func (in *instance) publishTiming(now time.Time, send func(*hactlv1.AdvertTiming
 	})
 }
 
-// resetTimer points the loop's one timer at the earliest deadline.
-func (in *instance) resetTimer(t *time.Timer) {
+// resetTimer points the loop's one timer at the earliest deadline. Called with mu
+// held, by the loop or by the reader that stepped a packet (a timer may be reset from
+// any goroutine: since Go 1.23 no stale expiry is delivered after Stop or Reset).
+func (in *instance) resetTimer() {
+	t := in.timer
 	var next time.Time
 	consider := func(d time.Time) {
 		if !d.IsZero() && (next.IsZero() || d.Before(next)) {
@@ -622,12 +664,6 @@ func (in *instance) resetTimer(t *time.Timer) {
 	consider(in.garpAt)
 	consider(in.garpRefreshAt)
 	consider(in.timingAt)
-	if !t.Stop() {
-		select {
-		case <-t.C:
-		default:
-		}
-	}
 	if next.IsZero() {
 		t.Reset(time.Hour)
 		return
