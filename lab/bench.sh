@@ -5,7 +5,8 @@
 #   lab/bench.sh                               every group, both daemons
 #   SCENARIOS=gaps,probes lab/bench.sh         a subset (gaps probes failover partition scale jitter)
 #   DAEMONS=hagent lab/bench.sh                one daemon only
-#   REPS=5 WINDOW=60s SCALE=1,50,255 LOAD_MAX=3 OUT=lab/results/bench-<date>.md
+#   REPS=5 WINDOW=60s SCALE=1,255,1000 LOAD_MAX=3 OUT=lab/results/bench-<date>.md
+#   LAB_BENCH_PPROF=1 SCENARIOS=scale lab/bench.sh   + hagent's CPU and heap profiles
 #
 # Runs TestBench (lab/bench_*_test.go). The groups:
 #   gaps       graceful stop, preempt back, host loss, link up, nginx death (seed
@@ -13,7 +14,14 @@
 #   probes     nginx death with hagent's vrrp_track_process and vrrp_http_check   ~ 25 s x REPS
 #   failover   hagent's Failover RPC (hactl failover) and clearing it            ~ 10 s x REPS
 #   partition  VRRP dropped both ways with nft, both MASTER, heal                ~ 2 x 15 s x REPS
-#   scale      RSS/PSS/CPU at 1/50/255 instances, 255-instance link-down failover ~ 2 x (3 x WINDOW + 60 s)
+#   scale      RSS/PSS/CPU at SCALE instances (up to 1020: IPv4 and IPv6 on eth0 and a
+#              second interface eth1), the link-down failover at the largest size up
+#              to 255 (spread, last advert -> VIP vs Master_Down_Interval, needs
+#              tcpdump)                                      ~ 2 x (3 x (WINDOW + 20 s) + 40 s)
+#              With LAB_BENCH_PPROF=1, a -tags pprof build of this tree runs once more
+#              at that size: LAB_BENCH_PPROF_SECONDS (30) s CPU profile and a heap
+#              profile of each node, kept in <OUT without .md>-pprof/, top entries in
+#              the report                                    ~ 60 s + LAB_BENCH_PPROF_SECONDS
 #   jitter     VRRPv3 advert_int 0.01, both daemons at max_auto_priority 50, labs side by
 #              side, tcpdump on each bridge in every window; idle (1 window), 2 `yes` hogs,
 #              hogs + 200 Watch clients on hagent's master: LAB_JITTER_WINDOWS (3) windows
@@ -27,8 +35,8 @@ scenarios=${SCENARIOS:-gaps,probes,failover,partition,scale,jitter}
 out=${OUT:-lab/results/bench-$(date +%F).md}
 [[ $out == /* ]] || out=$PWD/$out
 mkdir -p "$(dirname "$out")"
-if [[ $scenarios == *jitter* ]] && ! command -v tcpdump >/dev/null; then
-	echo "bench: the jitter group needs tcpdump: apt-get install tcpdump" >&2
+if [[ $scenarios == *jitter* || $scenarios == *scale* ]] && ! command -v tcpdump >/dev/null; then
+	echo "bench: the jitter and scale groups need tcpdump: apt-get install tcpdump" >&2
 	exit 1
 fi
 # A private copy of the agent: bin/hagent may be rebuilt by someone else mid-run.
@@ -38,6 +46,12 @@ src=${HAGENT:-bin/hagent}
 [[ -x $src ]] || { echo "bench: no agent binary at $src (make build)" >&2; exit 1; }
 cp "$src" "$bindir/hagent"
 export HAGENT=$bindir/hagent
+if [[ ${LAB_BENCH_PPROF:-} == 1 ]]; then
+	# The profiling build of this tree (cmd/hagent/pprof.go), with symbols.
+	go build -tags pprof -trimpath -ldflags "-X main.version=$(git describe --tags --always --dirty 2>/dev/null || echo dev)-pprof" \
+		-o "$bindir/hagent-pprof" ./cmd/hagent
+	export LAB_BENCH_PPROF_HAGENT=$bindir/hagent-pprof
+fi
 cmd="lab/bench.sh"
 [[ -n ${SCENARIOS:-} ]] && cmd="SCENARIOS=$SCENARIOS $cmd"
 [[ -n ${DAEMONS:-} ]] && cmd="DAEMONS=$DAEMONS $cmd"
@@ -45,11 +59,11 @@ cmd="lab/bench.sh"
 [[ -n ${WINDOW:-} ]] && cmd="WINDOW=$WINDOW $cmd"
 [[ -n ${SCALE:-} ]] && cmd="SCALE=$SCALE $cmd"
 [[ -n ${LOAD_MAX:-} ]] && cmd="LOAD_MAX=$LOAD_MAX $cmd"
-for v in LAB_JITTER_WINDOWS LAB_JITTER_SECONDS LAB_JITTER_CONDITIONS; do
+for v in LAB_JITTER_WINDOWS LAB_JITTER_SECONDS LAB_JITTER_CONDITIONS LAB_BENCH_PPROF LAB_BENCH_PPROF_SECONDS; do
 	[[ -n ${!v:-} ]] && cmd="$v=${!v} $cmd"
 done
 LAB_BENCH=1 LAB_BENCH_SCENARIOS=$scenarios LAB_BENCH_DAEMONS=${DAEMONS:-keepalived,hagent} \
-	LAB_BENCH_REPS=${REPS:-5} LAB_BENCH_WINDOW=${WINDOW:-60s} LAB_BENCH_SCALE=${SCALE:-1,50,255} \
+	LAB_BENCH_REPS=${REPS:-5} LAB_BENCH_WINDOW=${WINDOW:-60s} LAB_BENCH_SCALE=${SCALE:-1,255,1000} \
 	LAB_BENCH_LOAD_MAX=${LOAD_MAX:-} LAB_BENCH_CMD="$cmd" LAB_BENCH_OUT=$out \
 	go test ./lab -run '^TestBench$' -count=1 -v -timeout 0
 echo "report: $out (agent: $src, $("$HAGENT" --version 2>&1 | head -1))"

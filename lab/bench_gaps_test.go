@@ -2,8 +2,6 @@ package lab
 
 import (
 	"fmt"
-	"os"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -74,13 +72,16 @@ func gapRepetition(t *testing.T, l *Lab, d Daemon, res gapResults) {
 
 // usage is one node's daemon processes over a resource window.
 type usage struct {
-	daemon       Daemon
-	node, label  string
-	procs        []string
-	rssKB, pssKB int
-	cpu, kids    time.Duration // own CPU, and reaped children's (the check script)
-	window       time.Duration
+	daemon      Daemon
+	node, label string
+	procs       []string
+	mem         procMem       // summed over the daemon's processes
+	cpu, kids   time.Duration // own CPU, and reaped children's (the check script)
+	window      time.Duration
 }
+
+// perMinute is the daemon's CPU time per minute of the window.
+func (u usage) perMinute() float64 { return u.cpu.Seconds() * 60 / u.window.Seconds() }
 
 // measureUsage samples the CPU time of the daemons on nodes over window, then
 // their VmRSS and PSS.
@@ -111,14 +112,12 @@ func measureUsage(t *testing.T, l *Lab, d Daemon, nodes []string, window time.Du
 			cpu:  time.Duration(after.own-before[n].own) * tick,
 			kids: time.Duration(after.kids-before[n].kids) * tick}
 		for _, p := range pids[n] {
-			rss, err := vmRSS(p)
+			m, err := readProcMem(p)
 			if err != nil {
 				t.Fatalf("%s pid %d ended during the window: %v", n, p, err)
 			}
-			pss, _ := pssKB(p)
-			u.rssKB += rss
-			u.pssKB += pss
-			u.procs = append(u.procs, fmt.Sprintf("%d:%dkB", p, rss))
+			u.mem = u.mem.add(m)
+			u.procs = append(u.procs, fmt.Sprintf("%d:%dkB", p, m.RSS))
 		}
 		out = append(out, u)
 	}
@@ -127,17 +126,17 @@ func measureUsage(t *testing.T, l *Lab, d Daemon, nodes []string, window time.Du
 
 func usageTable(use []usage, window time.Duration) string {
 	var w strings.Builder
-	w.WriteString("| daemon | node | setup | daemon processes (pid:VmRSS) | VmRSS sum kB | PSS sum kB | daemon CPU s | CPU % of one core | reaped children CPU s (check script) |\n|---|---|---|---|---|---|---|---|---|\n")
+	w.WriteString("| daemon | node | setup | daemon processes (pid:VmRSS) | VmRSS sum kB | RssAnon kB | RssFile kB | PSS sum kB | daemon CPU s | CPU % of one core | reaped children CPU s (check script) |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, u := range use {
 		role := "master"
 		if u.node == backup {
 			role = "backup"
 		}
-		fmt.Fprintf(&w, "| %s | %s (%s) | %s | %s | %d | %d | %.2f | %.2f | %.2f |\n", u.daemon, u.node, role, u.label,
-			strings.Join(u.procs, " "), u.rssKB, u.pssKB, u.cpu.Seconds(),
+		fmt.Fprintf(&w, "| %s | %s (%s) | %s | %s | %d | %d | %d | %d | %.2f | %.2f | %.2f |\n", u.daemon, u.node, role, u.label,
+			strings.Join(u.procs, " "), u.mem.RSS, u.mem.Anon, u.mem.File, u.mem.PSS, u.cpu.Seconds(),
 			100*u.cpu.Seconds()/u.window.Seconds(), u.kids.Seconds())
 	}
-	fmt.Fprintf(&w, "\nCPU is the utime+stime delta of the daemon's processes (all threads) from /proc/PID/stat over %v (10 ms ticks), in a steady state; VmRSS and PSS (/proc/PID/smaps_rollup) are sampled at the end of the window. keepalived = parent + VRRP child; hagent = one process.\n", window)
+	fmt.Fprintf(&w, "\nCPU is the utime+stime delta of the daemon's processes (all threads) from /proc/PID/stat over %v (10 ms ticks), in a steady state; VmRSS, RssAnon, RssFile (/proc/PID/status) and PSS (/proc/PID/smaps_rollup) are sampled at the end of the window and summed over the daemon's processes. keepalived = parent + VRRP child; hagent = one process.\n", window)
 	return w.String()
 }
 
@@ -159,20 +158,4 @@ func daemonPIDs(t *testing.T, l *Lab, node string) []int {
 		}
 	}
 	return out
-}
-
-// pssKB returns the proportional set size of pid in kB.
-func pssKB(pid int) (int, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
-	if err != nil {
-		return 0, err
-	}
-	for line := range strings.SplitSeq(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "Pss:"); ok {
-			if f := strings.Fields(rest); len(f) > 0 {
-				return strconv.Atoi(f[0])
-			}
-		}
-	}
-	return 0, fmt.Errorf("no Pss in /proc/%d/smaps_rollup", pid)
 }

@@ -24,7 +24,10 @@ import (
 //	LAB_BENCH_DAEMONS    default "keepalived,hagent"
 //	LAB_BENCH_REPS       repetitions per scenario (default 5)
 //	LAB_BENCH_WINDOW     resource / jitter window (default 60s)
-//	LAB_BENCH_SCALE      instance counts for the scale group (default "1,50,255")
+//	LAB_BENCH_SCALE      instance counts for the scale group (default "1,255,1000";
+//	                     up to 1020)
+//	LAB_BENCH_PPROF      1: the scale group also profiles hagent (LAB_BENCH_PPROF_HAGENT,
+//	                     LAB_BENCH_PPROF_SECONDS; see lab/bench.sh)
 //	LAB_BENCH_LOAD_MAX   before each group, wait up to 3 min for the 1-min load
 //	                     average to drop below this (the machine is shared)
 //	LAB_BENCH_OUT        report file (default: test log only); rewritten after

@@ -52,6 +52,9 @@ type Options struct {
 	Deferred []string
 	// APITCP adds hagent's mTLS TCP listener (tcp://192.168.188.7x:9771).
 	APITCP bool
+	// Eth1 gives every host and the client a second interface, eth1 on a second
+	// bridge (192.168.190.0/24), e.g. for more VRIDs than one interface allows.
+	Eth1 bool
 	// Hagent is the agent binary; default $HAGENT, else bin/hagent in the repo.
 	Hagent string
 	// Env is extra environment for lab.sh (e.g. LAB_FAIL_AT=nginx).
@@ -134,6 +137,9 @@ func New(t testing.TB, opts Options) *Lab {
 	env = append(env, "LAB_HOSTS="+strings.Join(nums, " "))
 	if opts.APITCP {
 		env = append(env, "LAB_API_TCP=1")
+	}
+	if opts.Eth1 {
+		env = append(env, "LAB_ETH1=1")
 	}
 	l.env = append(env, opts.Env...)
 
@@ -366,6 +372,18 @@ func (l *Lab) LinkDown(host string) time.Time {
 func (l *Lab) LinkUp(host string) time.Time {
 	l.t.Helper()
 	l.must("link", host, "up")
+	return time.Now()
+}
+
+// SetLink sets host's interface iface ("eth0", "eth1") up or down and returns the
+// time the command returned.
+func (l *Lab) SetLink(host, iface string, up bool) time.Time {
+	l.t.Helper()
+	state := "down"
+	if up {
+		state = "up"
+	}
+	l.must("link", host, state, iface)
 	return time.Now()
 }
 

@@ -5,7 +5,7 @@
 #   lab/lab.sh start|stop|kill HOST          VRRP daemon of HOST (SIGTERM+wait / SIGKILL)
 #   lab/lab.sh nginx-start|nginx-kill HOST   nginx of HOST (kill = SIGKILL master+workers)
 #   lab/lab.sh nginx-break|nginx-fix HOST    make HOST's nginx unable to start (and undo)
-#   lab/lab.sh link HOST up|down             eth0 of HOST
+#   lab/lab.sh link HOST up|down [IF]        eth0 (or IF, e.g. eth1) of HOST
 #   lab/lab.sh exec HOST|client CMD...       run CMD inside the host (netns + own hostname)
 #   lab/lab.sh curl                          GET http://VIP/ from the client
 #   lab/lab.sh vip-holder                    hosts holding the VIP, one per line
@@ -19,6 +19,10 @@
 #   ${LAB_PREFIX}cenvm73  eth0 192.168.188.73/24  only with LAB_HOSTS="71 72 73"
 #   ${LAB_PREFIX}client   eth0 192.168.188.10/24  VIP 192.168.188.109
 #
+# With LAB_ETH1=1 every host and the client also get eth1 on a second bridge br1 in
+# the switch namespace (ports p71b p72b [p73b] pclb): 192.168.190.<host>/24, the
+# client 192.168.190.10/24 (a second VRRP interface, e.g. for more than 255 VRIDs).
+#
 # Each host's nginx serves a page whose body is exactly the host name, WITHOUT a
 # trailing newline ("cenvm71"). Its master runs as `nginx -c $LAB_STATE/<host>/nginx.conf`,
 # so the command line identifies the host (all namespaces share one PID namespace).
@@ -31,6 +35,7 @@
 #   LAB_DAEMON_71  hagent|keepalived|none for host 71 (default hagent); same for 72, 73
 #   LAB_CONF_71    config for host 71 instead of the seed's (see render_conf)
 #   LAB_DEFER_71=1 `up` does not start host 71's daemon (`start cenvm71` does); same for 72, 73
+#   LAB_ETH1=1     a second interface eth1 on bridge br1 (see above)
 #   LAB_API_TCP=1  hagent also listens on tcp://192.168.188.7x:9771 with mTLS
 #   LAB_AGENT_ARGS extra hagent arguments for every host, split on spaces (e.g. "--metrics :9772")
 #   LAB_FAIL_AT    test hook: make `up` fail after the named step (netns|links|nginx|agents)
@@ -49,6 +54,7 @@ LAB_STATE=${LAB_STATE:-/run/hagent-lab/${LAB_PREFIX:-default}}
 LAB_HOSTS=${LAB_HOSTS:-71 72}
 HAGENT=${HAGENT:-$REPO_ROOT/bin/hagent}
 NET=192.168.188
+NET1=192.168.190 # eth1's subnet with LAB_ETH1=1
 VIP=$NET.109
 CLIENT_IP=$NET.10
 API_PORT=9771
@@ -208,7 +214,29 @@ make_topology() {
 		ip -n "$ns" addr add "$addr/24" dev eth0
 		ip -n "$ns" link set eth0 up
 	done
+	if [[ ${LAB_ETH1:-0} == 1 ]]; then make_eth1; fi
 	fail_hook links
+}
+
+# make_eth1: eth1 on every host and the client, on a second bridge br1 in the switch
+# namespace; like eth0, nothing is created in the root namespace.
+make_eth1() {
+	local sw h ns addr port
+	sw=$(ns_sw)
+	ip -n "$sw" link add br1 type bridge stp_state 0 forward_delay 0 mcast_snooping 0
+	ip -n "$sw" link set br1 up
+	for h in $LAB_HOSTS client; do
+		if [[ $h == client ]]; then
+			ns=$(ns_client) addr=$NET1.10 port=pclb
+		else
+			ns=$(ns_host "$h") addr=$NET1.$h port=p${h}b
+		fi
+		ip -n "$ns" link add eth1 type veth peer name "$port" netns "$sw"
+		ip -n "$sw" link set "$port" master br1
+		ip -n "$sw" link set "$port" up
+		ip -n "$ns" addr add "$addr/24" dev eth1
+		ip -n "$ns" link set eth1 up
+	done
 }
 
 # ---------------------------------------------------------------- nginx
@@ -561,9 +589,9 @@ main() {
 		;;
 	link)
 		local h
-		h=$(host_num "${1:?link HOST up|down}")
-		[[ ${2:-} == up || ${2:-} == down ]] || die "usage: lab.sh link HOST up|down"
-		ip -n "$(ns_host "$h")" link set eth0 "$2"
+		h=$(host_num "${1:?link HOST up|down [IF]}")
+		[[ ${2:-} == up || ${2:-} == down ]] || die "usage: lab.sh link HOST up|down [IF]"
+		ip -n "$(ns_host "$h")" link set "${3:-eth0}" "$2"
 		;;
 	exec)
 		local who=${1:?exec HOST CMD...}
