@@ -220,9 +220,9 @@ func TestScaleTimes(t *testing.T) {
 		{ev.Add(-1500 * time.Millisecond), m, 1},
 		{ev.Add(-500 * time.Millisecond), m, 1}, // the last of VRID 1
 		{ev.Add(-600 * time.Millisecond), m, 2},
-		// VRID 3: no advert captured.
+		// VRID 3: no advert captured on eth0 (eth1's VRID 3 is another instance).
 	}
-	f := scaleTimes(ins, at, adverts, ev)
+	f := scaleTimes(ins, at, map[string][]advert{"eth0": adverts, "eth1": {{ev, m, 3}}}, ev)
 	if f.first != 3000*time.Millisecond || f.half != 3100*time.Millisecond || f.all != 3500*time.Millisecond || f.spread() != 500*time.Millisecond {
 		t.Fatalf("first/half/all/spread = %v/%v/%v/%v", f.first, f.half, f.all, f.spread())
 	}

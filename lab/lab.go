@@ -375,18 +375,6 @@ func (l *Lab) LinkUp(host string) time.Time {
 	return time.Now()
 }
 
-// SetLink sets host's interface iface ("eth0", "eth1") up or down and returns the
-// time the command returned.
-func (l *Lab) SetLink(host, iface string, up bool) time.Time {
-	l.t.Helper()
-	state := "down"
-	if up {
-		state = "up"
-	}
-	l.must("link", host, state, iface)
-	return time.Now()
-}
-
 // WaitFor polls cond every 20 ms until it holds, and fails the test with "timed out
 // after D waiting for <msg>" if it does not within timeout.
 func (l *Lab) WaitFor(cond func() bool, timeout time.Duration, format string, args ...any) {
