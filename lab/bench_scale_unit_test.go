@@ -230,3 +230,10 @@ func TestScaleTimes(t *testing.T) {
 		t.Fatalf("late %v, noAdvert %d", f.late, f.noAdvert)
 	}
 }
+
+func TestMemStatsLine(t *testing.T) {
+	heap := "heap profile: 1: 2 [3: 4] @ heap/1048576\n# runtime.MemStats\n# Alloc = 100\n# Sys = 20971520\n# HeapInuse = 1048576\n# StackInuse = 3145728\n# NumGC = 12\n"
+	if got, want := memStatsLine(heap), "Sys 20.0 MB, HeapInuse 1.0 MB, StackInuse 3.0 MB, NumGC 12"; got != want {
+		t.Fatalf("memStatsLine = %q, want %q", got, want)
+	}
+}
