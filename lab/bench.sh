@@ -14,12 +14,13 @@
 #   probes     nginx death with hagent's vrrp_track_process and vrrp_http_check   ~ 25 s x REPS
 #   failover   hagent's Failover RPC (hactl failover) and clearing it            ~ 10 s x REPS
 #   partition  VRRP dropped both ways with nft, both MASTER, heal                ~ 2 x 15 s x REPS
-#   scale      RSS/PSS/CPU at SCALE instances (up to 1020: IPv4 and IPv6 on eth0 and a
-#              second interface eth1), the link-down failover at the largest size up
-#              to 255 (spread, last advert -> VIP vs Master_Down_Interval, needs
-#              tcpdump)                                      ~ 2 x (3 x (WINDOW + 20 s) + 40 s)
+#   scale      CPU, VmRSS/RssAnon/RssFile/PSS at SCALE instances (up to 1020: IPv4 and
+#              IPv6 on eth0 and a second interface eth1), growth per instance, link-down
+#              failovers (min(REPS, 3)) at the largest size up to 255 and at the largest
+#              size (spread, last advert -> VIP vs Master_Down_Interval; needs tcpdump),
+#              issue 14's targets                            ~ 2 x (3 x WINDOW + 110 s)
 #              With LAB_BENCH_PPROF=1, a -tags pprof build of this tree runs once more
-#              at that size: LAB_BENCH_PPROF_SECONDS (30) s CPU profile and a heap
+#              at 255 instances: LAB_BENCH_PPROF_SECONDS (30) s CPU profile and a heap
 #              profile of each node, kept in <OUT without .md>-pprof/, top entries in
 #              the report                                    ~ 60 s + LAB_BENCH_PPROF_SECONDS
 #   jitter     VRRPv3 advert_int 0.01, both daemons at max_auto_priority 50, labs side by

@@ -858,24 +858,30 @@ func (r *benchRun) scaleProfiles(t *testing.T, n int) string {
 	return w.String()
 }
 
-// memStatsLine picks the runtime.MemStats lines that split a Go process's RSS out of
-// a debug=1 heap profile ("# HeapInuse = 123"), as "HeapInuse 0.1 MB, ...".
+// memStatsLine picks the runtime.MemStats lines that split a Go process's memory out
+// of a debug=1 heap profile ("# HeapInuse = 123", "# Stack = inuse / sys"), as
+// "HeapInuse 0.1 MB, ...".
 func memStatsLine(heap string) string {
 	var out []string
-	for _, k := range []string{"Sys", "HeapInuse", "HeapIdle", "HeapReleased", "StackInuse", "MSpanInuse", "GCSys", "OtherSys", "NumGC"} {
+	for _, k := range []string{"Sys", "HeapAlloc", "HeapInuse", "HeapIdle", "HeapReleased", "Stack", "TotalAlloc", "NumGC", "GCCPUFraction"} {
 		for line := range strings.SplitSeq(heap, "\n") {
 			v, ok := strings.CutPrefix(line, "# "+k+" = ")
 			if !ok {
 				continue
 			}
-			n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 64)
-			if err != nil {
-				break
-			}
-			if k == "NumGC" {
-				out = append(out, fmt.Sprintf("NumGC %d", n))
-			} else {
-				out = append(out, fmt.Sprintf("%s %.1f MB", k, float64(n)/(1<<20)))
+			v, _, _ = strings.Cut(v, " / ")
+			v = strings.TrimSpace(v)
+			switch k {
+			case "NumGC":
+				out = append(out, "NumGC "+v)
+			case "GCCPUFraction":
+				if f, err := strconv.ParseFloat(v, 64); err == nil {
+					out = append(out, fmt.Sprintf("GCCPUFraction %.1f %%", 100*f))
+				}
+			default:
+				if n, err := strconv.ParseUint(v, 10, 64); err == nil {
+					out = append(out, fmt.Sprintf("%s %.1f MB", k, float64(n)/(1<<20)))
+				}
 			}
 			break
 		}

@@ -232,8 +232,8 @@ func TestScaleTimes(t *testing.T) {
 }
 
 func TestMemStatsLine(t *testing.T) {
-	heap := "heap profile: 1: 2 [3: 4] @ heap/1048576\n# runtime.MemStats\n# Alloc = 100\n# Sys = 20971520\n# HeapInuse = 1048576\n# StackInuse = 3145728\n# NumGC = 12\n"
-	if got, want := memStatsLine(heap), "Sys 20.0 MB, HeapInuse 1.0 MB, StackInuse 3.0 MB, NumGC 12"; got != want {
+	heap := "heap profile: 1: 2 [3: 4] @ heap/1048576\n# runtime.MemStats\n# Alloc = 100\n# Sys = 20971520\n# HeapInuse = 1048576\n# Stack = 3145728 / 4194304\n# NumGC = 12\n# GCCPUFraction = 0.0125\n"
+	if got, want := memStatsLine(heap), "Sys 20.0 MB, HeapInuse 1.0 MB, Stack 3.0 MB, NumGC 12, GCCPUFraction 1.2 %"; got != want {
 		t.Fatalf("memStatsLine = %q, want %q", got, want)
 	}
 }
