@@ -112,3 +112,24 @@ func assertGone(t *testing.T, l *Lab, pids []int) {
 		t.Errorf("state dir %s left after down (%v)", l.State, err)
 	}
 }
+
+// TestLabEth1: with Options.Eth1 each host's second interface reaches the client
+// over its own bridge, and `lab.sh link HOST down eth1` cuts that path only.
+func TestLabEth1(t *testing.T) {
+	t.Parallel()
+	l := Start(t, Options{Daemon: NoDaemon, Eth1: true})
+	get := func(addr string) (string, error) { return l.Exec("client", "curl", "-s", "-m", "1", "http://"+addr+"/") }
+	for _, h := range l.Hosts {
+		addr := "192.168.190." + hostNum(h)
+		if body, err := get(addr); err != nil || body != h {
+			t.Fatalf("GET %s (%s's eth1) from the client = %q, %v; want %q", addr, h, body, err, h)
+		}
+	}
+	l.must("link", master, "down", "eth1")
+	if body, err := get("192.168.190.71"); err == nil {
+		t.Fatalf("cenvm71's eth1 is down, yet GET 192.168.190.71 = %q", body)
+	}
+	if body, err := get("192.168.188.71"); err != nil || body != master {
+		t.Fatalf("eth1 down took eth0 with it: GET 192.168.188.71 = %q, %v", body, err)
+	}
+}
