@@ -118,7 +118,9 @@ func assertGone(t *testing.T, l *Lab, pids []int) {
 func TestLabEth1(t *testing.T) {
 	t.Parallel()
 	l := Start(t, Options{Daemon: NoDaemon, Eth1: true})
-	get := func(addr string) (string, error) { return l.Exec("client", "curl", "-s", "-m", "1", "http://"+addr+"/") }
+	get := func(addr string) (string, error) {
+		return l.Exec("client", "curl", "-s", "-m", "1", "http://"+addr+"/")
+	}
 	for _, h := range l.Hosts {
 		addr := "192.168.190." + hostNum(h)
 		if body, err := get(addr); err != nil || body != h {
