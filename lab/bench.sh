@@ -48,8 +48,10 @@ src=${HAGENT:-bin/hagent}
 cp "$src" "$bindir/hagent"
 export HAGENT=$bindir/hagent
 if [[ ${LAB_BENCH_PPROF:-} == 1 ]]; then
-	# The profiling build of this tree (cmd/hagent/pprof.go), with symbols.
-	go build -tags pprof -trimpath -ldflags "-X main.version=$(git describe --tags --always --dirty 2>/dev/null || echo dev)-pprof" \
+	# The profiling build of this tree (cmd/hagent/pprof.go): the release build's
+	# settings (Makefile: static, TAGS grpcnotrace) plus the pprof tag, with symbols.
+	CGO_ENABLED=0 go build -trimpath -tags "${TAGS:-grpcnotrace} pprof" \
+		-ldflags "-X main.version=$(git describe --tags --always --dirty 2>/dev/null || echo dev)-pprof" \
 		-o "$bindir/hagent-pprof" ./cmd/hagent
 	export LAB_BENCH_PPROF_HAGENT=$bindir/hagent-pprof
 fi
