@@ -48,12 +48,15 @@ type Agent struct {
 	configPath string
 	listeners  []string
 	started    time.Time
-	log        *slog.Logger
-	hub        *api.Hub
-	timings    *timingBatch // advert timing of every instance, one event a period
-	binder     Binder
-	announcer  Announcer
-	annWatcher AnnounceWatcher
+	// advertPhase is the grid every instance's adverts keep (vrrp.Config.AdvertPhase):
+	// the instances of one interval advertise together, as keepalived's do.
+	advertPhase time.Time
+	log         *slog.Logger
+	hub         *api.Hub
+	timings     *timingBatch // advert timing of every instance, one event a period
+	binder      Binder
+	announcer   Announcer
+	annWatcher  AnnounceWatcher
 	// annWatcherSet: WithAnnounceWatcher was given, even nil.
 	annWatcherSet bool
 	openConn      func(ifname string, family netio.Family, group netip.Addr) (packetConn, error)
@@ -132,6 +135,7 @@ func New(cfg *config.Config, opts ...Option) (*Agent, error) {
 		probeLast: map[string]probe.StateChange{},
 		watchNet:  true,
 	}
+	a.advertPhase = a.started
 	for _, o := range opts {
 		o(a)
 	}
@@ -189,9 +193,11 @@ func (a *Agent) Run(ctx context.Context, ready func()) error {
 	a.fifos.Store(a.openFIFOs(a.cfg.Global))
 	a.startSyncGroupsLocked(ctx, a.cfg)
 	var startErr error
+	gate := newStartGate(len(a.cfg.Instances))
 	for _, ic := range a.cfg.Instances {
-		if err := a.startInstanceLocked(ctx, a.cfg, ic); err != nil {
+		if err := a.startInstanceLocked(ctx, a.cfg, ic, gate); err != nil {
 			startErr = errors.Join(startErr, err)
+			gate.ready() // it never will
 		}
 	}
 	a.probes.start(ctx, a.cfg, a.deliverProbeEvent)
@@ -252,7 +258,7 @@ func (a *Agent) shutdown() {
 
 // startInstanceLocked starts ic of cfg (the config being applied: during a reload,
 // a.cfg is still the old one, which may lack the probes ic tracks).
-func (a *Agent) startInstanceLocked(ctx context.Context, cfg *config.Config, ic *config.Instance) error {
+func (a *Agent) startInstanceLocked(ctx context.Context, cfg *config.Config, ic *config.Instance, gate *startGate) error {
 	in, err := newInstance(a, cfg, ic)
 	if err != nil {
 		return fmt.Errorf("instance %s: %w", ic.Name, err)
@@ -266,12 +272,69 @@ func (a *Agent) startInstanceLocked(ctx context.Context, cfg *config.Config, ic 
 		in.notify.after = prev.done
 	}
 	a.notifiers[ic.Name] = in.notify
+	in.gate = gate
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
 		in.run(ctx)
 	}()
 	return nil
+}
+
+// startGate lines up the first steps of the instances started together: each reads
+// its interface and probes (ready), and they all take their first step once the last
+// is ready (or startGateWait has passed). keepalived starts every instance in one pass
+// of its single thread, so their advert and Master_Down timers share a phase, and a
+// lost link moves all their VIPs within milliseconds; instances started one after
+// another (each waiting its turn for netlink) kept start times, and so timers, spread
+// over tens of milliseconds, and their failovers as far apart.
+type startGate struct {
+	mu      sync.Mutex
+	waiting int
+	open    chan struct{}
+}
+
+const startGateWait = time.Second
+
+func newStartGate(n int) *startGate {
+	g := &startGate{waiting: n, open: make(chan struct{})}
+	if n == 0 {
+		close(g.open)
+	}
+	time.AfterFunc(startGateWait, func() { g.release() })
+	return g
+}
+
+// ready reports one instance ready to take its first step.
+func (g *startGate) ready() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.waiting--; g.waiting == 0 {
+		g.releaseLocked()
+	}
+}
+
+func (g *startGate) release() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.releaseLocked()
+}
+
+func (g *startGate) releaseLocked() {
+	select {
+	case <-g.open:
+	default:
+		close(g.open)
+	}
+}
+
+// wait reports this instance ready and waits for the others (a nil gate: at once).
+func (g *startGate) wait() {
+	if g == nil {
+		return
+	}
+	g.ready()
+	<-g.open
 }
 
 // publish sends an event to API watchers; it never blocks.

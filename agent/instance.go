@@ -29,7 +29,7 @@ const timingEventIntervals = 16
 // before the state machine, and counted. The loop takes a packet in about a microsecond,
 // so a short queue absorbs any burst; the buffer is allocated up front for every
 // instance, so a long one costs memory at hundreds of instances.
-const packetQueue = 32
+const packetQueue = 16
 
 // packetMsg is one received VRRP packet, its bytes owned by the message.
 type packetMsg struct {
@@ -97,6 +97,7 @@ type instance struct {
 	running bool
 	queued  atomic.Int32
 	timer   *time.Timer // the loop's one timer, at the earliest deadline
+	gate    *startGate  // the instances started together (nil: none)
 
 	deadlines     map[vrrp.TimerKind]time.Time
 	garpAt        time.Time // the delayed second burst (garp_master_delay)
@@ -168,7 +169,7 @@ func newInstance(a *Agent, cfg *config.Config, ic *config.Instance) (*instance, 
 		// vrrp_mcast_group4/6 or mcast_dst_ip, resolved by the config.
 		in.dsts = []netip.Addr{ic.McastGroup}
 	}
-	fsm, err := vrrp.New(fsmConfig(ic, in.primary()))
+	fsm, err := vrrp.New(fsmConfig(ic, in.primary(), a.advertPhase))
 	if err != nil {
 		return nil, err
 	}
@@ -189,8 +190,9 @@ func newInstance(a *Agent, cfg *config.Config, ic *config.Instance) (*instance, 
 	return in, nil
 }
 
-// fsmConfig turns a checked vrrp_instance into the state machine's config.
-func fsmConfig(ic *config.Instance, src netip.Addr) vrrp.Config {
+// fsmConfig turns a checked vrrp_instance into the state machine's config; phase is
+// the agent's advert grid (vrrp.Config.AdvertPhase).
+func fsmConfig(ic *config.Instance, src netip.Addr, phase time.Time) vrrp.Config {
 	c := vrrp.Config{
 		Name:          ic.Name,
 		VRID:          uint8(ic.VRID),
@@ -208,6 +210,7 @@ func fsmConfig(ic *config.Instance, src netip.Addr) vrrp.Config {
 		CheckUnicastSrc: ic.CheckUnicastSrc,
 		UnicastPeers:    ic.UnicastPeers,
 		FastPreempt:     true,
+		AdvertPhase:     phase,
 
 		SkipCheckAdvAddr:  ic.SkipCheckAdvAddr,
 		LowerPrioNoAdvert: ic.LowerPrioNoAdvert,
@@ -354,6 +357,13 @@ func (in *instance) run(ctx context.Context) {
 	in.replayProbes(now)
 	in.checkSrcAddr(now)
 	in.stepUnreported(now)
+	if in.gate != nil {
+		// The first step together with the instances started alongside (startGate).
+		in.mu.Unlock()
+		in.gate.wait()
+		in.mu.Lock()
+		now = time.Now()
+	}
 	if in.cfg.UnicastFaultNoPeer && in.cfg.UnicastConfigured && !in.cfg.Unicast() {
 		// keepalived 2.2.7 vrrp_complete_instance: "Cannot use unicast without any peers -
 		// going to fault state" instead of falling back to multicast; a config fault that

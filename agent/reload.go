@@ -90,7 +90,7 @@ func (a *Agent) Reload(ctx context.Context, cfg *config.Config) ([]string, error
 			a.removeInstance(in)
 		}
 		a.mu.Lock()
-		err := a.startInstanceLocked(runCtx, cfg, ic)
+		err := a.startInstanceLocked(runCtx, cfg, ic, nil)
 		maint := a.maintenance
 		a.mu.Unlock()
 		if err != nil {
@@ -156,8 +156,8 @@ func (in *instance) reconfigure(ctx context.Context, newCfg *config.Config, ic *
 	var msgs []string
 	var ferr error
 	err := in.call(ctx, func(now time.Time) {
-		oldFSM := fsmConfig(in.cfg, in.primary())
-		newFSM := fsmConfig(ic, in.primary())
+		oldFSM := fsmConfig(in.cfg, in.primary(), in.a.advertPhase)
+		newFSM := fsmConfig(ic, in.primary(), in.a.advertPhase)
 		acts, err := in.fsm.Reconfigure(now, newFSM)
 		if err != nil {
 			ferr = err

@@ -113,6 +113,16 @@ type Config struct {
 	// advert of lower priority, instead of letting its Master_Down_Timer run out
 	// (RFC 5798 6.4.2, keepalived: 3 * advert_int + Skew_Time). Off is the RFC.
 	FastPreempt bool
+
+	// AdvertPhase, when set, puts a master's Adver_Timer on the grid AdvertPhase + k ×
+	// AdverInt: the advert after one sent out of turn (becoming master, a priority
+	// change, a reload, answering priority 0) is due at the one grid point within the
+	// next AdverInt instead of a whole AdverInt later. So it is never later than the
+	// RFC's, at most once earlier; and every instance of an agent given the same phase
+	// advertises at the same moments (keepalived gets that from handling all the timers
+	// due at one wake-up with one time), so a lost link lets their backups take over
+	// together. The zero time: AdverInt after each out-of-turn advert, as the RFC words it.
+	AdvertPhase time.Time
 }
 
 // UnicastChecksum is keepalived's unicast_chksum_compat setting (vrrp.h

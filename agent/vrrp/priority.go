@@ -45,6 +45,6 @@ func (i *Instance) updatePriority() {
 	if i.state == StateMaster {
 		i.masterPrio = p
 		i.sendAdvert(p)
-		i.arm(TimerAdver, i.now.Add(i.cfg.AdverInt))
+		i.arm(TimerAdver, i.advertAfter(i.now, i.cfg.AdverInt))
 	}
 }

@@ -187,7 +187,7 @@ func (i *Instance) masterReceive(src netip.Addr, a *Advert) {
 		// too (shutting down or handing over), so its gratuitous ARPs may hold clients:
 		// announce the VIPs again to bring them back.
 		i.sendAdvert(i.prio)
-		i.arm(TimerAdver, i.now.Add(i.cfg.AdverInt))
+		i.arm(TimerAdver, i.advertAfter(i.now, i.cfg.AdverInt))
 		i.emit(Announce{})
 	case a.Priority > i.prio || (a.Priority == i.prio && src.Compare(i.cfg.PrimaryAddr) > 0):
 		why := fmt.Sprintf("%s has higher priority %d, ours %d", src, a.Priority, i.prio)

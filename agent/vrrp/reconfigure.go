@@ -93,7 +93,7 @@ func (i *Instance) Reconfigure(now time.Time, cfg Config) ([]Action, error) {
 		i.masterAdverInt = cfg.AdverInt
 		i.masterPrio = i.prio
 		i.sendAdvert(i.prio)
-		i.arm(TimerAdver, now.Add(cfg.AdverInt))
+		i.arm(TimerAdver, i.advertAfter(now, cfg.AdverInt))
 	case StateBackup:
 		if cfg.Version == 2 || !i.master.IsValid() {
 			// v2 uses its own interval; v3 adopts the master's once it has heard one.

@@ -71,7 +71,7 @@ func (i *Instance) enterMaster(reason string) {
 		i.emit(BindVIPs{})
 	}
 	i.emit(Announce{})
-	i.arm(TimerAdver, i.now.Add(i.cfg.AdverInt))
+	i.arm(TimerAdver, i.advertAfter(i.now, i.cfg.AdverInt))
 }
 
 // enterBackup goes to BACKUP with the Master_Down_Timer at downAt. resign says whether a

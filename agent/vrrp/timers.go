@@ -91,5 +91,19 @@ func (i *Instance) nextAdvert(fired time.Time) time.Time {
 	if next := fired.Add(i.cfg.AdverInt); next.After(i.now) {
 		return next
 	}
-	return i.now.Add(i.cfg.AdverInt)
+	return i.advertAfter(i.now, i.cfg.AdverInt)
+}
+
+// advertAfter is the Adver_Timer's deadline after an advert sent at now out of turn:
+// now + interval, or with Config.AdvertPhase the one point of the phase's grid in
+// (now, now + interval].
+func (i *Instance) advertAfter(now time.Time, interval time.Duration) time.Time {
+	if i.cfg.AdvertPhase.IsZero() || interval <= 0 {
+		return now.Add(interval)
+	}
+	r := now.Sub(i.cfg.AdvertPhase) % interval
+	if r < 0 {
+		r += interval
+	}
+	return now.Add(interval - r)
 }

@@ -266,3 +266,74 @@ func TestAdverTimer_OutOfTurnAdvertRestartsTheGrid(t *testing.T) {
 		t.Fatalf("cancelled Adver_Timer still sent: %#v", acts)
 	}
 }
+
+// With Config.AdvertPhase every Adver_Timer deadline is a point of the phase's grid: an
+// out-of-turn advert (takeover, priority change, reload, answering priority 0) is
+// followed by the one grid point within the next interval — never later than the RFC's
+// AdverInt, so a backup's Master_Down_Timer never runs closer — and instances with the
+// same phase advertise together however apart they took over.
+func TestAdverTimer_PhaseGrid(t *testing.T) {
+	t.Parallel()
+	ms := time.Millisecond
+	phase := t0.Add(-1234 * ms) // any instant, even before the instance existed
+	onGrid := func(at time.Time, interval time.Duration) bool { return at.Sub(phase)%interval == 0 }
+
+	c := v3Config()
+	c.AdverInt = 100 * ms
+	c.AdvertPhase = phase
+	a, b := started(t, c), started(t, c)
+
+	// Two backups taking over 37 ms apart, each 4 ms late.
+	tookA := a.timers[TimerMasterDown].Add(4 * ms)
+	tookB := tookA.Add(37 * ms)
+	actsA := a.Step(tookA, TimerFired{Kind: TimerMasterDown})
+	actsB := b.Step(tookB, TimerFired{Kind: TimerMasterDown})
+	wantTransition(t, actsA, StateBackup, StateMaster)
+	wantTransition(t, actsB, StateBackup, StateMaster)
+	nextA, nextB := armed(t, actsA, TimerAdver), armed(t, actsB, TimerAdver)
+	for _, x := range []struct {
+		name       string
+		took, next time.Time
+	}{{"A", tookA, nextA}, {"B", tookB, nextB}} {
+		if !onGrid(x.next, c.AdverInt) || !x.next.After(x.took) || x.next.Sub(x.took) > c.AdverInt {
+			t.Fatalf("%s took over at phase+%s: next advert at phase+%s, want the grid point in (took, took+100ms]",
+				x.name, x.took.Sub(phase), x.next.Sub(phase))
+		}
+	}
+	if !nextA.Equal(nextB) {
+		// 0.037 s apart at a 0.1 s grid: the same grid point unless the grid lies between.
+		if nextB.Sub(nextA) != c.AdverInt {
+			t.Fatalf("next adverts at phase+%s and phase+%s: not on one grid", nextA.Sub(phase), nextB.Sub(phase))
+		}
+	}
+	// On the grid from then on, late fires or not.
+	if got := fireAdverLate(t, a, 3*ms); !got.Equal(nextA.Add(c.AdverInt)) {
+		t.Fatalf("A's next after a late fire at phase+%s, want phase+%s", got.Sub(phase), nextA.Add(c.AdverInt).Sub(phase))
+	}
+	// Held up for more than an interval: one advert now, then back on the grid.
+	held := a.timers[TimerAdver].Add(250 * ms)
+	acts := a.Step(held, TimerFired{Kind: TimerAdver})
+	if p := sentPriorities(acts); len(p) != 1 {
+		t.Fatalf("held up: sent %v, want one advert", p)
+	}
+	if got := armed(t, acts, TimerAdver); !onGrid(got, c.AdverInt) || got.Sub(held) > c.AdverInt || !got.After(held) {
+		t.Fatalf("held up: next at phase+%s (fired at phase+%s), want the grid point within 100ms", got.Sub(phase), held.Sub(phase))
+	}
+
+	// A priority change and a reload to 0.05 s: out of turn, then the (new) grid.
+	change := a.timers[TimerAdver].Add(-61 * ms)
+	acts = a.Step(change, PriorityDelta{Source: "chk", Delta: -10})
+	if got := armed(t, acts, TimerAdver); !onGrid(got, c.AdverInt) || got.Sub(change) > c.AdverInt || !got.After(change) {
+		t.Fatalf("priority change at phase+%s: next at phase+%s", change.Sub(phase), got.Sub(phase))
+	}
+	c2 := c
+	c2.AdverInt = 50 * ms
+	reload := change.Add(7 * ms)
+	acts, err := a.Reconfigure(reload, c2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := armed(t, acts, TimerAdver); !onGrid(got, c2.AdverInt) || got.Sub(reload) > c2.AdverInt || !got.After(reload) {
+		t.Fatalf("reload at phase+%s: next at phase+%s, want the 50ms grid point within 50ms", reload.Sub(phase), got.Sub(phase))
+	}
+}

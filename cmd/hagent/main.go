@@ -224,6 +224,7 @@ func serve(o *options, log *slog.Logger, stderr io.Writer) int {
 		rt = cfg.Global.MaxAutoPriority
 	}
 	runRealtime(ctx, rt, log)
+	tuneGC()
 	go trimMemory(ctx, log)
 
 	srvOpts := []api.Option{api.WithOperators(o.operators...)}
