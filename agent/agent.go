@@ -54,6 +54,7 @@ type Agent struct {
 	log         *slog.Logger
 	hub         *api.Hub
 	timings     *timingBatch // advert timing of every instance, one event a period
+	wake        *wakeups     // wakes the runtime on time for the instance loops' deadlines (nil: not available)
 	binder      Binder
 	announcer   Announcer
 	annWatcher  AnnounceWatcher
@@ -184,6 +185,11 @@ func (a *Agent) Hub() *api.Hub { return a.hub }
 func (a *Agent) Run(ctx context.Context, ready func()) error {
 	a.mu.Lock()
 	a.runCtx = ctx
+	if w, err := startWakeups(ctx); err != nil {
+		a.log.Warn("precise wake-ups not available; timers may fire up to 1 ms late", "err", err)
+	} else {
+		a.wake = w
+	}
 	a.setVIPAddrs(a.cfg)
 	a.sockets = newSockets(a.openConn, func(ifname string) int { return a.readLink(ifname).index }, a.log)
 	a.probes = newProbes(a.log)

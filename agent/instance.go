@@ -67,6 +67,7 @@ type instance struct {
 	vrid    uint8
 	family  netio.Family
 	fsm     *vrrp.Instance
+	wake    wakeSlot // the loop's next deadline in the agent's wakeups (resetTimer)
 	sock    *socket
 	src     netip.Addr   // source address of our adverts; invalid until the interface has one
 	dsts    []netip.Addr // the group, or the unicast peers
@@ -379,6 +380,7 @@ func (in *instance) run(ctx context.Context) {
 	defer func() {
 		in.mu.Lock()
 		in.timer.Stop()
+		in.a.wake.set(&in.wake, time.Time{})
 		in.watchAnnouncements(false)
 		in.mu.Unlock()
 	}()
@@ -676,9 +678,11 @@ func (in *instance) resetTimer() {
 	consider(in.timingAt)
 	if next.IsZero() {
 		t.Reset(time.Hour)
+		in.a.wake.set(&in.wake, time.Time{})
 		return
 	}
 	t.Reset(max(time.Until(next), 0))
+	in.a.wake.set(&in.wake, next) // after the Reset: the kick must not come before it is due
 }
 
 // fireDue runs every deadline that has passed, the state machine's first.

@@ -1,0 +1,171 @@
+package agent
+
+import (
+	"container/heap"
+	"context"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// wakeLate is how long after a deadline the kernel wakes the runtime for it. The
+// runtime's timer for the deadline was set a few hundred nanoseconds after the instance
+// read the clock; woken before that, the runtime would find it not yet due and sleep a
+// whole millisecond more (see wakeups).
+const wakeLate = 20 * time.Microsecond
+
+// wakeups makes the Go runtime wake on time for the instance loops' deadlines.
+//
+// Why: when every P is idle, the runtime waits for its next timer in epoll_wait, whose
+// timeout is in whole milliseconds: it sleeps the whole milliseconds of the wait, then
+// a full millisecond for what is left. An instance's timer therefore fires up to 1 ms
+// late, so at advert_int 0.01 a master's adverts were 10.16 ms apart at the median and
+// 10.4 ms at p99 where keepalived (a timerfd in its epoll set) keeps 10.07 / 10.2 ms.
+// wakeups keeps one timerfd in the runtime's netpoller armed at the earliest deadline
+// of every instance loop: it expires with the kernel's high-resolution timers (no timer
+// slack for a SCHED_RR thread), the epoll_wait returns at once, and the runtime runs the
+// instance's timer, which is due by then. The instances keep their own runtime timers;
+// wakeups only ends the runtime's sleep on time, so without it (no timerfd) they work as
+// before, a little late.
+//
+// One timerfd and one goroutine serve every instance: each instance owns one wakeSlot,
+// set to its next deadline wherever its timer is reset (instance.resetTimer).
+type wakeups struct {
+	tfd *os.File // the timerfd, non-blocking: reads park in the netpoller
+
+	mu    sync.Mutex
+	slots wakeHeap  // the armed slots, earliest first
+	armed time.Time // the deadline the timerfd is set for; zero when disarmed
+	woke  time.Time // when the last expiration was read, for tests
+}
+
+// wakeSlot is one instance's next deadline in wakeups. The zero value is unarmed.
+type wakeSlot struct {
+	at  time.Time
+	idx int  // index in wakeups.slots while in it
+	in  bool // in wakeups.slots
+}
+
+// startWakeups opens the timerfd and serves it until ctx ends.
+func startWakeups(ctx context.Context) (*wakeups, error) {
+	fd, err := unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_NONBLOCK|unix.TFD_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("timerfd_create: %w", err)
+	}
+	w := &wakeups{tfd: os.NewFile(uintptr(fd), "hagent-wakeups")}
+	go w.serve()
+	context.AfterFunc(ctx, func() { w.tfd.Close() })
+	return w, nil
+}
+
+// set arms s for at, moves it, or (at zero) disarms it. A deadline that has already
+// passed needs no wake-up: the runtime runs its timer at once. Safe on a nil wakeups.
+func (w *wakeups) set(s *wakeSlot, at time.Time) {
+	if w == nil {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if s.in && s.at.Equal(at) {
+		return
+	}
+	if at.IsZero() || !at.After(time.Now()) {
+		if s.in {
+			heap.Remove(&w.slots, s.idx)
+		}
+		s.at = time.Time{}
+		w.rearmLocked()
+		return
+	}
+	s.at = at
+	if s.in {
+		heap.Fix(&w.slots, s.idx)
+	} else {
+		heap.Push(&w.slots, s)
+	}
+	w.rearmLocked()
+}
+
+// rearmLocked points the timerfd at the earliest slot (plus wakeLate), or disarms it.
+// Called with mu held.
+func (w *wakeups) rearmLocked() {
+	var next time.Time
+	if len(w.slots) > 0 {
+		next = w.slots[0].at
+	}
+	if next.Equal(w.armed) {
+		return
+	}
+	w.armed = next
+	var spec unix.ItimerSpec // zero: disarm
+	if !next.IsZero() {
+		// Relative to a clock read before the call, so the expiry is never early.
+		spec.Value = unix.NsecToTimespec(int64(max(time.Until(next)+wakeLate, time.Microsecond)))
+	}
+	if err := w.settime(&spec); err != nil {
+		// Closed at shutdown; otherwise the instances' own timers still fire, late.
+		w.armed = time.Time{}
+	}
+}
+
+func (w *wakeups) settime(spec *unix.ItimerSpec) error {
+	rc, err := w.tfd.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	if err := rc.Control(func(fd uintptr) { serr = unix.TimerfdSettime(int(fd), 0, spec, nil) }); err != nil {
+		return err
+	}
+	return serr
+}
+
+// serve reads the timerfd's expirations until it is closed: each read parks in the
+// netpoller, and the expiry is what wakes the runtime. The slots that are due are
+// dropped (their loops set the next deadline) and the timerfd re-armed.
+func (w *wakeups) serve() {
+	var b [8]byte
+	for {
+		if _, err := w.tfd.Read(b[:]); err != nil {
+			return // closed at shutdown; otherwise the instances' timers fire, late
+		}
+		w.mu.Lock()
+		now := time.Now()
+		w.woke = now
+		for len(w.slots) > 0 && !w.slots[0].at.After(now) {
+			s := heap.Pop(&w.slots).(*wakeSlot)
+			s.at = time.Time{}
+		}
+		w.armed = time.Time{}
+		w.rearmLocked()
+		w.mu.Unlock()
+	}
+}
+
+// wakeHeap is a min-heap of slots by deadline (container/heap).
+type wakeHeap []*wakeSlot
+
+func (h wakeHeap) Len() int           { return len(h) }
+func (h wakeHeap) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
+func (h wakeHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].idx, h[j].idx = i, j
+}
+
+func (h *wakeHeap) Push(x any) {
+	s := x.(*wakeSlot)
+	s.idx, s.in = len(*h), true
+	*h = append(*h, s)
+}
+
+func (h *wakeHeap) Pop() any {
+	old := *h
+	s := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	s.idx, s.in = -1, false
+	return s
+}
