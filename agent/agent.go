@@ -90,6 +90,9 @@ type Agent struct {
 	// probeLast is each running probe's last state change, for instances that start
 	// after it was reported (replayProbes).
 	probeLast map[string]probe.StateChange
+	// pendingWait bounds the wait for adverts still in the kernel at a Master_Down_Timer
+	// expiry (receiveQueued).
+	pendingWait time.Duration
 }
 
 // Option configures an Agent.
@@ -135,6 +138,8 @@ func New(cfg *config.Config, opts ...Option) (*Agent, error) {
 		notifiers: map[string]*notifier{},
 		probeLast: map[string]probe.StateChange{},
 		watchNet:  true,
+
+		pendingWait: defaultPendingWait,
 	}
 	a.advertPhase = a.started
 	for _, o := range opts {

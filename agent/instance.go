@@ -408,12 +408,10 @@ func (in *instance) run(ctx context.Context) {
 			in.mu.Lock()
 			// Adverts that arrived before the Master_Down_Timer expired come first: when
 			// the loop was held up, select would otherwise pick the expired timer at
-			// random over the queued adverts that re-arm it (a spurious takeover).
+			// random over the queued adverts that re-arm it (a spurious takeover), and
+			// the reader may not have taken them from the kernel yet.
 			if d, ok := in.deadlines[vrrp.TimerMasterDown]; ok && !d.After(time.Now()) {
-				for range len(in.packets) {
-					in.receive(<-in.packets)
-					in.queued.Add(-1)
-				}
+				in.receiveQueued()
 			}
 			in.fireDue(time.Now())
 		case <-in.stopReq:

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 
 	"github.com/hagent-dev/hagent/agent/netio"
 )
@@ -48,6 +49,10 @@ type socket struct {
 
 	mu     sync.RWMutex
 	byVRID map[uint8][]*instance
+
+	// reads and handed count the packets read, and those handed to their instances
+	// (receiveQueued).
+	reads, handed atomic.Uint64
 }
 
 type sockets struct {
@@ -198,6 +203,7 @@ func (so *socket) read(conn packetConn) {
 			so.log.Debug("VRRP socket closed", "interface", so.key.ifname, "err", err)
 			return
 		}
+		so.reads.Add(1)
 		so.mu.RLock()
 		var targets []*instance
 		if len(p.Data) >= 2 {
@@ -213,6 +219,7 @@ func (so *socket) read(conn packetConn) {
 		for _, in := range targets {
 			in.deliverPacket(pkt)
 		}
+		so.handed.Add(1)
 	}
 }
 

@@ -45,6 +45,7 @@ type Conn struct {
 	ifname  string
 	ifindex int
 	t       transport
+	rc      syscall.RawConn // the socket, for Pending
 	dropped atomic.Uint64
 }
 
@@ -97,7 +98,12 @@ func Listen(ifname string, family Family, opts ...Option) (*Conn, error) {
 		ipc.Close()
 		return nil, fmt.Errorf("set up %v VRRP socket on %s: %w", family, ifname, err)
 	}
-	return &Conn{family: family, ifname: ifname, ifindex: ifi.Index, t: t}, nil
+	rc, err := ipc.SyscallConn()
+	if err != nil {
+		t.close()
+		return nil, fmt.Errorf("set up %v VRRP socket on %s: %w", family, ifname, err)
+	}
+	return &Conn{family: family, ifname: ifname, ifindex: ifi.Index, t: t, rc: rc}, nil
 }
 
 // setupSocket runs before bind: pin the socket to the device and make its
@@ -123,6 +129,21 @@ func setupSocket(rc syscall.RawConn, ifname string, rcvbuf int) error {
 		return err
 	}
 	return serr
+}
+
+// Pending reports whether a packet waits in the socket's receive queue, read by nobody
+// yet. A reader that was not scheduled for a while leaves adverts there; whoever
+// decides that nobody advertised checks this first (see agent: receiveQueued).
+func (c *Conn) Pending() bool {
+	if c.rc == nil {
+		return false
+	}
+	n := 0
+	err := c.rc.Control(func(fd uintptr) {
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		n, _ = unix.Poll(fds, 0)
+	})
+	return err == nil && n > 0
 }
 
 // Family is the address family of the Conn.

@@ -269,3 +269,30 @@ func TestIsSocketError(t *testing.T) {
 		}
 	}
 }
+
+// Pending sees a packet the kernel queued for the socket and nobody read yet, and not
+// once it is read.
+func TestPendingUntilRead(t *testing.T) {
+	t.Parallel()
+	a, b := pair(t)
+	ca, cb := listen(t, a, IPv4), listen(t, b, IPv4)
+	if cb.Pending() {
+		t.Fatal("Pending before anything was sent")
+	}
+	send(t, ca, "queued", netip.Addr{}, GroupIPv4)
+	deadline := time.Now().Add(5 * time.Second)
+	for !cb.Pending() {
+		if time.Now().After(deadline) {
+			t.Fatal("the advert sent is not pending 5 s later")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	checkPacket(t, read(t, cb), a.v4, GroupIPv4, b.ifindex, "queued")
+	if cb.Pending() {
+		t.Fatal("still pending after the only packet was read")
+	}
+	var zero Conn
+	if zero.Pending() {
+		t.Fatal("a Conn without a socket has nothing pending")
+	}
+}
