@@ -209,6 +209,7 @@ func jitterAcceptance(res []jitterWindow, daemons []Daemon) string {
 	w.WriteString("\nIssue 16's bar, per condition (hagent: no backup advert in any window, max < 30 ms in every window, p99 <= keepalived's in the same window):\n\n")
 	for _, cond := range []string{condHogs, condHogsWatch} {
 		windows, backupAdv, slow, worseP99, compared := 0, 0, 0, 0, 0
+		var hMax, hP99, kP99 []time.Duration // per window, for the ranges
 		for _, win := range res {
 			if win.condition != cond {
 				continue
@@ -228,9 +229,15 @@ func jitterAcceptance(res []jitterWindow, daemons []Daemon) string {
 			if len(hg) == 0 || hg[len(hg)-1] >= 30*time.Millisecond {
 				slow++
 			}
+			if len(hg) > 0 {
+				hMax = append(hMax, hg[len(hg)-1])
+				hP99 = append(hP99, pct(hg, 99))
+			}
 			if k != nil && len(k.gaps) > 0 && len(hg) > 0 {
 				compared++
-				if pct(hg, 99) > pct(slices.Sorted(slices.Values(k.gaps)), 99) {
+				kp := pct(slices.Sorted(slices.Values(k.gaps)), 99)
+				kP99 = append(kP99, kp)
+				if pct(hg, 99) > kp {
 					worseP99++
 				}
 			}
@@ -242,8 +249,8 @@ func jitterAcceptance(res []jitterWindow, daemons []Daemon) string {
 		if !slices.Contains(daemons, Keepalived) {
 			verdict = map[bool]string{true: "met but for the p99 comparison (no keepalived in this run)", false: "NOT met"}[backupAdv == 0 && slow == 0]
 		}
-		fmt.Fprintf(&w, "- %s: %d windows; hagent backup adverts %d, windows with max >= 30 ms %d, windows with p99 above keepalived's %d of %d compared: %s\n",
-			cond, windows, backupAdv, slow, worseP99, compared, verdict)
+		fmt.Fprintf(&w, "- %s: %d windows; hagent backup adverts %d, windows with max >= 30 ms %d (hagent max %s), windows with p99 above keepalived's %d of %d compared (hagent p99 %s, keepalived p99 %s): %s\n",
+			cond, windows, backupAdv, slow, msRange(hMax), worseP99, compared, msRange(hP99), msRange(kP99), verdict)
 	}
 	return w.String()
 }
@@ -349,6 +356,14 @@ func captureWindow(t *testing.T, daemons []Daemon, labs map[Daemon]*Lab, n int, 
 		win.res = append(win.res, x)
 	}
 	return win
+}
+
+// msRange is "lo–hi ms" over per-window values, "-" for none.
+func msRange(v []time.Duration) string {
+	if len(v) == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.3f–%.3f ms", ms(slices.Min(v)), ms(slices.Max(v)))
 }
 
 func pct(sorted []time.Duration, p float64) time.Duration {
