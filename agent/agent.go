@@ -287,7 +287,7 @@ func (a *Agent) startInstanceLocked(ctx context.Context, cfg *config.Config, ic 
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
-		in.run(ctx)
+		in.run() // returns once the instance has taken its first step
 	}()
 	return nil
 }

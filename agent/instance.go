@@ -26,7 +26,7 @@ const timingPublishEvery = 100 * time.Millisecond
 const timingEventIntervals = 16
 
 // packetQueue bounds the packets waiting for an instance. A flood beyond it is dropped
-// before the state machine, and counted. The loop takes a packet in about a microsecond,
+// before the state machine, and counted. A packet is stepped in about a microsecond,
 // so a short queue absorbs any burst; the buffer is allocated up front for every
 // instance, so a long one costs memory at hundreds of instances.
 const packetQueue = 16
@@ -39,14 +39,14 @@ type packetMsg struct {
 	data     []byte
 }
 
-// callMsg runs fn inside the instance's loop, the only writer of its state. The caller
-// and the loop race to claim it: the loop runs fn only if it claims the message first,
+// callMsg runs fn as the instance's one writer (with its mu). The caller and the
+// instance race to claim it: fn runs only if the instance claims the message first,
 // and a caller whose context ended first cancels it, so a call that returned an error
-// never runs later (a timed-out failover must not fire once the loop catches up).
+// never runs later (a timed-out failover must not fire once the instance catches up).
 type callMsg struct {
 	fn    func(now time.Time)
 	done  chan struct{}
-	claim *atomic.Int32 // callPending, then callRunning (loop) or callCancelled (caller)
+	claim *atomic.Int32 // callPending, then callRunning (instance) or callCancelled (caller)
 }
 
 const (
@@ -59,7 +59,7 @@ const (
 // its VIPs and its view of the tracked probes. Everything reaches it as a message.
 type instance struct {
 	a   *Agent
-	cfg *config.Instance // owned by the loop: a reload swaps it in place (reconfigure)
+	cfg *config.Instance // guarded by mu: a reload swaps it in place (reconfigure)
 	// Fixed for the instance's life (a change restarts it), so readable anywhere.
 	name    string
 	ifname  string
@@ -67,7 +67,7 @@ type instance struct {
 	vrid    uint8
 	family  netio.Family
 	fsm     *vrrp.Instance
-	wake    wakeSlot // the loop's next deadline in the agent's wakeups (resetTimer)
+	wake    wakeSlot // the instance's next deadline in the agent's wakeups (resetTimer)
 	sock    *socket
 	src     netip.Addr   // source address of our adverts; invalid until the interface has one
 	dsts    []netip.Addr // the group, or the unicast peers
@@ -83,21 +83,19 @@ type instance struct {
 	annQueue []announceJob
 	annBusy  bool
 	master   atomic.Bool
-	// queueDrops counts packets dropped because the loop was behind; the socket reader
-	// adds to it without waiting for the loop, which may be stopping or stuck.
+	// queueDrops counts packets dropped because the instance was behind; the socket
+	// reader adds to it without waiting for the instance, which may be stopping or stuck.
 	queueDrops atomic.Uint64
-	stopped    chan struct{} // closed when the loop has ended
-	stopReq    chan struct{}
+	stopped    chan struct{} // closed when the instance has ended
 
-	// mu is held by whoever steps the state machine: the loop, or the socket reader
-	// stepping a packet itself (deliverPacket). Every field below is guarded by it.
-	// running: the loop has started the instance and not ended it, so the reader may
-	// step a packet; queued: packets in the channel not yet stepped (the reader steps
-	// one itself only when none is, so packets are stepped in order).
+	// mu is held by whoever steps the state machine (run explains who). Every field
+	// below is guarded by it. running: the instance has taken its first step and not
+	// ended; queued: packets in the channel not yet stepped (the reader steps one
+	// itself only when none is, so packets are stepped in order).
 	mu      sync.Mutex
 	running bool
 	queued  atomic.Int32
-	timer   *time.Timer // the loop's one timer, at the earliest deadline
+	timer   *time.Timer // the instance's one timer (onTimer), at the earliest deadline
 	gate    *startGate  // the instances started together (nil: none)
 
 	deadlines     map[vrrp.TimerKind]time.Time
@@ -105,7 +103,9 @@ type instance struct {
 	garpRefreshAt time.Time // periodic refresh (garp_master_refresh)
 	// stopWatch ends the watch for a successor's announcements (vrrp.WatchAnnouncements).
 	stopWatch context.CancelFunc
-	// stopping: Stop was stepped on shutdown; the loop runs until the handover ends.
+	// stopAsked: stop was called; stopping: Stop was stepped, and the instance ends
+	// once the handover has (unlock).
+	stopAsked   bool
 	stopping    bool
 	timingAt    time.Time // next coalesced advert-timing event
 	lastTiming  time.Time
@@ -143,7 +143,6 @@ func newInstance(a *Agent, cfg *config.Config, ic *config.Instance) (*instance, 
 		packets:     make(chan packetMsg, packetQueue),
 		inbox:       make(chan any, 64),
 		stopped:     make(chan struct{}),
-		stopReq:     make(chan struct{}),
 		deadlines:   map[vrrp.TimerKind]time.Time{},
 		bound:       map[netip.Prefix]bool{},
 		lastDropLog: map[vrrp.Cause]time.Time{},
@@ -155,7 +154,7 @@ func newInstance(a *Agent, cfg *config.Config, ic *config.Instance) (*instance, 
 	for _, v := range ic.ExcludedVIPs {
 		in.vips = append(in.vips, vipOf(ic, v))
 	}
-	// Without a configured source, the interface's address is read when the loop starts
+	// Without a configured source, the interface's address is read when the instance starts
 	// and followed after (applyLink); until there is one the instance is FAULT and the
 	// state machine knows the unspecified address of its family (primary).
 	switch {
@@ -245,15 +244,14 @@ func vipOf(ic *config.Instance, v config.VIP) vip.VIP {
 
 // deliverPacket hands a packet to the instance without ever blocking the socket
 // reader. When nothing else is stepping the instance and no packet waits, the reader
-// steps it itself, under mu: a backup's adverts then cost no wake-up of the loop, which
-// sleeps until its Master_Down_Timer (keepalived's single thread does the same work on
-// receive). Otherwise the packet is queued for the loop.
+// steps it itself, under mu: a backup's adverts then cost no wake-up at all (keepalived's
+// single thread does the same work on receive). Otherwise the packet is queued for
+// whoever holds mu, which steps it before letting go (unlock).
 func (in *instance) deliverPacket(p packetMsg) {
 	if in.queued.Load() == 0 && in.mu.TryLock() {
 		if in.running && in.queued.Load() == 0 {
 			in.receive(p)
-			in.resetTimer()
-			in.mu.Unlock()
+			in.unlockReader()
 			return
 		}
 		in.mu.Unlock()
@@ -262,16 +260,28 @@ func (in *instance) deliverPacket(p packetMsg) {
 	select {
 	case in.packets <- p:
 	default:
-		// The loop is behind, or stopping (a master waiting for its successor, a
+		// The instance is busy, or stopping (a master waiting for its successor, a
 		// restart during a reload): a flood must not grow memory, and the reader,
 		// shared by every instance on the interface, must never wait for this one.
 		in.queued.Add(-1)
 		in.queueDrops.Add(1)
+		return
 	}
+	in.kickReader()
 }
 
 // send delivers a control message unless the instance has stopped.
 func (in *instance) send(m any) bool {
+	if !in.enqueue(context.Background(), m) {
+		return false
+	}
+	in.kick()
+	return true
+}
+
+// enqueue puts m in the inbox; false if the instance has stopped, the inbox stayed full
+// for 5 s (the instance is stuck) or ctx ended.
+func (in *instance) enqueue(ctx context.Context, m any) bool {
 	select {
 	case in.inbox <- m:
 		return true
@@ -279,37 +289,46 @@ func (in *instance) send(m any) bool {
 		return false
 	default:
 	}
+	t := time.NewTimer(5 * time.Second)
+	defer t.Stop()
 	select {
 	case in.inbox <- m:
 		return true
 	case <-in.stopped:
 		return false
-	case <-time.After(5 * time.Second):
-		in.log.Error("instance loop not taking messages", "message", fmt.Sprintf("%T", m))
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		in.log.Error("instance not taking messages", "message", fmt.Sprintf("%T", m))
 		return false
 	}
 }
 
-// call runs fn in the loop and waits for it. It returns nil only if fn ran; with an
+// call runs fn as the instance's one writer and waits for it. It returns nil only if fn ran; with an
 // error, fn has not run and never will.
 func (in *instance) call(ctx context.Context, fn func(now time.Time)) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	m := callMsg{fn: fn, done: make(chan struct{}), claim: new(atomic.Int32)}
-	select {
-	case in.inbox <- m:
-	case <-in.stopped:
-		return fmt.Errorf("instance %s has stopped", in.name)
-	case <-ctx.Done():
-		return ctx.Err()
+	if !in.enqueue(ctx, m) {
+		select {
+		case <-in.stopped:
+			return fmt.Errorf("instance %s has stopped", in.name)
+		default:
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		return fmt.Errorf("instance %s is not taking calls", in.name)
 	}
+	in.kick()
 	stoppedErr := fmt.Errorf("instance %s has stopped", in.name)
 	select {
 	case <-m.done:
 		return nil
 	case <-in.stopped:
-		// The loop ended; it may have run fn just before.
+		// The instance ended; it may have run fn just before.
 		if m.claim.CompareAndSwap(callPending, callCancelled) {
 			return stoppedErr
 		}
@@ -318,7 +337,7 @@ func (in *instance) call(ctx context.Context, fn func(now time.Time)) error {
 			return ctx.Err()
 		}
 	}
-	// The loop claimed the message first: fn runs (or ran) now, in a moment.
+	// The instance claimed the message first: fn runs (or ran) now, in a moment.
 	select {
 	case <-m.done:
 		return nil
@@ -332,19 +351,29 @@ func (in *instance) call(ctx context.Context, fn func(now time.Time)) error {
 	}
 }
 
-// stop asks the loop to shut the instance down (priority 0, VIPs removed) and waits.
+// stop shuts the instance down (priority 0, VIPs removed) and waits until it has ended:
+// a master hands over first, so it ends once its successor has claimed the VIPs
+// (vrrp handover).
 func (in *instance) stop() {
-	select {
-	case in.stopReq <- struct{}{}:
-	case <-in.stopped:
+	in.mu.Lock()
+	in.stopAsked = true
+	if in.running && !in.stopping {
+		in.stopping = true
+		in.stopFSM(time.Now(), "instance stopped")
 	}
+	in.unlock()
 	<-in.stopped
 }
 
-func (in *instance) run(ctx context.Context) {
-	defer close(in.stopped)
-	defer in.notify.close() // the queued scripts run on; the agent waits for them on shutdown
-
+// run starts the instance: it reads the interface and the probes, takes its first
+// step, and returns. From then on the instance has no goroutine of its own: whoever
+// has an event for it takes mu and steps it — the socket reader a packet
+// (deliverPacket), the timer its deadlines (onTimer), a sender the inbox (kick) —
+// one at a time, so its state still has one writer at a time. At hundreds of instances
+// a goroutine each, parked on a select, cost more memory than the instances' state
+// (their stacks), and a timer, a queue and a wake-up each; keepalived runs all its
+// instances from one thread and a timer tree.
+func (in *instance) run() {
 	in.mu.Lock()
 	now := time.Now()
 	// A VIP left behind by a crash: we start as BACKUP (or as the owner, which binds
@@ -375,53 +404,136 @@ func (in *instance) run(ctx context.Context) {
 	if st := in.fsm.Status(now); st.State == vrrp.StateInit {
 		in.log.Info("holding in INIT", "reason", st.Reason)
 	}
-	in.timer = time.NewTimer(time.Hour)
+	in.timer = time.AfterFunc(time.Hour, in.onTimer)
 	in.running = true
-	defer func() {
-		in.mu.Lock()
-		in.timer.Stop()
-		in.a.wake.set(&in.wake, time.Time{})
-		in.watchAnnouncements(false)
-		in.mu.Unlock()
-	}()
+	if in.stopAsked {
+		in.stopping = true
+		in.stopFSM(now, "instance stopped")
+	}
+	in.unlock()
+}
 
+// onTimer runs the deadlines that are due (the timer's function).
+func (in *instance) onTimer() {
+	in.mu.Lock()
+	if !in.running {
+		in.mu.Unlock()
+		return
+	}
+	// Adverts that arrived before the Master_Down_Timer expired come first: the reader
+	// may have queued them, or not taken them from the kernel yet, when the agent was
+	// held up (a spurious takeover otherwise).
+	if d, ok := in.deadlines[vrrp.TimerMasterDown]; ok && !d.After(time.Now()) {
+		in.receiveQueued()
+	}
+	in.fireDue(time.Now())
+	in.unlock()
+}
+
+// kick steps what was queued for the instance, unless someone holds mu: that one does
+// before letting go.
+func (in *instance) kick() {
+	if in.mu.TryLock() {
+		in.unlock()
+	}
+}
+
+// kickReader is kick for the socket reader.
+func (in *instance) kickReader() {
+	if in.mu.TryLock() {
+		in.unlockReader()
+	}
+}
+
+// unlock lets go of the instance: first it steps every packet and message queued
+// meanwhile, ends the instance if it has stopped and handed over, and points the timer
+// at the next deadline. Something queued after the last look and before mu was free is
+// stepped here too unless another goroutine took mu (it then does): nothing queued is
+// left waiting for the next event.
+func (in *instance) unlock() {
 	for {
-		if in.stopping && !in.fsm.HandingOver() {
-			// Whatever the state machine did, nothing of ours stays bound once stopped.
-			in.unbindAll("instance stopped")
-			in.publishTiming(time.Now(), in.a.timings.add)
-			in.running = false // before mu is released: the reader steps nothing more
+		if !in.running {
+			// Not started yet (run steps the queue once it has), or ended.
 			in.mu.Unlock()
 			return
 		}
-		in.resetTimer()
+		in.drain(true)
+		ended := in.endIfDone()
 		in.mu.Unlock()
-		select {
-		case p := <-in.packets:
-			in.mu.Lock()
-			in.receive(p)
-			in.queued.Add(-1)
-		case m := <-in.inbox:
-			in.mu.Lock()
-			in.handle(time.Now(), m)
-		case <-in.timer.C:
-			in.mu.Lock()
-			// Adverts that arrived before the Master_Down_Timer expired come first: when
-			// the loop was held up, select would otherwise pick the expired timer at
-			// random over the queued adverts that re-arm it (a spurious takeover), and
-			// the reader may not have taken them from the kernel yet.
-			if d, ok := in.deadlines[vrrp.TimerMasterDown]; ok && !d.After(time.Now()) {
-				in.receiveQueued()
-			}
-			in.fireDue(time.Now())
-		case <-in.stopReq:
-			in.mu.Lock()
-			// A master hands over first: the loop goes on until its successor has
-			// claimed the VIPs (vrrp handover), then ends above.
-			in.stopping = true
-			in.stopFSM(time.Now(), "instance stopped")
+		if ended {
+			in.notify.close() // the queued scripts run on; the agent waits for them on shutdown
+			close(in.stopped)
+			return
+		}
+		if len(in.packets) == 0 && len(in.inbox) == 0 {
+			return
+		}
+		if !in.mu.TryLock() {
+			return
 		}
 	}
+}
+
+// unlockReader is unlock for the socket reader, shared by every instance of its
+// interface: it steps queued packets, but leaves queued messages (a probe result, a
+// control call, which may wait on netlink) to a goroutine of their own.
+func (in *instance) unlockReader() {
+	if !in.running {
+		in.mu.Unlock()
+		return
+	}
+	in.drain(false)
+	ended := in.endIfDone()
+	messages := len(in.inbox) > 0
+	in.mu.Unlock()
+	if ended {
+		in.notify.close()
+		close(in.stopped)
+		return
+	}
+	if messages || len(in.packets) > 0 {
+		go in.kick()
+	}
+}
+
+// drain steps the queued packets, and the queued messages too if messages; then it
+// points the timer at the next deadline. With mu held, once running.
+func (in *instance) drain(messages bool) {
+	for {
+		select {
+		case p := <-in.packets:
+			in.receive(p)
+			in.queued.Add(-1)
+			continue
+		default:
+		}
+		if !messages {
+			break
+		}
+		select {
+		case m := <-in.inbox:
+			in.handle(time.Now(), m)
+			continue
+		default:
+		}
+		break
+	}
+	in.resetTimer()
+}
+
+// endIfDone ends a stopping instance once its handover is over: nothing of ours stays
+// bound, and nothing steps it again. With mu held; true if it ended now.
+func (in *instance) endIfDone() bool {
+	if !in.running || !in.stopping || in.fsm.HandingOver() {
+		return false
+	}
+	in.unbindAll("instance stopped")
+	in.publishTiming(time.Now(), in.a.timings.add)
+	in.running = false // the reader and the timer step nothing more
+	in.timer.Stop()
+	in.a.wake.set(&in.wake, time.Time{})
+	in.watchAnnouncements(false)
+	return true
 }
 
 // receive feeds one queued packet to the state machine, at the time it was read.
@@ -433,7 +545,7 @@ func (in *instance) receive(p packetMsg) {
 // stopFSM steps Stop. A master sends its priority-0 advert at once, as the RFC says,
 // and the state machine keeps the VIPs until its successor has claimed them (vrrp
 // handover: make before break, where keepalived leaves a Skew_Time without anyone
-// answering); the loop carries that out. Otherwise nothing of ours stays bound.
+// answering); the instance carries that out. Otherwise nothing of ours stays bound.
 func (in *instance) stopFSM(now time.Time, reason string) {
 	if in.fsm.State() != vrrp.StateStopped {
 		in.step(now, vrrp.Stop{})
@@ -657,9 +769,8 @@ func (in *instance) publishTiming(now time.Time, send func(*hactlv1.AdvertTiming
 	})
 }
 
-// resetTimer points the loop's one timer at the earliest deadline. Called with mu
-// held, by the loop or by the reader that stepped a packet (a timer may be reset from
-// any goroutine: since Go 1.23 no stale expiry is delivered after Stop or Reset).
+// resetTimer points the instance's one timer at the earliest deadline. Called with mu
+// held, by whoever stepped the instance.
 func (in *instance) resetTimer() {
 	t := in.timer
 	var next time.Time

@@ -7,9 +7,9 @@ import (
 	"time"
 )
 
-// Alive reports whether every instance loop is taking work: each is asked to run an
+// Alive reports whether every instance is taking work: each is asked to run an
 // empty call within the given time. systemd's watchdog is fed only when this succeeds
-// (cmd/hagent), so a loop stuck on a lock, a blocking syscall or a stopped process gets
+// (cmd/hagent), so an instance stuck on a lock, a blocking syscall or a stopped process gets
 // the agent restarted, where a ticker goroutine of its own would have kept it alive.
 //
 // An instance that stopped meanwhile (a reload removed it) is not stuck and does not

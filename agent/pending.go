@@ -26,7 +26,7 @@ func (so *socket) kernelPending() bool {
 }
 
 // receiveQueued hands the state machine every advert that arrived before an expired
-// Master_Down_Timer: the ones the socket's reader queued for this loop, the one it is
+// Master_Down_Timer: the ones the socket's reader queued for this instance, the one it is
 // handing over, and the ones still in the kernel's queue, which the reader is given a
 // moment (at most Agent.pendingWait) to hand over.
 //
@@ -37,7 +37,7 @@ func (so *socket) kernelPending() bool {
 // handles the epoll events before the timers). An advert handled here re-arms the
 // timer from when it was read, so the takeover waits for a real silence.
 //
-// Called by the loop with mu held: meanwhile the reader queues what it reads instead of
+// Called by onTimer with mu held: meanwhile the reader queues what it reads instead of
 // stepping it (deliverPacket), and handed counts it once queued.
 func (in *instance) receiveQueued() {
 	so := in.sock

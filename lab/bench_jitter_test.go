@@ -3,7 +3,6 @@ package lab
 import (
 	"bytes"
 	"cmp"
-	"encoding/binary"
 	"fmt"
 	"math"
 	"net"
@@ -379,45 +378,15 @@ type pcapPacket struct {
 // readVRRPPcap reads the IPv4 VRRP packets of a classic pcap file of Ethernet
 // frames (what tcpdump -w writes).
 func readVRRPPcap(path string) ([]pcapPacket, error) {
-	b, err := os.ReadFile(path)
+	adverts, err := readAdvertPcap(path)
 	if err != nil {
-		return nil, fmt.Errorf("read capture: %w", err)
-	}
-	if len(b) < 24 {
-		return nil, fmt.Errorf("capture %s: short file (%d bytes)", path, len(b))
-	}
-	var bo binary.ByteOrder = binary.LittleEndian
-	nano := false
-	switch binary.LittleEndian.Uint32(b) {
-	case 0xa1b2c3d4:
-	case 0xa1b23c4d:
-		nano = true
-	default:
-		bo = binary.BigEndian
-		switch binary.BigEndian.Uint32(b) {
-		case 0xa1b2c3d4:
-		case 0xa1b23c4d:
-			nano = true
-		default:
-			return nil, fmt.Errorf("capture %s: not a pcap file", path)
-		}
-	}
-	if lt := bo.Uint32(b[20:]); lt != 1 {
-		return nil, fmt.Errorf("capture %s: link type %d, want Ethernet", path, lt)
+		return nil, err
 	}
 	var out []pcapPacket
-	for off := 24; off+16 <= len(b); {
-		sec, frac, incl := bo.Uint32(b[off:]), bo.Uint32(b[off+4:]), int(bo.Uint32(b[off+8:]))
-		data := b[off+16 : min(off+16+incl, len(b))]
-		off += 16 + incl
-		ns := int64(frac) * 1000
-		if nano {
-			ns = int64(frac)
+	for _, a := range adverts {
+		if a.src.Is4() {
+			out = append(out, pcapPacket{at: a.at, src: net.IP(a.src.AsSlice())})
 		}
-		if len(data) < 34 || binary.BigEndian.Uint16(data[12:]) != 0x0800 || data[23] != 112 {
-			continue
-		}
-		out = append(out, pcapPacket{at: time.Unix(int64(sec), ns), src: net.IP(slices.Clone(data[26:30]))})
 	}
 	return out, nil
 }
