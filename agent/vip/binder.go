@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"sync"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -22,6 +23,50 @@ type Binder interface {
 // NetlinkBinder is the Binder over rtnetlink.
 type NetlinkBinder struct {
 	h *netlink.Handle
+
+	// links caches the devices by name: one netlink request per VIP instead of two
+	// when 255 VIPs are bound at a takeover. An entry whose device was re-created (a
+	// new index) fails with ENODEV and is looked up again.
+	mu    sync.Mutex
+	links map[string]netlink.Link
+}
+
+// link returns the device named name, from the cache unless fresh.
+func (b *NetlinkBinder) link(name string, fresh bool) (netlink.Link, error) {
+	b.mu.Lock()
+	l, ok := b.links[name]
+	b.mu.Unlock()
+	if ok && !fresh {
+		return l, nil
+	}
+	l, err := b.h.LinkByName(name)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err != nil {
+		delete(b.links, name)
+		return nil, err
+	}
+	if b.links == nil {
+		b.links = map[string]netlink.Link{}
+	}
+	b.links[name] = l
+	return l, nil
+}
+
+// withLink runs op on the device named name, looking it up afresh and running op once
+// more if the cached one is gone (ENODEV).
+func (b *NetlinkBinder) withLink(name string, op func(netlink.Link) error) error {
+	l, err := b.link(name, false)
+	if err != nil {
+		return err
+	}
+	if err = op(l); errors.Is(err, unix.ENODEV) {
+		if l, err = b.link(name, true); err != nil {
+			return err
+		}
+		err = op(l)
+	}
+	return err
 }
 
 var _ Binder = (*NetlinkBinder)(nil)
@@ -54,10 +99,6 @@ func (b *NetlinkBinder) Add(v VIP) (changed bool, err error) {
 }
 
 func (b *NetlinkBinder) add(v VIP) (bool, error) {
-	link, err := b.h.LinkByName(v.Dev)
-	if err != nil {
-		return false, fmt.Errorf("add %v: %w", v, err)
-	}
 	addr := netlinkAddr(v.Prefix)
 	addr.Scope, _ = ParseScope(v.Scope) // validated above
 	if v.Prefix.Addr().Is4() {
@@ -71,7 +112,7 @@ func (b *NetlinkBinder) add(v VIP) (bool, error) {
 	} else {
 		addr.Flags = unix.IFA_F_NODAD
 	}
-	if err := b.h.AddrAdd(link, addr); err != nil {
+	if err := b.withLink(v.Dev, func(l netlink.Link) error { return b.h.AddrAdd(l, addr) }); err != nil {
 		if errors.Is(err, unix.EEXIST) {
 			return false, nil
 		}
@@ -93,21 +134,15 @@ func (b *NetlinkBinder) Remove(v VIP) (changed bool, err error) {
 }
 
 func (b *NetlinkBinder) remove(v VIP) (bool, error) {
-	link, err := b.h.LinkByName(v.Dev)
-	if err != nil {
-		var notFound netlink.LinkNotFoundError
-		if errors.As(err, &notFound) {
-			return false, nil
-		}
-		return false, fmt.Errorf("remove %v: %w", v, err)
+	err := b.withLink(v.Dev, func(l netlink.Link) error { return b.h.AddrDel(l, netlinkAddr(v.Prefix)) })
+	var notFound netlink.LinkNotFoundError
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.As(err, &notFound), errors.Is(err, unix.EADDRNOTAVAIL):
+		return false, nil
 	}
-	if err := b.h.AddrDel(link, netlinkAddr(v.Prefix)); err != nil {
-		if errors.Is(err, unix.EADDRNOTAVAIL) {
-			return false, nil
-		}
-		return false, fmt.Errorf("remove %v: %w", v, err)
-	}
-	return true, nil
+	return false, fmt.Errorf("remove %v: %w", v, err)
 }
 
 // List returns every address on ifname, both families.

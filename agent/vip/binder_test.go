@@ -179,3 +179,27 @@ func TestParseScope(t *testing.T) {
 		}
 	}
 }
+
+// TestAddAfterTheDeviceWasRecreated: the binder keeps the device it looked up (one
+// request per VIP), and a device deleted and created again under the same name (a new
+// index) is found again: the VIP lands on the new one, and removing it works.
+func TestAddAfterTheDeviceWasRecreated(t *testing.T) {
+	t.Parallel()
+	ns := hostWithLink(t)
+	h := handle(t, ns)
+	b := NewBinder(h)
+	v := VIP{Prefix: netip.MustParsePrefix("198.51.100.10/32"), Dev: "eth0"}
+	if _, err := b.Add(v); err != nil {
+		t.Fatal(err)
+	}
+	run(t, "ip", "-n", ns, "link", "del", "eth0")
+	run(t, "ip", "-n", ns, "link", "add", "eth0", "type", "veth", "peer", "name", "peer0")
+	run(t, "ip", "-n", ns, "link", "set", "eth0", "up")
+	if changed, err := b.Add(v); err != nil || !changed {
+		t.Fatalf("add on the re-created eth0: changed=%v err=%v, want changed", changed, err)
+	}
+	findAddr(t, h, "eth0", v.Prefix.Addr())
+	if changed, err := b.Remove(v); err != nil || !changed {
+		t.Fatalf("remove from the re-created eth0: changed=%v err=%v, want changed", changed, err)
+	}
+}
