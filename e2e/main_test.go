@@ -15,7 +15,8 @@ var hactlBin string
 
 // TestMain builds hagent and hactl from this tree, so that the lab never runs a stale
 // binary, and points the lab at them. With HAGENT_RACE=1 hagent is built with the race
-// detector (cgo), and the lab fails a test whose agents reported a data race.
+// detector (cgo), and the lab fails a test whose agents reported a data race. With
+// HACTL_TAGS=pprof hactl is the profiling build (cmd/hactl/pprof.go: $HACTL_PPROF).
 func TestMain(m *testing.M) {
 	os.Exit(run(m))
 }
@@ -33,6 +34,9 @@ func run(m *testing.M) int {
 		race := name == "hagent" && os.Getenv("HAGENT_RACE") == "1"
 		if race {
 			args = append(args, "-race")
+		}
+		if tags := os.Getenv("HACTL_TAGS"); name == "hactl" && tags != "" {
+			args = append(args, "-tags", tags)
 		}
 		cmd := exec.Command("go", append(args, "./cmd/"+name)...)
 		cmd.Dir = ".."

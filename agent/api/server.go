@@ -114,7 +114,7 @@ func (s *Server) Watch(req *hactlv1.WatchRequest, stream grpc.ServerStreamingSer
 	ctx, cancel := context.WithCancel(stream.Context())
 	defer cancel()
 	defer context.AfterFunc(s.life, cancel)()
-	return s.hub.watch(ctx, req.GetResumeAfter(), s.Status, stream.Send)
+	return s.hub.watch(ctx, req.GetResumeAfter(), req.GetTiming(), s.Status, stream.Send)
 }
 
 // Failover asks the agent to move mastership of an instance.

@@ -17,9 +17,13 @@ import (
 // event published while status() runs is both reflected in the snapshot and sent after
 // it; clients apply events idempotently (they carry absolute values), so that is
 // harmless and cheaper than stopping the agent while a snapshot is taken.
-func (h *Hub) watch(ctx context.Context, resumeAfter uint64, status func() *hactlv1.Node, send func(*hactlv1.WatchResponse) error) error {
+//
+// timing (nil: none) thins the stream's advert timing; see timingShaper.
+func (h *Hub) watch(ctx context.Context, resumeAfter uint64, timing *hactlv1.WatchTiming, status func() *hactlv1.Node, send func(*hactlv1.WatchResponse) error) error {
 	s, replay, snapSeq, snapshot := h.subscribe(resumeAfter)
 	defer h.unsubscribe(s)
+	sh := newTimingShaper(timing, send)
+	defer sh.reset()
 
 	if snapshot {
 		if err := send(h.snapshotEvent(snapSeq, status())); err != nil {
@@ -27,11 +31,12 @@ func (h *Hub) watch(ctx context.Context, resumeAfter uint64, status func() *hact
 		}
 	}
 	for _, ev := range replay {
-		if err := send(ev); err != nil {
+		if err := sh.out(ev); err != nil {
 			return err
 		}
 	}
 	resync := func() error {
+		sh.reset() // the snapshot supersedes what is held
 		return send(h.snapshotEvent(h.resync(s), status()))
 	}
 	for {
@@ -52,7 +57,11 @@ func (h *Hub) watch(ctx context.Context, resumeAfter uint64, status func() *hact
 				return err
 			}
 		case ev := <-s.events:
-			if err := send(ev); err != nil {
+			if err := sh.out(ev); err != nil {
+				return err
+			}
+		case <-sh.due():
+			if err := sh.flush(); err != nil {
 				return err
 			}
 		}

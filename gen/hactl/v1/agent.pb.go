@@ -1607,7 +1607,10 @@ func (x *GetStatusResponse) GetNode() *Node {
 type WatchRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// resume_after is the last sequence number the client saw; 0 starts fresh.
-	ResumeAfter   uint64 `protobuf:"varint,1,opt,name=resume_after,json=resumeAfter,proto3" json:"resume_after,omitempty"`
+	ResumeAfter uint64 `protobuf:"varint,1,opt,name=resume_after,json=resumeAfter,proto3" json:"resume_after,omitempty"`
+	// timing, when set, thins the advert timing this stream carries; unset, the stream
+	// carries every event as the agent publishes it.
+	Timing        *WatchTiming `protobuf:"bytes,2,opt,name=timing,proto3" json:"timing,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1649,6 +1652,78 @@ func (x *WatchRequest) GetResumeAfter() uint64 {
 	return 0
 }
 
+func (x *WatchRequest) GetTiming() *WatchTiming {
+	if x != nil {
+		return x.Timing
+	}
+	return nil
+}
+
+// WatchTiming is for a console that shows many instances but the advert timing of one
+// (issue 18): at 255 instances and advert_int 1 an agent reports about 255 timings a
+// second, each with its recent intervals, and decoding them costs the console more
+// than drawing them. It changes only advert timing (AdvertTimingEvent and
+// AdvertTimingBatchEvent); every other event is sent at once and in order.
+type WatchTiming struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// detail names the instances whose timing is sent in full and as soon as the agent
+	// publishes it, as without this option.
+	Detail []string `protobuf:"bytes,1,rep,name=detail,proto3" json:"detail,omitempty"`
+	// Every other instance's timing comes without its recent intervals (the rest of
+	// AdvertTiming, the counters and the master are there), and with brief_every set
+	// the stream holds it: the latest of each instance goes in one event with the next
+	// event the stream sends, or when brief_every has passed since the first one held.
+	// That event has the sequence number and time of the last event it stands for, so
+	// sequence numbers keep increasing and a resume misses nothing. 0: sent as published.
+	BriefEvery    *durationpb.Duration `protobuf:"bytes,2,opt,name=brief_every,json=briefEvery,proto3" json:"brief_every,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchTiming) Reset() {
+	*x = WatchTiming{}
+	mi := &file_hactl_v1_agent_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchTiming) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchTiming) ProtoMessage() {}
+
+func (x *WatchTiming) ProtoReflect() protoreflect.Message {
+	mi := &file_hactl_v1_agent_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchTiming.ProtoReflect.Descriptor instead.
+func (*WatchTiming) Descriptor() ([]byte, []int) {
+	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *WatchTiming) GetDetail() []string {
+	if x != nil {
+		return x.Detail
+	}
+	return nil
+}
+
+func (x *WatchTiming) GetBriefEvery() *durationpb.Duration {
+	if x != nil {
+		return x.BriefEvery
+	}
+	return nil
+}
+
 type WatchResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Seq   uint64                 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
@@ -1672,7 +1747,7 @@ type WatchResponse struct {
 
 func (x *WatchResponse) Reset() {
 	*x = WatchResponse{}
-	mi := &file_hactl_v1_agent_proto_msgTypes[18]
+	mi := &file_hactl_v1_agent_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1684,7 +1759,7 @@ func (x *WatchResponse) String() string {
 func (*WatchResponse) ProtoMessage() {}
 
 func (x *WatchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hactl_v1_agent_proto_msgTypes[18]
+	mi := &file_hactl_v1_agent_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1697,7 +1772,7 @@ func (x *WatchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchResponse.ProtoReflect.Descriptor instead.
 func (*WatchResponse) Descriptor() ([]byte, []int) {
-	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{18}
+	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *WatchResponse) GetSeq() uint64 {
@@ -1887,7 +1962,7 @@ type TransitionEvent struct {
 
 func (x *TransitionEvent) Reset() {
 	*x = TransitionEvent{}
-	mi := &file_hactl_v1_agent_proto_msgTypes[19]
+	mi := &file_hactl_v1_agent_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1899,7 +1974,7 @@ func (x *TransitionEvent) String() string {
 func (*TransitionEvent) ProtoMessage() {}
 
 func (x *TransitionEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_hactl_v1_agent_proto_msgTypes[19]
+	mi := &file_hactl_v1_agent_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1912,7 +1987,7 @@ func (x *TransitionEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransitionEvent.ProtoReflect.Descriptor instead.
 func (*TransitionEvent) Descriptor() ([]byte, []int) {
-	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{19}
+	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *TransitionEvent) GetInstance() string {
@@ -1955,7 +2030,7 @@ type PriorityChangeEvent struct {
 
 func (x *PriorityChangeEvent) Reset() {
 	*x = PriorityChangeEvent{}
-	mi := &file_hactl_v1_agent_proto_msgTypes[20]
+	mi := &file_hactl_v1_agent_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1967,7 +2042,7 @@ func (x *PriorityChangeEvent) String() string {
 func (*PriorityChangeEvent) ProtoMessage() {}
 
 func (x *PriorityChangeEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_hactl_v1_agent_proto_msgTypes[20]
+	mi := &file_hactl_v1_agent_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1980,7 +2055,7 @@ func (x *PriorityChangeEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PriorityChangeEvent.ProtoReflect.Descriptor instead.
 func (*PriorityChangeEvent) Descriptor() ([]byte, []int) {
-	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{20}
+	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *PriorityChangeEvent) GetInstance() string {
@@ -2025,7 +2100,7 @@ type ProbeResultEvent struct {
 
 func (x *ProbeResultEvent) Reset() {
 	*x = ProbeResultEvent{}
-	mi := &file_hactl_v1_agent_proto_msgTypes[21]
+	mi := &file_hactl_v1_agent_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2037,7 +2112,7 @@ func (x *ProbeResultEvent) String() string {
 func (*ProbeResultEvent) ProtoMessage() {}
 
 func (x *ProbeResultEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_hactl_v1_agent_proto_msgTypes[21]
+	mi := &file_hactl_v1_agent_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2050,7 +2125,7 @@ func (x *ProbeResultEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProbeResultEvent.ProtoReflect.Descriptor instead.
 func (*ProbeResultEvent) Descriptor() ([]byte, []int) {
-	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{21}
+	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ProbeResultEvent) GetInstance() string {
@@ -2100,7 +2175,7 @@ type VipEvent struct {
 
 func (x *VipEvent) Reset() {
 	*x = VipEvent{}
-	mi := &file_hactl_v1_agent_proto_msgTypes[22]
+	mi := &file_hactl_v1_agent_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2112,7 +2187,7 @@ func (x *VipEvent) String() string {
 func (*VipEvent) ProtoMessage() {}
 
 func (x *VipEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_hactl_v1_agent_proto_msgTypes[22]
+	mi := &file_hactl_v1_agent_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2125,7 +2200,7 @@ func (x *VipEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VipEvent.ProtoReflect.Descriptor instead.
 func (*VipEvent) Descriptor() ([]byte, []int) {
-	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{22}
+	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *VipEvent) GetInstance() string {
@@ -2173,7 +2248,7 @@ type AdvertTimingEvent struct {
 
 func (x *AdvertTimingEvent) Reset() {
 	*x = AdvertTimingEvent{}
-	mi := &file_hactl_v1_agent_proto_msgTypes[23]
+	mi := &file_hactl_v1_agent_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2185,7 +2260,7 @@ func (x *AdvertTimingEvent) String() string {
 func (*AdvertTimingEvent) ProtoMessage() {}
 
 func (x *AdvertTimingEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_hactl_v1_agent_proto_msgTypes[23]
+	mi := &file_hactl_v1_agent_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2198,7 +2273,7 @@ func (x *AdvertTimingEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdvertTimingEvent.ProtoReflect.Descriptor instead.
 func (*AdvertTimingEvent) Descriptor() ([]byte, []int) {
-	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{23}
+	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *AdvertTimingEvent) GetInstance() string {
@@ -2257,7 +2332,7 @@ type AdvertTimingBatchEvent struct {
 
 func (x *AdvertTimingBatchEvent) Reset() {
 	*x = AdvertTimingBatchEvent{}
-	mi := &file_hactl_v1_agent_proto_msgTypes[24]
+	mi := &file_hactl_v1_agent_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2269,7 +2344,7 @@ func (x *AdvertTimingBatchEvent) String() string {
 func (*AdvertTimingBatchEvent) ProtoMessage() {}
 
 func (x *AdvertTimingBatchEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_hactl_v1_agent_proto_msgTypes[24]
+	mi := &file_hactl_v1_agent_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2282,7 +2357,7 @@ func (x *AdvertTimingBatchEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdvertTimingBatchEvent.ProtoReflect.Descriptor instead.
 func (*AdvertTimingBatchEvent) Descriptor() ([]byte, []int) {
-	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{24}
+	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *AdvertTimingBatchEvent) GetTimings() []*AdvertTimingEvent {
@@ -2304,7 +2379,7 @@ type ConfigReloadEvent struct {
 
 func (x *ConfigReloadEvent) Reset() {
 	*x = ConfigReloadEvent{}
-	mi := &file_hactl_v1_agent_proto_msgTypes[25]
+	mi := &file_hactl_v1_agent_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2316,7 +2391,7 @@ func (x *ConfigReloadEvent) String() string {
 func (*ConfigReloadEvent) ProtoMessage() {}
 
 func (x *ConfigReloadEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_hactl_v1_agent_proto_msgTypes[25]
+	mi := &file_hactl_v1_agent_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2329,7 +2404,7 @@ func (x *ConfigReloadEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigReloadEvent.ProtoReflect.Descriptor instead.
 func (*ConfigReloadEvent) Descriptor() ([]byte, []int) {
-	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{25}
+	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ConfigReloadEvent) GetOk() bool {
@@ -2375,7 +2450,7 @@ type ControlActionEvent struct {
 
 func (x *ControlActionEvent) Reset() {
 	*x = ControlActionEvent{}
-	mi := &file_hactl_v1_agent_proto_msgTypes[26]
+	mi := &file_hactl_v1_agent_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2387,7 +2462,7 @@ func (x *ControlActionEvent) String() string {
 func (*ControlActionEvent) ProtoMessage() {}
 
 func (x *ControlActionEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_hactl_v1_agent_proto_msgTypes[26]
+	mi := &file_hactl_v1_agent_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2400,7 +2475,7 @@ func (x *ControlActionEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ControlActionEvent.ProtoReflect.Descriptor instead.
 func (*ControlActionEvent) Descriptor() ([]byte, []int) {
-	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{26}
+	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ControlActionEvent) GetAction() string {
@@ -2452,7 +2527,7 @@ type ReceiveErrorEvent struct {
 
 func (x *ReceiveErrorEvent) Reset() {
 	*x = ReceiveErrorEvent{}
-	mi := &file_hactl_v1_agent_proto_msgTypes[27]
+	mi := &file_hactl_v1_agent_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2464,7 +2539,7 @@ func (x *ReceiveErrorEvent) String() string {
 func (*ReceiveErrorEvent) ProtoMessage() {}
 
 func (x *ReceiveErrorEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_hactl_v1_agent_proto_msgTypes[27]
+	mi := &file_hactl_v1_agent_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2477,7 +2552,7 @@ func (x *ReceiveErrorEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReceiveErrorEvent.ProtoReflect.Descriptor instead.
 func (*ReceiveErrorEvent) Descriptor() ([]byte, []int) {
-	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{27}
+	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ReceiveErrorEvent) GetInstance() string {
@@ -2531,7 +2606,7 @@ type FailoverRequest struct {
 
 func (x *FailoverRequest) Reset() {
 	*x = FailoverRequest{}
-	mi := &file_hactl_v1_agent_proto_msgTypes[28]
+	mi := &file_hactl_v1_agent_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2543,7 +2618,7 @@ func (x *FailoverRequest) String() string {
 func (*FailoverRequest) ProtoMessage() {}
 
 func (x *FailoverRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hactl_v1_agent_proto_msgTypes[28]
+	mi := &file_hactl_v1_agent_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2556,7 +2631,7 @@ func (x *FailoverRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FailoverRequest.ProtoReflect.Descriptor instead.
 func (*FailoverRequest) Descriptor() ([]byte, []int) {
-	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{28}
+	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *FailoverRequest) GetInstance() string {
@@ -2597,7 +2672,7 @@ type FailoverResponse struct {
 
 func (x *FailoverResponse) Reset() {
 	*x = FailoverResponse{}
-	mi := &file_hactl_v1_agent_proto_msgTypes[29]
+	mi := &file_hactl_v1_agent_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2609,7 +2684,7 @@ func (x *FailoverResponse) String() string {
 func (*FailoverResponse) ProtoMessage() {}
 
 func (x *FailoverResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hactl_v1_agent_proto_msgTypes[29]
+	mi := &file_hactl_v1_agent_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2622,7 +2697,7 @@ func (x *FailoverResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FailoverResponse.ProtoReflect.Descriptor instead.
 func (*FailoverResponse) Descriptor() ([]byte, []int) {
-	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{29}
+	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *FailoverResponse) GetMessage() string {
@@ -2650,7 +2725,7 @@ type SetMaintenanceRequest struct {
 
 func (x *SetMaintenanceRequest) Reset() {
 	*x = SetMaintenanceRequest{}
-	mi := &file_hactl_v1_agent_proto_msgTypes[30]
+	mi := &file_hactl_v1_agent_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2662,7 +2737,7 @@ func (x *SetMaintenanceRequest) String() string {
 func (*SetMaintenanceRequest) ProtoMessage() {}
 
 func (x *SetMaintenanceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hactl_v1_agent_proto_msgTypes[30]
+	mi := &file_hactl_v1_agent_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2675,7 +2750,7 @@ func (x *SetMaintenanceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetMaintenanceRequest.ProtoReflect.Descriptor instead.
 func (*SetMaintenanceRequest) Descriptor() ([]byte, []int) {
-	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{30}
+	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *SetMaintenanceRequest) GetOn() bool {
@@ -2702,7 +2777,7 @@ type SetMaintenanceResponse struct {
 
 func (x *SetMaintenanceResponse) Reset() {
 	*x = SetMaintenanceResponse{}
-	mi := &file_hactl_v1_agent_proto_msgTypes[31]
+	mi := &file_hactl_v1_agent_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2714,7 +2789,7 @@ func (x *SetMaintenanceResponse) String() string {
 func (*SetMaintenanceResponse) ProtoMessage() {}
 
 func (x *SetMaintenanceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hactl_v1_agent_proto_msgTypes[31]
+	mi := &file_hactl_v1_agent_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2727,7 +2802,7 @@ func (x *SetMaintenanceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetMaintenanceResponse.ProtoReflect.Descriptor instead.
 func (*SetMaintenanceResponse) Descriptor() ([]byte, []int) {
-	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{31}
+	return file_hactl_v1_agent_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *SetMaintenanceResponse) GetMessage() string {
@@ -2876,9 +2951,14 @@ const file_hactl_v1_agent_proto_rawDesc = "" +
 	"\x03who\x18\x03 \x01(\tR\x03who\"\x12\n" +
 	"\x10GetStatusRequest\"7\n" +
 	"\x11GetStatusResponse\x12\"\n" +
-	"\x04node\x18\x01 \x01(\v2\x0e.hactl.v1.NodeR\x04node\"1\n" +
+	"\x04node\x18\x01 \x01(\v2\x0e.hactl.v1.NodeR\x04node\"`\n" +
 	"\fWatchRequest\x12!\n" +
-	"\fresume_after\x18\x01 \x01(\x04R\vresumeAfter\"\xdf\x05\n" +
+	"\fresume_after\x18\x01 \x01(\x04R\vresumeAfter\x12-\n" +
+	"\x06timing\x18\x02 \x01(\v2\x15.hactl.v1.WatchTimingR\x06timing\"a\n" +
+	"\vWatchTiming\x12\x16\n" +
+	"\x06detail\x18\x01 \x03(\tR\x06detail\x12:\n" +
+	"\vbrief_every\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\n" +
+	"briefEvery\"\xdf\x05\n" +
 	"\rWatchResponse\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12.\n" +
 	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12,\n" +
@@ -2994,7 +3074,7 @@ func file_hactl_v1_agent_proto_rawDescGZIP() []byte {
 }
 
 var file_hactl_v1_agent_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_hactl_v1_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
+var file_hactl_v1_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
 var file_hactl_v1_agent_proto_goTypes = []any{
 	(State)(0),                     // 0: hactl.v1.State
 	(OverrideMode)(0),              // 1: hactl.v1.OverrideMode
@@ -3016,33 +3096,34 @@ var file_hactl_v1_agent_proto_goTypes = []any{
 	(*GetStatusRequest)(nil),       // 17: hactl.v1.GetStatusRequest
 	(*GetStatusResponse)(nil),      // 18: hactl.v1.GetStatusResponse
 	(*WatchRequest)(nil),           // 19: hactl.v1.WatchRequest
-	(*WatchResponse)(nil),          // 20: hactl.v1.WatchResponse
-	(*TransitionEvent)(nil),        // 21: hactl.v1.TransitionEvent
-	(*PriorityChangeEvent)(nil),    // 22: hactl.v1.PriorityChangeEvent
-	(*ProbeResultEvent)(nil),       // 23: hactl.v1.ProbeResultEvent
-	(*VipEvent)(nil),               // 24: hactl.v1.VipEvent
-	(*AdvertTimingEvent)(nil),      // 25: hactl.v1.AdvertTimingEvent
-	(*AdvertTimingBatchEvent)(nil), // 26: hactl.v1.AdvertTimingBatchEvent
-	(*ConfigReloadEvent)(nil),      // 27: hactl.v1.ConfigReloadEvent
-	(*ControlActionEvent)(nil),     // 28: hactl.v1.ControlActionEvent
-	(*ReceiveErrorEvent)(nil),      // 29: hactl.v1.ReceiveErrorEvent
-	(*FailoverRequest)(nil),        // 30: hactl.v1.FailoverRequest
-	(*FailoverResponse)(nil),       // 31: hactl.v1.FailoverResponse
-	(*SetMaintenanceRequest)(nil),  // 32: hactl.v1.SetMaintenanceRequest
-	(*SetMaintenanceResponse)(nil), // 33: hactl.v1.SetMaintenanceResponse
-	(*timestamppb.Timestamp)(nil),  // 34: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),    // 35: google.protobuf.Duration
+	(*WatchTiming)(nil),            // 20: hactl.v1.WatchTiming
+	(*WatchResponse)(nil),          // 21: hactl.v1.WatchResponse
+	(*TransitionEvent)(nil),        // 22: hactl.v1.TransitionEvent
+	(*PriorityChangeEvent)(nil),    // 23: hactl.v1.PriorityChangeEvent
+	(*ProbeResultEvent)(nil),       // 24: hactl.v1.ProbeResultEvent
+	(*VipEvent)(nil),               // 25: hactl.v1.VipEvent
+	(*AdvertTimingEvent)(nil),      // 26: hactl.v1.AdvertTimingEvent
+	(*AdvertTimingBatchEvent)(nil), // 27: hactl.v1.AdvertTimingBatchEvent
+	(*ConfigReloadEvent)(nil),      // 28: hactl.v1.ConfigReloadEvent
+	(*ControlActionEvent)(nil),     // 29: hactl.v1.ControlActionEvent
+	(*ReceiveErrorEvent)(nil),      // 30: hactl.v1.ReceiveErrorEvent
+	(*FailoverRequest)(nil),        // 31: hactl.v1.FailoverRequest
+	(*FailoverResponse)(nil),       // 32: hactl.v1.FailoverResponse
+	(*SetMaintenanceRequest)(nil),  // 33: hactl.v1.SetMaintenanceRequest
+	(*SetMaintenanceResponse)(nil), // 34: hactl.v1.SetMaintenanceResponse
+	(*timestamppb.Timestamp)(nil),  // 35: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),    // 36: google.protobuf.Duration
 }
 var file_hactl_v1_agent_proto_depIdxs = []int32{
-	34, // 0: hactl.v1.Node.started_at:type_name -> google.protobuf.Timestamp
-	35, // 1: hactl.v1.Node.uptime:type_name -> google.protobuf.Duration
+	35, // 0: hactl.v1.Node.started_at:type_name -> google.protobuf.Timestamp
+	36, // 1: hactl.v1.Node.uptime:type_name -> google.protobuf.Duration
 	5,  // 2: hactl.v1.Node.instances:type_name -> hactl.v1.Instance
-	34, // 3: hactl.v1.Node.now:type_name -> google.protobuf.Timestamp
+	35, // 3: hactl.v1.Node.now:type_name -> google.protobuf.Timestamp
 	3,  // 4: hactl.v1.Node.api:type_name -> hactl.v1.ApiInfo
-	34, // 5: hactl.v1.ApiInfo.tls_cert_not_after:type_name -> google.protobuf.Timestamp
+	35, // 5: hactl.v1.ApiInfo.tls_cert_not_after:type_name -> google.protobuf.Timestamp
 	4,  // 6: hactl.v1.ApiInfo.refusals:type_name -> hactl.v1.ApiRefusalCount
 	0,  // 7: hactl.v1.Instance.state:type_name -> hactl.v1.State
-	34, // 8: hactl.v1.Instance.state_since:type_name -> google.protobuf.Timestamp
+	35, // 8: hactl.v1.Instance.state_since:type_name -> google.protobuf.Timestamp
 	8,  // 9: hactl.v1.Instance.contributions:type_name -> hactl.v1.PriorityContribution
 	9,  // 10: hactl.v1.Instance.faults:type_name -> hactl.v1.FaultSource
 	10, // 11: hactl.v1.Instance.master:type_name -> hactl.v1.Master
@@ -3054,62 +3135,64 @@ var file_hactl_v1_agent_proto_depIdxs = []int32{
 	0,  // 17: hactl.v1.Instance.sync_group_state:type_name -> hactl.v1.State
 	6,  // 18: hactl.v1.Instance.config:type_name -> hactl.v1.InstanceConfig
 	7,  // 19: hactl.v1.Instance.foreign_senders:type_name -> hactl.v1.ForeignSender
-	35, // 20: hactl.v1.InstanceConfig.preempt_delay:type_name -> google.protobuf.Duration
-	34, // 21: hactl.v1.ForeignSender.last_seen:type_name -> google.protobuf.Timestamp
-	35, // 22: hactl.v1.ForeignSender.advert_int:type_name -> google.protobuf.Duration
-	35, // 23: hactl.v1.AdvertTiming.configured:type_name -> google.protobuf.Duration
-	35, // 24: hactl.v1.AdvertTiming.master_adver_interval:type_name -> google.protobuf.Duration
-	35, // 25: hactl.v1.AdvertTiming.recent:type_name -> google.protobuf.Duration
-	35, // 26: hactl.v1.AdvertTiming.min:type_name -> google.protobuf.Duration
-	35, // 27: hactl.v1.AdvertTiming.mean:type_name -> google.protobuf.Duration
-	35, // 28: hactl.v1.AdvertTiming.max:type_name -> google.protobuf.Duration
-	35, // 29: hactl.v1.AdvertTiming.jitter:type_name -> google.protobuf.Duration
-	34, // 30: hactl.v1.AdvertTiming.last_advert_at:type_name -> google.protobuf.Timestamp
-	35, // 31: hactl.v1.AdvertTiming.last_advert_age:type_name -> google.protobuf.Duration
-	34, // 32: hactl.v1.AdvertTiming.master_down_at:type_name -> google.protobuf.Timestamp
-	35, // 33: hactl.v1.AdvertTiming.master_down_interval:type_name -> google.protobuf.Duration
+	36, // 20: hactl.v1.InstanceConfig.preempt_delay:type_name -> google.protobuf.Duration
+	35, // 21: hactl.v1.ForeignSender.last_seen:type_name -> google.protobuf.Timestamp
+	36, // 22: hactl.v1.ForeignSender.advert_int:type_name -> google.protobuf.Duration
+	36, // 23: hactl.v1.AdvertTiming.configured:type_name -> google.protobuf.Duration
+	36, // 24: hactl.v1.AdvertTiming.master_adver_interval:type_name -> google.protobuf.Duration
+	36, // 25: hactl.v1.AdvertTiming.recent:type_name -> google.protobuf.Duration
+	36, // 26: hactl.v1.AdvertTiming.min:type_name -> google.protobuf.Duration
+	36, // 27: hactl.v1.AdvertTiming.mean:type_name -> google.protobuf.Duration
+	36, // 28: hactl.v1.AdvertTiming.max:type_name -> google.protobuf.Duration
+	36, // 29: hactl.v1.AdvertTiming.jitter:type_name -> google.protobuf.Duration
+	35, // 30: hactl.v1.AdvertTiming.last_advert_at:type_name -> google.protobuf.Timestamp
+	36, // 31: hactl.v1.AdvertTiming.last_advert_age:type_name -> google.protobuf.Duration
+	35, // 32: hactl.v1.AdvertTiming.master_down_at:type_name -> google.protobuf.Timestamp
+	36, // 33: hactl.v1.AdvertTiming.master_down_interval:type_name -> google.protobuf.Duration
 	15, // 34: hactl.v1.Probe.results:type_name -> hactl.v1.ProbeResult
-	34, // 35: hactl.v1.ProbeResult.at:type_name -> google.protobuf.Timestamp
-	35, // 36: hactl.v1.ProbeResult.duration:type_name -> google.protobuf.Duration
+	35, // 35: hactl.v1.ProbeResult.at:type_name -> google.protobuf.Timestamp
+	36, // 36: hactl.v1.ProbeResult.duration:type_name -> google.protobuf.Duration
 	1,  // 37: hactl.v1.Override.mode:type_name -> hactl.v1.OverrideMode
-	34, // 38: hactl.v1.Override.until:type_name -> google.protobuf.Timestamp
+	35, // 38: hactl.v1.Override.until:type_name -> google.protobuf.Timestamp
 	2,  // 39: hactl.v1.GetStatusResponse.node:type_name -> hactl.v1.Node
-	34, // 40: hactl.v1.WatchResponse.time:type_name -> google.protobuf.Timestamp
-	2,  // 41: hactl.v1.WatchResponse.snapshot:type_name -> hactl.v1.Node
-	21, // 42: hactl.v1.WatchResponse.transition:type_name -> hactl.v1.TransitionEvent
-	22, // 43: hactl.v1.WatchResponse.priority_change:type_name -> hactl.v1.PriorityChangeEvent
-	23, // 44: hactl.v1.WatchResponse.probe_result:type_name -> hactl.v1.ProbeResultEvent
-	24, // 45: hactl.v1.WatchResponse.vip:type_name -> hactl.v1.VipEvent
-	25, // 46: hactl.v1.WatchResponse.advert_timing:type_name -> hactl.v1.AdvertTimingEvent
-	27, // 47: hactl.v1.WatchResponse.config_reload:type_name -> hactl.v1.ConfigReloadEvent
-	28, // 48: hactl.v1.WatchResponse.control_action:type_name -> hactl.v1.ControlActionEvent
-	29, // 49: hactl.v1.WatchResponse.receive_error:type_name -> hactl.v1.ReceiveErrorEvent
-	26, // 50: hactl.v1.WatchResponse.advert_timing_batch:type_name -> hactl.v1.AdvertTimingBatchEvent
-	0,  // 51: hactl.v1.TransitionEvent.from:type_name -> hactl.v1.State
-	0,  // 52: hactl.v1.TransitionEvent.to:type_name -> hactl.v1.State
-	8,  // 53: hactl.v1.PriorityChangeEvent.contributions:type_name -> hactl.v1.PriorityContribution
-	15, // 54: hactl.v1.ProbeResultEvent.result:type_name -> hactl.v1.ProbeResult
-	12, // 55: hactl.v1.AdvertTimingEvent.timing:type_name -> hactl.v1.AdvertTiming
-	13, // 56: hactl.v1.AdvertTimingEvent.receive_errors:type_name -> hactl.v1.ReceiveErrorCount
-	10, // 57: hactl.v1.AdvertTimingEvent.master:type_name -> hactl.v1.Master
-	25, // 58: hactl.v1.AdvertTimingBatchEvent.timings:type_name -> hactl.v1.AdvertTimingEvent
-	7,  // 59: hactl.v1.ReceiveErrorEvent.sender:type_name -> hactl.v1.ForeignSender
-	1,  // 60: hactl.v1.FailoverRequest.mode:type_name -> hactl.v1.OverrideMode
-	35, // 61: hactl.v1.FailoverRequest.duration:type_name -> google.protobuf.Duration
-	0,  // 62: hactl.v1.FailoverResponse.state:type_name -> hactl.v1.State
-	17, // 63: hactl.v1.AgentService.GetStatus:input_type -> hactl.v1.GetStatusRequest
-	19, // 64: hactl.v1.AgentService.Watch:input_type -> hactl.v1.WatchRequest
-	30, // 65: hactl.v1.AgentService.Failover:input_type -> hactl.v1.FailoverRequest
-	32, // 66: hactl.v1.AgentService.SetMaintenance:input_type -> hactl.v1.SetMaintenanceRequest
-	18, // 67: hactl.v1.AgentService.GetStatus:output_type -> hactl.v1.GetStatusResponse
-	20, // 68: hactl.v1.AgentService.Watch:output_type -> hactl.v1.WatchResponse
-	31, // 69: hactl.v1.AgentService.Failover:output_type -> hactl.v1.FailoverResponse
-	33, // 70: hactl.v1.AgentService.SetMaintenance:output_type -> hactl.v1.SetMaintenanceResponse
-	67, // [67:71] is the sub-list for method output_type
-	63, // [63:67] is the sub-list for method input_type
-	63, // [63:63] is the sub-list for extension type_name
-	63, // [63:63] is the sub-list for extension extendee
-	0,  // [0:63] is the sub-list for field type_name
+	20, // 40: hactl.v1.WatchRequest.timing:type_name -> hactl.v1.WatchTiming
+	36, // 41: hactl.v1.WatchTiming.brief_every:type_name -> google.protobuf.Duration
+	35, // 42: hactl.v1.WatchResponse.time:type_name -> google.protobuf.Timestamp
+	2,  // 43: hactl.v1.WatchResponse.snapshot:type_name -> hactl.v1.Node
+	22, // 44: hactl.v1.WatchResponse.transition:type_name -> hactl.v1.TransitionEvent
+	23, // 45: hactl.v1.WatchResponse.priority_change:type_name -> hactl.v1.PriorityChangeEvent
+	24, // 46: hactl.v1.WatchResponse.probe_result:type_name -> hactl.v1.ProbeResultEvent
+	25, // 47: hactl.v1.WatchResponse.vip:type_name -> hactl.v1.VipEvent
+	26, // 48: hactl.v1.WatchResponse.advert_timing:type_name -> hactl.v1.AdvertTimingEvent
+	28, // 49: hactl.v1.WatchResponse.config_reload:type_name -> hactl.v1.ConfigReloadEvent
+	29, // 50: hactl.v1.WatchResponse.control_action:type_name -> hactl.v1.ControlActionEvent
+	30, // 51: hactl.v1.WatchResponse.receive_error:type_name -> hactl.v1.ReceiveErrorEvent
+	27, // 52: hactl.v1.WatchResponse.advert_timing_batch:type_name -> hactl.v1.AdvertTimingBatchEvent
+	0,  // 53: hactl.v1.TransitionEvent.from:type_name -> hactl.v1.State
+	0,  // 54: hactl.v1.TransitionEvent.to:type_name -> hactl.v1.State
+	8,  // 55: hactl.v1.PriorityChangeEvent.contributions:type_name -> hactl.v1.PriorityContribution
+	15, // 56: hactl.v1.ProbeResultEvent.result:type_name -> hactl.v1.ProbeResult
+	12, // 57: hactl.v1.AdvertTimingEvent.timing:type_name -> hactl.v1.AdvertTiming
+	13, // 58: hactl.v1.AdvertTimingEvent.receive_errors:type_name -> hactl.v1.ReceiveErrorCount
+	10, // 59: hactl.v1.AdvertTimingEvent.master:type_name -> hactl.v1.Master
+	26, // 60: hactl.v1.AdvertTimingBatchEvent.timings:type_name -> hactl.v1.AdvertTimingEvent
+	7,  // 61: hactl.v1.ReceiveErrorEvent.sender:type_name -> hactl.v1.ForeignSender
+	1,  // 62: hactl.v1.FailoverRequest.mode:type_name -> hactl.v1.OverrideMode
+	36, // 63: hactl.v1.FailoverRequest.duration:type_name -> google.protobuf.Duration
+	0,  // 64: hactl.v1.FailoverResponse.state:type_name -> hactl.v1.State
+	17, // 65: hactl.v1.AgentService.GetStatus:input_type -> hactl.v1.GetStatusRequest
+	19, // 66: hactl.v1.AgentService.Watch:input_type -> hactl.v1.WatchRequest
+	31, // 67: hactl.v1.AgentService.Failover:input_type -> hactl.v1.FailoverRequest
+	33, // 68: hactl.v1.AgentService.SetMaintenance:input_type -> hactl.v1.SetMaintenanceRequest
+	18, // 69: hactl.v1.AgentService.GetStatus:output_type -> hactl.v1.GetStatusResponse
+	21, // 70: hactl.v1.AgentService.Watch:output_type -> hactl.v1.WatchResponse
+	32, // 71: hactl.v1.AgentService.Failover:output_type -> hactl.v1.FailoverResponse
+	34, // 72: hactl.v1.AgentService.SetMaintenance:output_type -> hactl.v1.SetMaintenanceResponse
+	69, // [69:73] is the sub-list for method output_type
+	65, // [65:69] is the sub-list for method input_type
+	65, // [65:65] is the sub-list for extension type_name
+	65, // [65:65] is the sub-list for extension extendee
+	0,  // [0:65] is the sub-list for field type_name
 }
 
 func init() { file_hactl_v1_agent_proto_init() }
@@ -3117,7 +3200,7 @@ func file_hactl_v1_agent_proto_init() {
 	if File_hactl_v1_agent_proto != nil {
 		return
 	}
-	file_hactl_v1_agent_proto_msgTypes[18].OneofWrappers = []any{
+	file_hactl_v1_agent_proto_msgTypes[19].OneofWrappers = []any{
 		(*WatchResponse_Snapshot)(nil),
 		(*WatchResponse_Transition)(nil),
 		(*WatchResponse_PriorityChange)(nil),
@@ -3135,7 +3218,7 @@ func file_hactl_v1_agent_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_hactl_v1_agent_proto_rawDesc), len(file_hactl_v1_agent_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   32,
+			NumMessages:   33,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
