@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -236,5 +237,32 @@ func TestFoldOverride(t *testing.T) {
 		if got := in.GetOverride().GetMode(); got != c.want {
 			t.Fatalf("after %q: mode %v, want %v", c.detail, got, c.want)
 		}
+	}
+}
+
+// Past a few instances Instance answers from an index, which a new snapshot (a new
+// instance list) replaces.
+func TestInstanceIndexFollowsSnapshots(t *testing.T) {
+	node := func(gen uint32) *hactlv1.Node {
+		n := &hactlv1.Node{Name: "cenvm71"}
+		for i := 1; i <= 40; i++ {
+			n.Instances = append(n.Instances, &hactlv1.Instance{Name: fmt.Sprintf("VI_%d", i), Vrid: uint32(i), EffectivePriority: gen})
+		}
+		return n
+	}
+	n := &NodeState{Name: "cenvm71", Node: node(1)}
+	if in := n.Instance("VI_40"); in.GetVrid() != 40 || in.GetEffectivePriority() != 1 {
+		t.Fatalf("VI_40 = %v", in)
+	}
+	if n.Instance("VI_41") != nil {
+		t.Fatal("found an instance the node does not have")
+	}
+	n.Node = node(2)
+	if in := n.Instance("VI_40"); in.GetEffectivePriority() != 2 {
+		t.Fatalf("after a new snapshot VI_40 = %v, want the new snapshot's", in)
+	}
+	n.Node = nil
+	if n.Instance("VI_40") != nil {
+		t.Fatal("found an instance without a snapshot")
 	}
 }

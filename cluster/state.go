@@ -28,6 +28,11 @@ type NodeState struct {
 	ClockOffset time.Duration
 	// Rates holds adverts and errors per second per instance, from counter deltas.
 	Rates map[string]Rates
+
+	// byName indexes the instance list byNameOf (Node's, when it was built) for
+	// Instance: at 255 instances each advert timing is looked up by name.
+	byName   map[string]*hactlv1.Instance
+	byNameOf []*hactlv1.Instance
 }
 
 // Rates are per-second counter rates of one instance, derived from two AdvertTiming
@@ -46,13 +51,31 @@ func (n *NodeState) AgentNow(now time.Time) time.Time { return now.Add(-n.ClockO
 
 // Instance returns the node's instance called name, or nil.
 func (n *NodeState) Instance(name string) *hactlv1.Instance {
-	for _, in := range n.Node.GetInstances() {
-		if in.GetName() == name {
-			return in
+	ins := n.Node.GetInstances()
+	if len(ins) <= indexInstancesFrom {
+		for _, in := range ins {
+			if in.GetName() == name {
+				return in
+			}
 		}
+		return nil
 	}
-	return nil
+	// A snapshot replaces the list; nothing changes it in place.
+	if len(n.byNameOf) != len(ins) || &n.byNameOf[0] != &ins[0] {
+		n.byName = make(map[string]*hactlv1.Instance, len(ins))
+		for _, in := range ins {
+			if _, dup := n.byName[in.GetName()]; !dup { // the first, as the scan finds
+				n.byName[in.GetName()] = in
+			}
+		}
+		n.byNameOf = ins
+	}
+	return n.byName[name]
 }
+
+// indexInstancesFrom is the instance count above which Instance keeps a map: a scan
+// of a few names is cheaper than hashing.
+const indexInstancesFrom = 16
 
 // State is the console's model of the cluster, one NodeState per configured agent in
 // config order. It is not safe for concurrent use: one goroutine applies messages.

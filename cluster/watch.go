@@ -6,7 +6,11 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/hagent-dev/hagent/agent/sanitize"
 	hactlv1 "github.com/hagent-dev/hagent/gen/hactl/v1"
@@ -17,10 +21,15 @@ import (
 // (100 ms .. 5 s, jittered) that resumes after the last sequence number seen, so the agent
 // sends what was missed or a fresh snapshot. Watch returns when ctx is done and every
 // goroutine has stopped; it never blocks on out after that, so the caller may then close out.
-func Watch(ctx context.Context, cfg Config, out chan<- Msg) {
+func Watch(ctx context.Context, cfg Config, out chan<- Msg) { WatchFocused(ctx, cfg, out, nil) }
+
+// WatchFocused is Watch for a console that shows the advert timing of one instance at a
+// time: focus (nil: none, every event as the agents publish it) says which; see
+// TimingFocus.
+func WatchFocused(ctx context.Context, cfg Config, out chan<- Msg, focus *TimingFocus) {
 	var wg sync.WaitGroup
 	for _, a := range cfg.Agents {
-		w := watcher{agent: a, tls: cfg.TLS, out: out, backoff: NewBackoff(), now: time.Now}
+		w := watcher{agent: a, tls: cfg.TLS, out: out, focus: focus, backoff: NewBackoff(), now: time.Now}
 		wg.Go(func() { w.run(ctx) })
 	}
 	wg.Wait()
@@ -31,6 +40,7 @@ type watcher struct {
 	agent   Agent
 	tls     TLSFiles
 	out     chan<- Msg
+	focus   *TimingFocus
 	backoff *Backoff
 	now     func() time.Time
 
@@ -38,9 +48,12 @@ type watcher struct {
 	downSince time.Time
 }
 
+// errRefocus ends a stream whose focus changed; it is re-opened at once.
+var errRefocus = errors.New("timing focus changed")
+
 func (w *watcher) run(ctx context.Context) {
 	for {
-		err := w.stream(ctx)
+		err := w.connect(ctx)
 		if ctx.Err() != nil {
 			return
 		}
@@ -58,21 +71,62 @@ func (w *watcher) run(ctx context.Context) {
 	}
 }
 
-// stream opens one Watch stream and forwards it until it breaks; it always returns an error.
-func (w *watcher) stream(ctx context.Context) error {
+// connect dials the agent and follows it, re-opening the stream on the same connection
+// when the focus changes; it returns the error that broke the stream.
+func (w *watcher) connect(ctx context.Context) error {
 	cc, err := Dial(w.agent, w.tls)
 	if err != nil {
 		return err
 	}
 	defer cc.Close()
+	for {
+		if err := w.stream(ctx, cc); !errors.Is(err, errRefocus) {
+			return err
+		}
+	}
+}
+
+// stream opens one Watch stream and forwards it until it breaks or the focus changes;
+// it always returns an error.
+func (w *watcher) stream(ctx context.Context, cc grpc.ClientConnInterface) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	st, err := hactlv1.NewAgentServiceClient(cc).Watch(ctx, &hactlv1.WatchRequest{ResumeAfter: w.lastSeq})
+	req := &hactlv1.WatchRequest{ResumeAfter: w.lastSeq}
+	var refocused atomic.Bool
+	if w.focus != nil {
+		instance, changed := w.focus.get()
+		req.Timing = &hactlv1.WatchTiming{BriefEvery: durationpb.New(briefTimingEvery)}
+		if instance != "" {
+			req.Timing.Detail = []string{instance}
+		}
+		go func() {
+			select {
+			case <-ctx.Done():
+				return
+			case <-changed:
+			}
+			t := time.NewTimer(refocusAfter)
+			defer t.Stop()
+			select {
+			case <-ctx.Done():
+			case <-t.C:
+				refocused.Store(true)
+				cancel()
+			}
+		}()
+	}
+	st, err := hactlv1.NewAgentServiceClient(cc).Watch(ctx, req)
 	if err != nil {
+		if refocused.Load() {
+			return errRefocus
+		}
 		return fmt.Errorf("watch %s: %w", w.agent.Addr, err)
 	}
 	for {
 		resp, err := st.Recv()
+		if refocused.Load() && err != nil {
+			return errRefocus
+		}
 		if errors.Is(err, io.EOF) {
 			return fmt.Errorf("watch %s: stream closed by agent", w.agent.Addr)
 		}
@@ -83,14 +137,18 @@ func (w *watcher) stream(ctx context.Context) error {
 		// The agent answered: the outage (if any) is over.
 		w.backoff.Reset()
 		w.downSince = time.Time{}
-		w.lastSeq = resp.GetSeq()
 		var m Msg = Event{Agent: w.agent.Name, Resp: resp, Received: w.now()}
 		if resp.GetSnapshot() != nil {
 			m = Snapshot{Agent: w.agent.Name, Resp: resp, Received: w.now()}
 		}
 		if !w.send(ctx, m) {
+			// Not delivered: the re-opened stream resumes before it.
+			if refocused.Load() {
+				return errRefocus
+			}
 			return ctx.Err()
 		}
+		w.lastSeq = resp.GetSeq()
 	}
 }
 

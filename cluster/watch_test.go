@@ -22,6 +22,9 @@ type fakeAgent struct {
 	state  hactlv1.State
 	events chan *hactlv1.WatchResponse
 
+	// requests, when set, receives every Watch request.
+	requests chan *hactlv1.WatchRequest
+
 	mu        sync.Mutex
 	resumes   []uint64
 	failovers []*hactlv1.FailoverRequest
@@ -31,6 +34,9 @@ func (f *fakeAgent) Watch(req *hactlv1.WatchRequest, st grpc.ServerStreamingServ
 	f.mu.Lock()
 	f.resumes = append(f.resumes, req.GetResumeAfter())
 	f.mu.Unlock()
+	if f.requests != nil {
+		f.requests <- req
+	}
 	if req.GetResumeAfter() == 0 {
 		snap := &hactlv1.WatchResponse{Seq: 1, Time: timestamppb.Now(), Event: &hactlv1.WatchResponse_Snapshot{
 			Snapshot: &hactlv1.Node{Name: f.name, Instances: []*hactlv1.Instance{vi1(f.state, f.state == hactlv1.State_STATE_MASTER)}}}}
@@ -198,5 +204,71 @@ func TestFailoverCallsTakeoverOnTarget(t *testing.T) {
 	}
 	if len(a71.failovers) != 0 {
 		t.Fatalf("cenvm71 got %v, want nothing (make before break)", a71.failovers)
+	}
+}
+
+// A focused console asks for the selected instance's timing in detail and the rest
+// brief; a new selection re-opens the stream, resuming after the last event, without
+// reporting the agent down. Plain Watch (hactl watch, the drill) asks for nothing.
+func TestWatchFocusedAsksForTheSelectedInstance(t *testing.T) {
+	t.Parallel()
+	sock := filepath.Join(t.TempDir(), "a.sock")
+	agent := &fakeAgent{name: "cenvm71", state: hactlv1.State_STATE_MASTER,
+		events: make(chan *hactlv1.WatchResponse, 8), requests: make(chan *hactlv1.WatchRequest, 8)}
+	serve(t, agent, sock)
+	cfg := Config{Agents: []Agent{{Name: "cenvm71", Addr: "unix://" + sock}}}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	nextReq := func(what string) *hactlv1.WatchRequest {
+		t.Helper()
+		select {
+		case r := <-agent.requests:
+			return r
+		case <-time.After(10 * time.Second):
+			t.Fatalf("timed out waiting for %s", what)
+			return nil
+		}
+	}
+
+	// Its own agent: the fake's streams share one event queue.
+	plainSock := filepath.Join(t.TempDir(), "plain.sock")
+	plainAgent := &fakeAgent{name: "cenvm72", state: hactlv1.State_STATE_BACKUP, requests: make(chan *hactlv1.WatchRequest, 1)}
+	serve(t, plainAgent, plainSock)
+	go Watch(ctx, Config{Agents: []Agent{{Name: "cenvm72", Addr: "unix://" + plainSock}}}, make(chan Msg, 8))
+	select {
+	case r := <-plainAgent.requests:
+		if r.GetTiming() != nil {
+			t.Fatalf("plain Watch asked for %v, want no timing option", r.GetTiming())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("timed out waiting for the plain Watch request")
+	}
+
+	focus := NewTimingFocus()
+	focus.Set("VI_1")
+	out := make(chan Msg, 8)
+	go WatchFocused(ctx, cfg, out, focus)
+	r := nextReq("focused Watch request")
+	if got := r.GetTiming(); got.GetDetail()[0] != "VI_1" || len(got.GetDetail()) != 1 || got.GetBriefEvery().AsDuration() != briefTimingEvery {
+		t.Fatalf("focused Watch asked for %v, want detail [VI_1] brief every %v", got, briefTimingEvery)
+	}
+	if _, ok := next(t, out, "snapshot").(Snapshot); !ok {
+		t.Fatal("first message is not the snapshot")
+	}
+	agent.events <- &hactlv1.WatchResponse{Seq: 7, Time: timestamppb.Now(), Event: &hactlv1.WatchResponse_Transition{
+		Transition: &hactlv1.TransitionEvent{Instance: "VI_1", To: hactlv1.State_STATE_BACKUP}}}
+	if ev, ok := next(t, out, "transition").(Event); !ok || ev.Resp.GetSeq() != 7 {
+		t.Fatalf("got %#v, want the transition seq 7", ev)
+	}
+
+	focus.Set("VI_2")
+	r = nextReq("re-opened Watch request")
+	if r.GetResumeAfter() != 7 || len(r.GetTiming().GetDetail()) != 1 || r.GetTiming().GetDetail()[0] != "VI_2" {
+		t.Fatalf("after the focus moved: resume after %d, timing %v; want 7 and detail [VI_2]", r.GetResumeAfter(), r.GetTiming())
+	}
+	agent.events <- &hactlv1.WatchResponse{Seq: 8, Time: timestamppb.Now(), Event: &hactlv1.WatchResponse_Transition{
+		Transition: &hactlv1.TransitionEvent{Instance: "VI_2", To: hactlv1.State_STATE_MASTER}}}
+	if ev, ok := next(t, out, "event on the re-opened stream").(Event); !ok || ev.Resp.GetSeq() != 8 {
+		t.Fatalf("got %#v, want seq 8 (no Down for a re-focus)", ev)
 	}
 }

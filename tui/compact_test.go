@@ -409,3 +409,27 @@ func TestTimingThatChangesConfigIsLinted(t *testing.T) {
 		t.Fatalf("the new configured interval was not linted at once:\n%s", v)
 	}
 }
+
+// The console tells the watchers which instance's advert timing it shows in detail:
+// the selected one, following the selection.
+func TestFocusTimingFollowsTheSelection(t *testing.T) {
+	t.Parallel()
+	var r recorder
+	opts := r.options()
+	var told []string
+	opts.FocusTiming = func(instance string) {
+		if len(told) == 0 || told[len(told)-1] != instance {
+			told = append(told, instance)
+		}
+	}
+	m := model(t, opts, 120, 40, scaleHealthyMsgs()...)
+	first := m.dash.Selection().Instance
+	m = update(t, m, press("down"))
+	second := m.dash.Selection().Instance
+	if first == second || first == "" {
+		t.Fatalf("selection %q then %q: want two instances", first, second)
+	}
+	if len(told) < 2 || told[len(told)-2] != first || told[len(told)-1] != second {
+		t.Fatalf("focus told %v, want it to end with %s, %s", told, first, second)
+	}
+}

@@ -239,6 +239,9 @@ func (m *Model) refresh() {
 	m.dash.SetData(m.state, m.now)
 	row, _, ok := m.dash.Selected()
 	m.timing.SetData(row, ok, m.now)
+	if m.opts.FocusTiming != nil {
+		m.opts.FocusTiming(row.Name) // the zero row when nothing is selected: ""
+	}
 	m.log.SetEntries(m.state.Log())
 	m.refreshInsight()
 	m.layout()

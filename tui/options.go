@@ -25,6 +25,11 @@ type Options struct {
 	// RunDrill runs the failover test on instance and returns its report.
 	RunDrill func(ctx context.Context, instance string) (string, error)
 
+	// FocusTiming, when set, is told the selected instance ("" for none) whenever the
+	// console refreshes: the only one whose advert timing it shows in detail
+	// (cluster.TimingFocus.Set).
+	FocusTiming func(instance string)
+
 	// Now is the clock (tests fix it); default time.Now.
 	Now func() time.Time
 	// Location is the zone of the event log's timestamps; default time.Local.

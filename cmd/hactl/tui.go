@@ -22,9 +22,13 @@ func runTUI(ctx context.Context, g *globals) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	events := make(chan cluster.Msg, 256)
-	go cluster.Watch(ctx, cfg, events)
+	// The agents send the selected instance's advert timing in full and the others'
+	// brief (issue 18: the console's cost at 255 instances).
+	focus := cluster.NewTimingFocus()
+	go cluster.WatchFocused(ctx, cfg, events, focus)
 
 	opts := tui.ClusterActions(cfg, events)
+	opts.FocusTiming = focus.Set
 	opts.Context = ctx
 	opts.RunDrill = func(ctx context.Context, instance string) (string, error) {
 		// From the console the test puts things back as they were: failback included.

@@ -91,7 +91,7 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 		m.input.SetValue(m.filter)
 		return m, m.input.Focus()
 	case key.Matches(k, m.keys.PageUp):
-		m.scroll = min(m.scroll+page, max(len(m.visible())-page, 0))
+		m.scroll = min(m.scroll+page, max(len(m.visible(0))-page, 0)) // only the count
 	case key.Matches(k, m.keys.PageDown):
 		m.scroll = max(m.scroll-page, 0)
 	case k.Type == tea.KeyEsc && m.filter != "":
@@ -101,10 +101,20 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 	return m, nil
 }
 
-// visible returns the rendered lines that pass the filter, oldest first.
-func (m Model) visible() []string {
+// visible returns the rendered lines that pass the filter, oldest first. Without a
+// filter only the newest last (the lines that can show, the scroll included) are
+// rendered and the rest left as "" (the log keeps 500 entries, and the console draws
+// it several times a second); last < 0 renders all.
+func (m Model) visible(last int) []string {
 	var out []string
 	needle := strings.ToLower(m.filter)
+	if needle == "" && last >= 0 && last < len(m.entries) {
+		out = make([]string, len(m.entries))
+		for i := len(m.entries) - last; i < len(m.entries); i++ {
+			out[i] = m.line(m.entries[i])
+		}
+		return out
+	}
 	for _, e := range m.entries {
 		line := m.line(e)
 		if needle != "" && !strings.Contains(strings.ToLower(line), needle) {
@@ -132,7 +142,7 @@ func (m Model) View() string {
 	if m.height <= 0 {
 		return ""
 	}
-	lines := m.visible()
+	lines := m.visible(m.height - 1 + m.scroll)
 	title := m.th.PaneTitle.Render("Events")
 	switch {
 	case m.input.Focused():
