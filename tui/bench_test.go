@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	tea "github.com/charmbracelet/bubbletea"
+
 	hactlv1 "github.com/hagent-dev/hagent/gen/hactl/v1"
 )
 
@@ -83,3 +85,31 @@ func BenchmarkAdvertTimingBatch255(b *testing.B) {
 		_ = m.View()
 	}
 }
+
+// benchTransitions is the transition → screen path the lab measures (e2e TestTUIBench):
+// VI_1 on cenvm71 goes BACKUP and back, each event folded in and drawn.
+func benchTransitions(b *testing.B, msgs []tea.Msg) {
+	var r recorder
+	m := New(r.options())
+	for _, msg := range append(msgs, teaSize(120, 40)) {
+		next, _ := m.Update(msg)
+		m = next.(Model)
+	}
+	_ = m.View()
+	M, B := hactlv1.State_STATE_MASTER, hactlv1.State_STATE_BACKUP
+	evs := []AgentEventMsg{
+		ev("cenvm71", 1000, t0.Add(3*time.Minute), transition("VI_1", M, B, "failover")),
+		ev("cenvm71", 1001, t0.Add(3*time.Minute+time.Second), transition("VI_1", B, M, "failover cleared")),
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		next, _ := m.Update(evs[i%2])
+		m = next.(Model)
+		_ = m.View()
+	}
+}
+
+// BenchmarkTransition1 and BenchmarkTransition255: one transition drawn, one instance
+// against 255 (issue 18: the latency to the screen should not grow with the count).
+func BenchmarkTransition1(b *testing.B)   { benchTransitions(b, healthyMsgs()) }
+func BenchmarkTransition255(b *testing.B) { benchTransitions(b, scaleHealthyMsgs()) }

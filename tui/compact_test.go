@@ -433,3 +433,24 @@ func TestFocusTimingFollowsTheSelection(t *testing.T) {
 		t.Fatalf("focus told %v, want it to end with %s, %s", told, first, second)
 	}
 }
+
+// A transition or a priority change moves nothing lint compares (the state and the
+// effective priority; lint reads the configured ones), so it is drawn without a lint.
+func TestTransitionIsNotLinted(t *testing.T) {
+	t.Parallel()
+	var r recorder
+	m := model(t, r.options(), 120, 40, scaleHealthyMsgs()...)
+	_ = m.View()
+	if m.lintDirty {
+		t.Fatal("lint pending after the seed")
+	}
+	M, B := hactlv1.State_STATE_MASTER, hactlv1.State_STATE_BACKUP
+	m = update(t, m, ev("cenvm71", 1000, t0.Add(3*time.Minute), transition("VI_1", M, B, "failover")))
+	m = update(t, m, ev("cenvm71", 1001, t0.Add(3*time.Minute), &hactlv1.WatchResponse_PriorityChange{PriorityChange: &hactlv1.PriorityChangeEvent{Instance: "VI_1", From: 100, To: 80}}))
+	if m.lintDirty {
+		t.Fatal("a transition or a priority change asked for a lint")
+	}
+	if got := tuiState(m.View(), "cenvm71"); got != "BACKUP" {
+		t.Fatalf("cenvm71 drawn %q after the transition, want BACKUP:\n%s", got, m.View())
+	}
+}

@@ -20,7 +20,10 @@ import (
 // lintWorthy says whether msg may change a finding. Advert timing and probe results,
 // the bulk of the stream at hundreds of instances, carry nothing lint compares but the
 // master and the configured interval, which make a timing message news (quiet), and
-// applyAgent lints after those.
+// applyAgent lints after those. A transition or a priority change moves only the
+// state and the effective priority, which lint does not read (it compares the
+// configured state and base priority): at 255 instances the lint was half of what
+// drawing a transition cost (issue 18).
 func lintWorthy(msg cluster.Msg) bool {
 	if isTiming(msg) {
 		return false
@@ -29,8 +32,11 @@ func lintWorthy(msg cluster.Msg) bool {
 	if !ok {
 		return true
 	}
-	_, probe := ev.Resp.GetEvent().(*hactlv1.WatchResponse_ProbeResult)
-	return !probe
+	switch ev.Resp.GetEvent().(type) {
+	case *hactlv1.WatchResponse_ProbeResult, *hactlv1.WatchResponse_Transition, *hactlv1.WatchResponse_PriorityChange:
+		return false
+	}
+	return true
 }
 
 // isTiming reports whether msg is advert timing, alone or in a batch.
