@@ -450,7 +450,7 @@ func TestTransitionIsNotLinted(t *testing.T) {
 	if m.lintDirty {
 		t.Fatal("a transition or a priority change asked for a lint")
 	}
-	if got := tuiState(m.View(), "cenvm71"); got != "BACKUP" {
-		t.Fatalf("cenvm71 drawn %q after the transition, want BACKUP:\n%s", got, m.View())
+	if v := m.View(); !strings.Contains(v, "cenvm71 254 MASTER 1 BACKUP") {
+		t.Fatalf("the transition is not drawn:\n%s", v)
 	}
 }
