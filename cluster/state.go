@@ -103,7 +103,8 @@ func (s *State) Node(name string) *NodeState {
 	return nil
 }
 
-// Log returns the bounded event log, oldest first.
+// Log returns the bounded event log, oldest first: a copy shared by the callers until
+// the next entry (do not modify it).
 func (s *State) Log() []LogEntry { return s.log.entries() }
 
 // Apply folds one message into the state. Messages for agents not in the config are ignored.

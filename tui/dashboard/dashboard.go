@@ -101,19 +101,29 @@ func (m *Model) SetNow(now time.Time) {
 	if len(m.shown) == 0 {
 		return
 	}
-	// A new slice: a copy of an older model (bubbletea copies it on every message)
-	// keeps its own lines.
-	shown := make([]entry, len(m.shown))
-	copy(shown, m.shown)
+	// A new slice when an age changed (most ticks change none: ages are shown to
+	// the second, the clock ticks four times a second): a copy of an older model
+	// (bubbletea copies it on every message) keeps its own lines.
+	var shown []entry
 	ageW := len("AGE")
-	for i := range shown {
-		l := &shown[i].line
+	for i := range m.shown {
+		l := &m.shown[i].line
+		age := l.age
 		if l.ageNode != nil {
-			l.age = format.Age(l.ageNode.AgentNow(now).Sub(l.ageSince))
+			age = format.Age(l.ageNode.AgentNow(now).Sub(l.ageSince))
 		}
-		ageW = max(ageW, len(l.age))
+		if age != l.age && shown == nil {
+			shown = make([]entry, len(m.shown))
+			copy(shown, m.shown)
+		}
+		if shown != nil {
+			shown[i].line.age = age
+		}
+		ageW = max(ageW, len(age))
 	}
-	m.shown = shown
+	if shown != nil {
+		m.shown = shown
+	}
 	m.colW.age = ageW
 }
 
