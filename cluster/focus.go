@@ -16,12 +16,13 @@ const briefTimingEvery = 500 * time.Millisecond
 const refocusAfter = 200 * time.Millisecond
 
 // TimingFocus is the instance whose advert timing a console shows in detail (issue
-// 18). WatchFocused asks each agent for that instance's timing in full and for the
-// others' without their recent intervals, held up to briefTimingEvery: at 255
-// instances and advert_int 1 that is a few messages a second per agent instead of 20,
-// with a sixth of the values to decode. Set it from any goroutine; a change re-opens
-// the streams on the same connections, resuming after the last event seen, so nothing
-// is missed.
+// 18). WatchFocused asks each agent for that instance's timing in full, and for the
+// others' only when their master or interval changes (what the list shows; without
+// recent intervals, held up to briefTimingEvery): at 255 instances and advert_int 1
+// an agent then sends about one timing message a second instead of 20 batches
+// holding 255 timings. Set it from any goroutine; a change re-opens the streams on
+// the same connections, resuming after the last event seen, so nothing is missed, and
+// the watchers deliver Focused first.
 type TimingFocus struct {
 	mu       sync.Mutex
 	instance string

@@ -146,6 +146,9 @@ func (n *NodeState) foldTiming(a *hactlv1.AdvertTimingEvent, at time.Time) {
 	if in == nil {
 		return
 	}
+	if n.focused && a.GetInstance() == n.detail {
+		n.detailLive = true
+	}
 	if a.GetTiming() != nil {
 		in.Timing = a.GetTiming()
 	}

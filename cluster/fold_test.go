@@ -266,3 +266,30 @@ func TestInstanceIndexFollowsSnapshots(t *testing.T) {
 		t.Fatal("found an instance without a snapshot")
 	}
 }
+
+// After Focused the timing held of the instance in focus is old until its timing
+// arrives (or a snapshot); without a focus every timing is live.
+func TestTimingLiveFollowsTheFocus(t *testing.T) {
+	cfg := Config{Agents: []Agent{{Name: "cenvm71", Addr: "unix:///x"}}}
+	s := NewState(cfg)
+	n := s.Node("cenvm71")
+	s.Apply(Snapshot{Agent: "cenvm71", Resp: &hactlv1.WatchResponse{Seq: 1, Time: timestamppb.Now(), Event: &hactlv1.WatchResponse_Snapshot{
+		Snapshot: &hactlv1.Node{Name: "cenvm71", Instances: []*hactlv1.Instance{{Name: "VI_1"}, {Name: "VI_2"}}}}}})
+	if !n.TimingLive("VI_2") {
+		t.Fatal("an unfocused stream's timing is not live")
+	}
+	s.Apply(Focused{Agent: "cenvm71", Instance: "VI_2"})
+	if n.TimingLive("VI_2") || n.TimingLive("VI_1") {
+		t.Fatal("timing live right after the focus moved")
+	}
+	s.Apply(Event{Agent: "cenvm71", Resp: &hactlv1.WatchResponse{Seq: 2, Time: timestamppb.Now(), Event: &hactlv1.WatchResponse_AdvertTiming{
+		AdvertTiming: &hactlv1.AdvertTimingEvent{Instance: "VI_1", Timing: &hactlv1.AdvertTiming{}}}}})
+	if n.TimingLive("VI_2") {
+		t.Fatal("another instance's timing made the focused one live")
+	}
+	s.Apply(Event{Agent: "cenvm71", Resp: &hactlv1.WatchResponse{Seq: 3, Time: timestamppb.Now(), Event: &hactlv1.WatchResponse_AdvertTimingBatch{
+		AdvertTimingBatch: &hactlv1.AdvertTimingBatchEvent{Timings: []*hactlv1.AdvertTimingEvent{{Instance: "VI_2", Timing: &hactlv1.AdvertTiming{}}}}}}})
+	if !n.TimingLive("VI_2") || n.TimingLive("VI_1") {
+		t.Fatal("want VI_2 (in focus, its timing arrived) live and VI_1 not")
+	}
+}

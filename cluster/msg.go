@@ -6,7 +6,8 @@ import (
 	hactlv1 "github.com/hagent-dev/hagent/gen/hactl/v1"
 )
 
-// Msg is what Watch delivers: a Snapshot, an Event or a Down.
+// Msg is what Watch delivers: a Snapshot, an Event or a Down (and Focused from
+// WatchFocused).
 type Msg interface{ agent() string }
 
 // Snapshot is a full view of one agent's node; it replaces what was known before.
@@ -33,6 +34,16 @@ type Down struct {
 	Since time.Time
 }
 
+// Focused says that the agent's stream from here on carries the advert timing of
+// Instance ("" none) in full and the others' only when their master or interval
+// changes (WatchFocused): until Instance's timing arrives, what the state holds of it
+// is old (NodeState.TimingLive).
+type Focused struct {
+	Agent    string
+	Instance string
+}
+
 func (m Snapshot) agent() string { return m.Agent }
+func (m Focused) agent() string  { return m.Agent }
 func (m Event) agent() string    { return m.Agent }
 func (m Down) agent() string     { return m.Agent }

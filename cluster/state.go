@@ -29,6 +29,12 @@ type NodeState struct {
 	// Rates holds adverts and errors per second per instance, from counter deltas.
 	Rates map[string]Rates
 
+	// focused is set once the stream carries one instance's timing in full (Focused):
+	// detail is that instance, detailLive whether its timing arrived since.
+	focused    bool
+	detail     string
+	detailLive bool
+
 	// byName indexes the instance list byNameOf (Node's, when it was built) for
 	// Instance: at 255 instances each advert timing is looked up by name.
 	byName   map[string]*hactlv1.Instance
@@ -121,12 +127,22 @@ func (s *State) Apply(m Msg) {
 		s.applyEvent(n, m.Resp)
 	case Down:
 		s.applyDown(n, m)
+	case Focused:
+		n.focused, n.detail, n.detailLive = true, m.Instance, false
 	}
+}
+
+// TimingLive reports whether the advert timing held of instance is current: always
+// for a stream that carries every timing, and for a focused one (WatchFocused) only
+// for the instance in focus, once its timing arrived since the focus moved.
+func (n *NodeState) TimingLive(instance string) bool {
+	return !n.focused || (instance == n.detail && n.detailLive)
 }
 
 func (s *State) applySnapshot(n *NodeState, resp *hactlv1.WatchResponse, received time.Time) {
 	s.markAlive(n, resp, received)
 	n.Node = resp.GetSnapshot()
+	n.detailLive = true // a snapshot holds every timing as it is now
 	for _, in := range n.Node.GetInstances() {
 		n.updateRates(in.GetName(), resp.GetTime().AsTime(), in.GetAdvertsSent(), in.GetAdvertsReceived(), in.GetReceiveErrors())
 	}

@@ -95,9 +95,14 @@ func (w *watcher) stream(ctx context.Context, cc grpc.ClientConnInterface) error
 	var refocused atomic.Bool
 	if w.focus != nil {
 		instance, changed := w.focus.get()
-		req.Timing = &hactlv1.WatchTiming{BriefEvery: durationpb.New(briefTimingEvery)}
+		req.Timing = &hactlv1.WatchTiming{BriefEvery: durationpb.New(briefTimingEvery), BriefOnChange: true}
 		if instance != "" {
 			req.Timing.Detail = []string{instance}
+		}
+		// Before the stream's first message: what is held of instance is old until
+		// its timing comes.
+		if !w.send(ctx, Focused{Agent: w.agent.Name, Instance: instance}) {
+			return ctx.Err()
 		}
 		go func() {
 			select {

@@ -249,11 +249,14 @@ func TestWatchFocusedAsksForTheSelectedInstance(t *testing.T) {
 	out := make(chan Msg, 8)
 	go WatchFocused(ctx, cfg, out, focus)
 	r := nextReq("focused Watch request")
-	if got := r.GetTiming(); got.GetDetail()[0] != "VI_1" || len(got.GetDetail()) != 1 || got.GetBriefEvery().AsDuration() != briefTimingEvery {
-		t.Fatalf("focused Watch asked for %v, want detail [VI_1] brief every %v", got, briefTimingEvery)
+	if got := r.GetTiming(); got.GetDetail()[0] != "VI_1" || len(got.GetDetail()) != 1 || got.GetBriefEvery().AsDuration() != briefTimingEvery || !got.GetBriefOnChange() {
+		t.Fatalf("focused Watch asked for %v, want detail [VI_1] brief every %v on change", got, briefTimingEvery)
+	}
+	if f, ok := next(t, out, "focus").(Focused); !ok || f.Instance != "VI_1" || f.Agent != "cenvm71" {
+		t.Fatalf("first message %#v, want Focused on VI_1", f)
 	}
 	if _, ok := next(t, out, "snapshot").(Snapshot); !ok {
-		t.Fatal("first message is not the snapshot")
+		t.Fatal("second message is not the snapshot")
 	}
 	agent.events <- &hactlv1.WatchResponse{Seq: 7, Time: timestamppb.Now(), Event: &hactlv1.WatchResponse_Transition{
 		Transition: &hactlv1.TransitionEvent{Instance: "VI_1", To: hactlv1.State_STATE_BACKUP}}}
@@ -265,6 +268,9 @@ func TestWatchFocusedAsksForTheSelectedInstance(t *testing.T) {
 	r = nextReq("re-opened Watch request")
 	if r.GetResumeAfter() != 7 || len(r.GetTiming().GetDetail()) != 1 || r.GetTiming().GetDetail()[0] != "VI_2" {
 		t.Fatalf("after the focus moved: resume after %d, timing %v; want 7 and detail [VI_2]", r.GetResumeAfter(), r.GetTiming())
+	}
+	if f, ok := next(t, out, "new focus").(Focused); !ok || f.Instance != "VI_2" {
+		t.Fatalf("got %#v, want Focused on VI_2 before the re-opened stream's events", f)
 	}
 	agent.events <- &hactlv1.WatchResponse{Seq: 8, Time: timestamppb.Now(), Event: &hactlv1.WatchResponse_Transition{
 		Transition: &hactlv1.TransitionEvent{Instance: "VI_2", To: hactlv1.State_STATE_MASTER}}}

@@ -454,3 +454,23 @@ func TestTransitionIsNotLinted(t *testing.T) {
 		t.Fatalf("the transition is not drawn:\n%s", v)
 	}
 }
+
+// When the focus moves (cluster.Focused), the timing pane says the selected
+// instance's timing is on its way instead of drawing what it holds (old), until the
+// agent's timing for it arrives.
+func TestTimingPaneWaitsForFocusedTiming(t *testing.T) {
+	t.Parallel()
+	var r recorder
+	m := model(t, r.options(), 120, 40, scaleHealthyMsgs()...)
+	m = update(t, m, AgentEventMsg{Msg: cluster.Focused{Agent: "cenvm72", Instance: "VI_1"}})
+	if v := m.View(); !strings.Contains(v, "cenvm72 BACKUP waiting for advert timing…") {
+		t.Fatalf("no waiting line for cenvm72:\n%s", v)
+	}
+	m = update(t, m, ev("cenvm72", 900, t0.Add(3*time.Minute), &hactlv1.WatchResponse_AdvertTiming{AdvertTiming: &hactlv1.AdvertTimingEvent{
+		Instance: "VI_1", AdvertsReceived: 500, Master: &hactlv1.Master{Address: addrOf["cenvm71"], Priority: 100},
+		Timing: &hactlv1.AdvertTiming{Configured: durationpb.New(time.Second), MasterAdverInterval: durationpb.New(time.Second)}}}))
+	m = update(t, m, tickMsg(now))
+	if v := m.View(); strings.Contains(v, "waiting for advert timing") {
+		t.Fatalf("still waiting after VI_1's timing arrived:\n%s", v)
+	}
+}

@@ -21,6 +21,10 @@ type timingShaper struct {
 	on     bool
 	detail map[string]bool
 	every  time.Duration
+	// onChange sends brief timing only when its listKey changed; sentKey is what the
+	// stream last sent of each instance.
+	onChange bool
+	sentKey  map[string]listKey
 
 	held   map[string]*hactlv1.AdvertTimingEvent // timing waiting, the latest by instance
 	heldAt *hactlv1.WatchResponse                // the last event merged into held (its seq and time)
@@ -38,7 +42,29 @@ func newTimingShaper(opts *hactlv1.WatchTiming, send func(*hactlv1.WatchResponse
 		sh.detail[name] = true
 	}
 	sh.every = max(opts.GetBriefEvery().AsDuration(), 0)
+	if opts.GetBriefOnChange() {
+		sh.onChange = true
+		sh.sentKey = map[string]listKey{}
+	}
 	return sh
+}
+
+// listKey is what a list of instances shows of an instance's timing (brief_on_change).
+type listKey struct {
+	master            string
+	priority          uint32
+	self              bool
+	configured, inUse time.Duration
+}
+
+func keyOf(t *hactlv1.AdvertTimingEvent) listKey {
+	return listKey{
+		master:     t.GetMaster().GetAddress(),
+		priority:   t.GetMaster().GetPriority(),
+		self:       t.GetMaster().GetIsSelf(),
+		configured: t.GetTiming().GetConfigured().AsDuration(),
+		inUse:      t.GetTiming().GetMasterAdverInterval().AsDuration(),
+	}
 }
 
 // due fires when held timing is to be sent (flush); nil, which never fires, while
@@ -70,17 +96,33 @@ func (sh *timingShaper) out(ev *hactlv1.WatchResponse) error {
 		}
 		return sh.send(ev)
 	}
-	full := false
+	full, brief := false, false
 	if sh.held == nil {
 		sh.held = map[string]*hactlv1.AdvertTimingEvent{}
 	}
 	for _, t := range timings {
-		if sh.detail[t.GetInstance()] {
+		name := t.GetInstance()
+		switch {
+		case sh.detail[name]:
 			full = true
-			sh.held[t.GetInstance()] = t
-		} else {
-			sh.held[t.GetInstance()] = briefTiming(t)
+			sh.held[name] = t
+		case sh.onChange:
+			k := keyOf(t)
+			if was, ok := sh.sentKey[name]; ok && was == k {
+				if _, held := sh.held[name]; !held {
+					continue // nothing a list shows changed: not sent
+				}
+			}
+			sh.sentKey[name] = k
+			brief = true
+			sh.held[name] = briefTiming(t)
+		default:
+			brief = true
+			sh.held[name] = briefTiming(t)
 		}
+	}
+	if !full && !brief {
+		return nil // stands for nothing the client needs; the next message covers its seq
 	}
 	sh.heldAt = ev
 	if full || sh.every <= 0 {
@@ -114,13 +156,14 @@ func (sh *timingShaper) flush() error {
 	return sh.send(timingResponse(sh.heldAt, evs))
 }
 
-// reset forgets what is held: a snapshot that supersedes it follows.
+// reset forgets what is held and what was sent: a snapshot that supersedes it follows.
 func (sh *timingShaper) reset() {
 	if sh.timer != nil {
 		sh.timer.Stop()
 		sh.timer = nil
 	}
 	clear(sh.held)
+	clear(sh.sentKey)
 }
 
 // timingResponse is ev (seq and time kept) carrying timings: alone when there is one,

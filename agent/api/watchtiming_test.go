@@ -199,3 +199,40 @@ func TestWatchTimingOption(t *testing.T) {
 		t.Fatalf("got seq %d %T, want the transition at seq 2", ev.GetSeq(), ev.GetEvent())
 	}
 }
+
+// With brief_on_change an instance's brief timing goes only when its master or
+// interval differs from what the stream last sent of it; the detailed one always.
+func TestTimingShaperBriefOnChange(t *testing.T) {
+	var sent shaperSent
+	sh := newTimingShaper(&hactlv1.WatchTiming{Detail: []string{"VI_1"}, BriefOnChange: true}, sent.send)
+	out := func(seq uint64, timings ...*hactlv1.AdvertTimingEvent) {
+		t.Helper()
+		if err := sh.out(timingBatchEvent(seq, timings...)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out(1, advertTiming("VI_2", 1), advertTiming("VI_3", 1)) // first seen: sent
+	out(2, advertTiming("VI_2", 2), advertTiming("VI_3", 2)) // counters only: not sent
+	if len(sent) != 1 || len(sentTimings(sent[0])) != 2 {
+		t.Fatalf("sent %v, want one event with VI_2 and VI_3 (first seen), then nothing", sent)
+	}
+	moved := advertTiming("VI_3", 3)
+	moved.Master = &hactlv1.Master{Address: "192.168.188.72"}
+	out(3, advertTiming("VI_2", 3), moved)
+	if len(sent) != 2 || sent[1].GetSeq() != 3 {
+		t.Fatalf("sent %d events, want the new master at seq 3", len(sent))
+	}
+	if got := sentTimings(sent[1]); len(got) != 1 || got[0].GetInstance() != "VI_3" || got[0].GetMaster().GetAddress() != "192.168.188.72" {
+		t.Fatalf("sent %v, want VI_3's new master alone", got)
+	}
+	out(4, advertTiming("VI_1", 4)) // the detailed one: every time
+	out(5, advertTiming("VI_1", 5))
+	if len(sent) != 4 || len(sentTimings(sent[3])[0].GetTiming().GetRecent()) != 16 {
+		t.Fatalf("sent %d events, want VI_1's two in full", len(sent))
+	}
+	sh.reset() // a snapshot follows: everything is sent again once
+	out(6, advertTiming("VI_2", 6))
+	if len(sent) != 5 {
+		t.Fatalf("after a reset VI_2 was not sent again (%d events)", len(sent))
+	}
+}

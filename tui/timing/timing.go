@@ -105,6 +105,11 @@ func (m Model) nodeLine(c cluster.Cell) string {
 	in := c.Inst
 	st := cluster.StateName(in.GetState())
 	head := name + " " + format.Pad(th.Badge(st).Render(st), 6) + " "
+	if !c.Node.TimingLive(in.GetName()) {
+		// Just selected: the agent sends this instance's timing from now on
+		// (cluster.TimingFocus); what is held of it is old.
+		return head + th.Subtle.Render("waiting for advert timing…")
+	}
 	rates := c.Node.Rates[in.GetName()]
 	errs := th.Subtle.Render("err " + format.Rate(rates.ErrorsPerSec))
 	if rates.ErrorsPerSec > 0 {

@@ -1675,7 +1675,13 @@ type WatchTiming struct {
 	// event the stream sends, or when brief_every has passed since the first one held.
 	// That event has the sequence number and time of the last event it stands for, so
 	// sequence numbers keep increasing and a resume misses nothing. 0: sent as published.
-	BriefEvery    *durationpb.Duration `protobuf:"bytes,2,opt,name=brief_every,json=briefEvery,proto3" json:"brief_every,omitempty"`
+	BriefEvery *durationpb.Duration `protobuf:"bytes,2,opt,name=brief_every,json=briefEvery,proto3" json:"brief_every,omitempty"`
+	// brief_on_change sends an instance's brief timing only when what a list of
+	// instances shows of it differs from what this stream last sent of it (or it has
+	// sent none yet): the master (address, priority, whether it is this node), the
+	// configured interval or the interval in force. Its other numbers then age on the
+	// client; the snapshot and detail carry them current.
+	BriefOnChange bool `protobuf:"varint,3,opt,name=brief_on_change,json=briefOnChange,proto3" json:"brief_on_change,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1722,6 +1728,13 @@ func (x *WatchTiming) GetBriefEvery() *durationpb.Duration {
 		return x.BriefEvery
 	}
 	return nil
+}
+
+func (x *WatchTiming) GetBriefOnChange() bool {
+	if x != nil {
+		return x.BriefOnChange
+	}
+	return false
 }
 
 type WatchResponse struct {
@@ -2954,11 +2967,12 @@ const file_hactl_v1_agent_proto_rawDesc = "" +
 	"\x04node\x18\x01 \x01(\v2\x0e.hactl.v1.NodeR\x04node\"`\n" +
 	"\fWatchRequest\x12!\n" +
 	"\fresume_after\x18\x01 \x01(\x04R\vresumeAfter\x12-\n" +
-	"\x06timing\x18\x02 \x01(\v2\x15.hactl.v1.WatchTimingR\x06timing\"a\n" +
+	"\x06timing\x18\x02 \x01(\v2\x15.hactl.v1.WatchTimingR\x06timing\"\x89\x01\n" +
 	"\vWatchTiming\x12\x16\n" +
 	"\x06detail\x18\x01 \x03(\tR\x06detail\x12:\n" +
 	"\vbrief_every\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\n" +
-	"briefEvery\"\xdf\x05\n" +
+	"briefEvery\x12&\n" +
+	"\x0fbrief_on_change\x18\x03 \x01(\bR\rbriefOnChange\"\xdf\x05\n" +
 	"\rWatchResponse\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12.\n" +
 	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12,\n" +
