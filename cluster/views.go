@@ -91,9 +91,12 @@ func (a Alarm) String() string {
 }
 
 // SplitBrain returns instances that two or more reachable nodes claim as MASTER.
-func (s *State) SplitBrain() []Alarm {
+func (s *State) SplitBrain() []Alarm { return SplitBrainOf(s.Instances()) }
+
+// SplitBrainOf is SplitBrain over rows the caller already has (State.Instances).
+func SplitBrainOf(rows []InstanceRow) []Alarm {
 	var out []Alarm
-	for _, r := range s.Instances() {
+	for _, r := range rows {
 		if m := r.Masters(); len(m) > 1 {
 			out = append(out, Alarm{Instance: r.Name, VRID: r.VRID, Nodes: m})
 		}
@@ -104,9 +107,12 @@ func (s *State) SplitBrain() []Alarm {
 // NoMaster returns instances that at least one reachable node reports and no reachable
 // node holds as MASTER. Nodes lists the reachable nodes and their states. An instance
 // seen only on unreachable agents is unknown, not masterless.
-func (s *State) NoMaster() []Alarm {
+func (s *State) NoMaster() []Alarm { return NoMasterOf(s.Instances()) }
+
+// NoMasterOf is NoMaster over rows the caller already has (State.Instances).
+func NoMasterOf(rows []InstanceRow) []Alarm {
 	var out []Alarm
-	for _, r := range s.Instances() {
+	for _, r := range rows {
 		var live []string
 		for _, c := range r.Cells {
 			if c.Live() {

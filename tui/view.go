@@ -76,7 +76,7 @@ const maxBanners = 3
 func (m Model) banners() []string { return m.alarms }
 
 func (m Model) computeBanners() []string {
-	b := append(dashboard.Banners(m.th, m.state, m.width), dashboard.LintBanners(m.th, m.findings, m.width)...)
+	b := append(dashboard.Banners(m.th, m.state, m.dash.Rows(), m.width), dashboard.LintBanners(m.th, m.findings, m.width)...)
 	if len(b) <= maxBanners {
 		return b
 	}

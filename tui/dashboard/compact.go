@@ -27,7 +27,17 @@ func (m *Model) SetRoom(lines int) {
 		return
 	}
 	m.room = lines
-	m.recompute()
+	// The room decides only Auto's choice: a banner that comes or goes with a
+	// transition redoes the rows only when it flips the view.
+	if m.wantCompact() != m.compact {
+		m.recompute()
+	}
+}
+
+// wantCompact is whether the view is compact: chosen, or Auto with more instances
+// than the full view has room for.
+func (m Model) wantCompact() bool {
+	return m.mode == Compact || (m.mode == Auto && m.room > 0 && m.fullHeightEstimate() > m.room)
 }
 
 // SetMode sets the view mode.

@@ -139,7 +139,7 @@ func (m *Model) SetFindings(byInstance map[string]int) {
 
 // recompute classifies every row, applies the filter and orders what is shown.
 func (m *Model) recompute() {
-	m.compact = m.mode == Compact || (m.mode == Auto && m.room > 0 && m.fullHeightEstimate() > m.room)
+	m.compact = m.wantCompact()
 	shown := make([]entry, 0, len(m.rows))
 	m.counts = countProblems(m.nodes, m.findings)
 	needle := strings.ToLower(m.filter)
@@ -169,6 +169,10 @@ func (m Model) viewRows() []cluster.InstanceRow {
 	}
 	return out
 }
+
+// Rows is every instance's row as of the last SetData (State.Instances), shown or not;
+// the cells hold the live instances.
+func (m Model) Rows() []cluster.InstanceRow { return m.rows }
 
 // Total is the number of instances, shown or not.
 func (m Model) Total() int { return len(m.rows) }
