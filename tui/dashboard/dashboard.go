@@ -46,6 +46,9 @@ type Model struct {
 	counts counts
 	// colW are the compact list's column widths over every shown instance.
 	colW compactWidths
+	// byAddr is nodeByAddr as of the last recompute: the primary addresses come with
+	// snapshots, and the selected block is drawn on every frame (255 instances a node).
+	byAddr map[string]string
 	// sumLeft and sumRight are the summary's two parts (summaryParts), valid with sumOK.
 	sumLeft, sumRight string
 	sumOK             bool
@@ -140,6 +143,7 @@ func (m *Model) SetFindings(byInstance map[string]int) {
 // recompute classifies every row, applies the filter and orders what is shown.
 func (m *Model) recompute() {
 	m.compact = m.wantCompact()
+	m.byAddr = m.nodeByAddr()
 	shown := make([]entry, 0, len(m.rows))
 	m.counts = countProblems(m.nodes, m.findings)
 	needle := strings.ToLower(m.filter)

@@ -47,7 +47,10 @@ func (m Model) blockLines(rows []cluster.InstanceRow) []string {
 	}
 	var blocks []block
 	var widths [numCols]int
-	byAddr := m.nodeByAddr()
+	byAddr := m.byAddr
+	if byAddr == nil {
+		byAddr = m.nodeByAddr()
+	}
 	for _, r := range rows {
 		b := block{header: m.header(r)}
 		beliefs := m.beliefs(r, byAddr)
