@@ -94,7 +94,7 @@ func tuiBenchScenario(t *testing.T, name string, configs map[string]string, roun
 
 	// Latency: move mastership with the CLI over the unix sockets, so that the console
 	// only watches, and time the agent's transition against the first screen showing it.
-	var lat, latLast []time.Duration
+	var lat, latLast, deliv []time.Duration
 	for i := range rounds {
 		for _, step := range []struct {
 			args           []string
@@ -106,8 +106,13 @@ func tuiBenchScenario(t *testing.T, name string, configs map[string]string, roun
 			tuiDrain(transitions)
 			tuiHactlCLI(t, l, step.args...)
 			seen := tuiWaitScreenFast(t, c, step.master, step.backup, 10*time.Second)
-			at := tuiAwaitTransitions(t, transitions, map[string]hactlv1.State{
+			trs := tuiAwaitTransitions(t, transitions, map[string]hactlv1.State{
 				step.master: hactlv1.State_STATE_MASTER, step.backup: hactlv1.State_STATE_BACKUP}, 10*time.Second)
+			at := map[string]time.Time{step.master: trs[step.master].at, step.backup: trs[step.backup].at}
+			// How long the agents took to hand the transitions to a Watch client (this
+			// test's, over the unix socket): the part of the latency that is not hactl's.
+			delivered := max(trs[step.master].recv.Sub(trs[step.master].at), trs[step.backup].recv.Sub(trs[step.backup].at))
+			deliv = append(deliv, delivered)
 			// The screen shows the move once both nodes made their transition; the old
 			// master's comes after the new one's advert, so the agents' part is apart.
 			last := at[step.master]
@@ -116,12 +121,13 @@ func tuiBenchScenario(t *testing.T, name string, configs map[string]string, roun
 			}
 			lat = append(lat, seen.Sub(at[step.master]))
 			latLast = append(latLast, seen.Sub(last))
-			t.Logf("round %d: %s MASTER at %s (agent), %s BACKUP %v after; on screen %v after the first, %v after the second",
-				i+1, step.master, at[step.master].Format("15:04:05.000000"), step.backup, at[step.backup].Sub(at[step.master]), seen.Sub(at[step.master]), seen.Sub(last))
+			t.Logf("round %d: %s MASTER at %s (agent), %s BACKUP %v after; on screen %v after the first, %v after the second; delivered to a Watch client within %v",
+				i+1, step.master, at[step.master].Format("15:04:05.000000"), step.backup, at[step.backup].Sub(at[step.master]), seen.Sub(at[step.master]), seen.Sub(last), delivered)
 		}
 	}
 	slices.Sort(lat)
 	slices.Sort(latLast)
+	slices.Sort(deliv)
 
 	// Resources: hactl idle-watching two agents for the window.
 	pid := c.hactlPID()
@@ -151,8 +157,8 @@ func tuiBenchScenario(t *testing.T, name string, configs map[string]string, roun
 		agentCPU = append(agentCPU, fmt.Sprintf("%s %.1f%%", h, pct(tuiCPUTicks(t, agents[h])-agentCPU0[h])))
 	}
 	flaps := count.Load() - before
-	t.Logf("%s: transition→screen median %v, min %v, max %v (from the second node's transition: median %v, max %v; screen polled every 10 ms); hactl over %v: CPU %.2f%%, RSS max %d KiB, peak %d KiB; agents CPU %s; %d transitions during the window",
-		name, lat[len(lat)/2], lat[0], lat[len(lat)-1], latLast[len(latLast)/2], latLast[len(latLast)-1], elapsed.Round(time.Millisecond), hactlCPU, maxRSS, peak, strings.Join(agentCPU, ", "), flaps)
+	t.Logf("%s: transition→screen median %v, min %v, max %v (from the second node's transition: median %v, max %v; to a Watch client: median %v, max %v; screen polled every 10 ms); hactl over %v: CPU %.2f%%, RSS max %d KiB, peak %d KiB; agents CPU %s; %d transitions during the window",
+		name, lat[len(lat)/2], lat[0], lat[len(lat)-1], latLast[len(latLast)/2], latLast[len(latLast)-1], deliv[len(deliv)/2], deliv[len(deliv)-1], elapsed.Round(time.Millisecond), hactlCPU, maxRSS, peak, strings.Join(agentCPU, ", "), flaps)
 	t.Logf("screen at the end of the window:\n%s", c.capture())
 	return fmt.Sprintf("| %s | %v / %v | %v / %v | %.2f%% | %.1f / %.1f MiB | %s | %d |",
 		name, lat[len(lat)/2].Round(time.Millisecond), lat[len(lat)-1].Round(time.Millisecond),
@@ -165,6 +171,7 @@ type tuiTransition struct {
 	node string
 	to   hactlv1.State
 	at   time.Time // the agent's timestamp
+	recv time.Time // when this test's own Watch client received it
 }
 
 // tuiWatchTransitions streams host's events over its unix socket and sends every
@@ -195,7 +202,7 @@ func tuiWatchTransitions(t *testing.T, l *lab.Lab, host string, out chan<- tuiTr
 			if tr := ev.GetTransition(); tr != nil {
 				count.Add(1)
 				select {
-				case out <- tuiTransition{node: host, to: tr.GetTo(), at: ev.GetTime().AsTime()}:
+				case out <- tuiTransition{node: host, to: tr.GetTo(), at: ev.GetTime().AsTime(), recv: time.Now()}:
 				default: // the buffer is full (nobody reads during the resource window): only counted
 				}
 			}
@@ -213,17 +220,16 @@ func tuiDrain(ch <-chan tuiTransition) {
 	}
 }
 
-// tuiAwaitTransitions returns the agent time of each node's next transition to its
-// state in want.
-func tuiAwaitTransitions(t *testing.T, ch <-chan tuiTransition, want map[string]hactlv1.State, timeout time.Duration) map[string]time.Time {
+// tuiAwaitTransitions returns each node's next transition to its state in want.
+func tuiAwaitTransitions(t *testing.T, ch <-chan tuiTransition, want map[string]hactlv1.State, timeout time.Duration) map[string]tuiTransition {
 	t.Helper()
-	got := map[string]time.Time{}
+	got := map[string]tuiTransition{}
 	deadline := time.After(timeout)
 	for len(got) < len(want) {
 		select {
 		case tr := <-ch:
-			if to, ok := want[tr.node]; ok && tr.to == to && got[tr.node].IsZero() {
-				got[tr.node] = tr.at
+			if _, seen := got[tr.node]; !seen && want[tr.node] == tr.to {
+				got[tr.node] = tr
 			}
 		case <-deadline:
 			t.Fatalf("timed out after %v waiting for the Watch streams to report %v (got %v)", timeout, want, got)
