@@ -105,18 +105,20 @@ func (w *watcher) stream(ctx context.Context, cc grpc.ClientConnInterface) error
 			return ctx.Err()
 		}
 		go func() {
-			select {
-			case <-ctx.Done():
-				return
-			case <-changed:
-			}
-			t := time.NewTimer(refocusAfter)
-			defer t.Stop()
-			select {
-			case <-ctx.Done():
-			case <-t.C:
-				refocused.Store(true)
-				cancel()
+			// The stream is re-opened once the focus has rested refocusAfter.
+			var rest <-chan time.Time
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-changed:
+					_, changed = w.focus.get()
+					rest = time.After(refocusAfter)
+				case <-rest:
+					refocused.Store(true)
+					cancel()
+					return
+				}
 			}
 		}()
 	}
