@@ -61,22 +61,23 @@ type instance struct {
 	a   *Agent
 	cfg *config.Instance // guarded by mu: a reload swaps it in place (reconfigure)
 	// Fixed for the instance's life (a change restarts it), so readable anywhere.
-	name    string
-	ifname  string
-	version int
-	vrid    uint8
-	family  netio.Family
-	fsm     *vrrp.Instance
-	wake    wakeSlot // the instance's next deadline in the agent's wakeups (resetTimer)
-	sock    *socket
-	src     netip.Addr   // source address of our adverts; invalid until the interface has one
-	dsts    []netip.Addr // the group, or the unicast peers
-	vips    []vip.VIP    // virtual_ipaddress then virtual_ipaddress_excluded
-	ckMode  vrrp.ChecksumMode
-	log     *slog.Logger
-	notify  *notifier
-	packets chan packetMsg
-	inbox   chan any
+	name     string
+	ifname   string
+	version  int
+	vrid     uint8
+	family   netio.Family
+	fsm      *vrrp.Instance
+	wake     wakeSlot // the instance's next deadline in the agent's wakeups (resetTimer)
+	wakeUsed bool     // wake may be armed (guarded by mu)
+	sock     *socket
+	src      netip.Addr   // source address of our adverts; invalid until the interface has one
+	dsts     []netip.Addr // the group, or the unicast peers
+	vips     []vip.VIP    // virtual_ipaddress then virtual_ipaddress_excluded
+	ckMode   vrrp.ChecksumMode
+	log      *slog.Logger
+	notify   *notifier
+	packets  chan packetMsg
+	inbox    chan any
 	// annQueue feeds announceRun (annBusy: one is running); master tells it whether
 	// the VIPs are still ours.
 	annMu    sync.Mutex
@@ -787,10 +788,20 @@ func (in *instance) resetTimer() {
 	consider(in.timingAt)
 	if next.IsZero() {
 		t.Reset(time.Hour)
-		in.a.wake.set(&in.wake, time.Time{})
+	} else {
+		t.Reset(max(time.Until(next), 0))
+	}
+	// The wake-ups (wakeups) make the runtime fire on time, not up to a millisecond
+	// late: for sub-second intervals. A millisecond is nothing at whole seconds, and
+	// hundreds of such instances re-arming together would queue on their one lock.
+	if next.IsZero() || in.cfg.AdvertInt >= time.Second {
+		if in.wakeUsed {
+			in.a.wake.set(&in.wake, time.Time{})
+			in.wakeUsed = false
+		}
 		return
 	}
-	t.Reset(max(time.Until(next), 0))
+	in.wakeUsed = true
 	in.a.wake.set(&in.wake, next) // after the Reset: the kick must not come before it is due
 }
 

@@ -76,23 +76,42 @@ type usage struct {
 	node, label string
 	procs       []string
 	mem         procMem       // summed over the daemon's processes
-	cpu, kids   time.Duration // own CPU, and reaped children's (the check script)
+	cpu, kids   time.Duration // own CPU, and reaped children's (the check script), in clock ticks
+	onCPU       time.Duration // own CPU from schedstat (exact); -1 if it could not be read
 	window      time.Duration
 }
 
 // perMinute is the daemon's CPU time per minute of the window.
 func (u usage) perMinute() float64 { return u.cpu.Seconds() * 60 / u.window.Seconds() }
 
+// onCPUPerMinute is perMinute from schedstat; false if it was not read.
+func (u usage) onCPUPerMinute() (float64, bool) {
+	if u.onCPU < 0 {
+		return 0, false
+	}
+	return u.onCPU.Seconds() * 60 / u.window.Seconds(), true
+}
+
 // measureUsage samples the CPU time of the daemons on nodes over window, then
 // their VmRSS and PSS.
 func measureUsage(t *testing.T, l *Lab, d Daemon, nodes []string, window time.Duration) []usage {
 	tick := clockTick(t)
-	type snap struct{ own, kids uint64 }
+	type snap struct {
+		own, kids uint64
+		onCPU     time.Duration // -1: not read
+	}
 	sample := func(pids []int) (s snap) {
 		for _, p := range pids {
 			if st, err := readProcStat(p); err == nil {
 				s.own += st.UTime + st.STime
 				s.kids += st.CUTime + st.CSTime
+			}
+			if s.onCPU >= 0 {
+				if d, err := readOnCPU(p); err == nil {
+					s.onCPU += d
+				} else {
+					s.onCPU = -1
+				}
 			}
 		}
 		return s
@@ -109,8 +128,12 @@ func measureUsage(t *testing.T, l *Lab, d Daemon, nodes []string, window time.Du
 	for _, n := range nodes {
 		after := sample(pids[n])
 		u := usage{daemon: d, node: n, window: window,
-			cpu:  time.Duration(after.own-before[n].own) * tick,
-			kids: time.Duration(after.kids-before[n].kids) * tick}
+			cpu:   time.Duration(after.own-before[n].own) * tick,
+			kids:  time.Duration(after.kids-before[n].kids) * tick,
+			onCPU: -1}
+		if after.onCPU >= 0 && before[n].onCPU >= 0 {
+			u.onCPU = after.onCPU - before[n].onCPU
+		}
 		for _, p := range pids[n] {
 			m, err := readProcMem(p)
 			if err != nil {
