@@ -70,13 +70,19 @@ func (s *segment) Close() error { s.once.Do(func() { close(s.done) }); return ni
 // advertFrom injects an advert of the seed's VI_1 from the peer.
 func (s *segment) advertFrom(t *testing.T, prio uint8) {
 	t.Helper()
+	s.in <- advertPacket(t, prio)
+}
+
+// advertPacket is an advert of the seed's VI_1 from the peer, as the socket reads it.
+func advertPacket(t *testing.T, prio uint8) netio.Packet {
+	t.Helper()
 	a := vrrp.Advert{Version: 2, VRID: 51, Priority: prio, AdverInt: 1, AuthType: vrrp.AuthPass,
 		AuthData: vrrp.PassAuthData("hell>com"), Addrs: []netip.Addr{netip.MustParseAddr("192.168.188.109")}}
 	b, err := a.Marshal(peer, group, vrrp.ChecksumPseudoHeader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.in <- netio.Packet{Src: peer, Dst: group, TTL: 255, Data: b, At: time.Now()}
+	return netio.Packet{Src: peer, Dst: group, TTL: 255, Data: b, At: time.Now()}
 }
 
 // nextSent waits for the agent's next advert.

@@ -462,8 +462,7 @@ func (in *instance) unlock() {
 		ended := in.endIfDone()
 		in.mu.Unlock()
 		if ended {
-			in.notify.close() // the queued scripts run on; the agent waits for them on shutdown
-			close(in.stopped)
+			in.ended()
 			return
 		}
 		if len(in.packets) == 0 && len(in.inbox) == 0 {
@@ -488,8 +487,7 @@ func (in *instance) unlockReader() {
 	messages := len(in.inbox) > 0
 	in.mu.Unlock()
 	if ended {
-		in.notify.close()
-		close(in.stopped)
+		in.ended()
 		return
 	}
 	if messages || len(in.packets) > 0 {
@@ -520,6 +518,13 @@ func (in *instance) drain(messages bool) {
 		break
 	}
 	in.resetTimer()
+}
+
+// ended is the end of an instance, after mu is released: its queued notify scripts run
+// on (the agent waits for them on shutdown), and stop returns.
+func (in *instance) ended() {
+	in.notify.close()
+	close(in.stopped)
 }
 
 // endIfDone ends a stopping instance once its handover is over: nothing of ours stays

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/hagent-dev/hagent/agent/netio"
-	"github.com/hagent-dev/hagent/agent/vrrp"
 	hactlv1 "github.com/hagent-dev/hagent/gen/hactl/v1"
 )
 
@@ -40,17 +39,6 @@ func (s *heldSegment) Pending() bool {
 type plainConn struct{ *heldSegment }
 
 func (p plainConn) Pending() {}
-
-func advertPacket(t *testing.T, prio uint8) netio.Packet {
-	t.Helper()
-	a := vrrp.Advert{Version: 2, VRID: 51, Priority: prio, AdverInt: 1, AuthType: vrrp.AuthPass,
-		AuthData: vrrp.PassAuthData("hell>com"), Addrs: []netip.Addr{netip.MustParseAddr("192.168.188.109")}}
-	b, err := a.Marshal(peer, group, vrrp.ChecksumPseudoHeader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return netio.Packet{Src: peer, Dst: group, TTL: 255, Data: b, At: time.Now()}
-}
 
 // A backup whose Master_Down_Timer expires while its master's advert is still in the
 // kernel's queue (the agent was not scheduled, its reader did not run) takes the advert

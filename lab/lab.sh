@@ -201,19 +201,7 @@ make_topology() {
 		ip -n "$ns" link set lo up
 	done
 	fail_hook netns
-	for h in $LAB_HOSTS client; do
-		if [[ $h == client ]]; then
-			ns=$(ns_client) addr=$CLIENT_IP port=pcl
-		else
-			ns=$(ns_host "$h") addr=$NET.$h port=p$h
-		fi
-		# Both ends are created inside namespaces: nothing ever shows up in the root one.
-		ip -n "$ns" link add eth0 type veth peer name "$port" netns "$sw"
-		ip -n "$sw" link set "$port" master br0
-		ip -n "$sw" link set "$port" up
-		ip -n "$ns" addr add "$addr/24" dev eth0
-		ip -n "$ns" link set eth0 up
-	done
+	attach_all eth0 br0 "$NET" "$CLIENT_IP" ""
 	if [[ ${LAB_ETH1:-0} == 1 ]]; then make_eth1; fi
 	fail_hook links
 }
@@ -221,21 +209,31 @@ make_topology() {
 # make_eth1: eth1 on every host and the client, on a second bridge br1 in the switch
 # namespace; like eth0, nothing is created in the root namespace.
 make_eth1() {
-	local sw h ns addr port
+	local sw
 	sw=$(ns_sw)
 	ip -n "$sw" link add br1 type bridge stp_state 0 forward_delay 0 mcast_snooping 0
 	ip -n "$sw" link set br1 up
+	attach_all eth1 br1 "$NET1" "$NET1.10" b
+}
+
+# attach_all IF BRIDGE NET CLIENT_ADDR SUFFIX: interface IF of every host (NET.<host>/24)
+# and of the client (CLIENT_ADDR/24), the other end of each veth (p<host>SUFFIX,
+# pclSUFFIX) a port of BRIDGE in the switch namespace. Both ends are created inside
+# namespaces: nothing ever shows up in the root one.
+attach_all() {
+	local ifname=$1 bridge=$2 net=$3 client_addr=$4 suffix=$5 sw h ns addr port
+	sw=$(ns_sw)
 	for h in $LAB_HOSTS client; do
 		if [[ $h == client ]]; then
-			ns=$(ns_client) addr=$NET1.10 port=pclb
+			ns=$(ns_client) addr=$client_addr port=pcl$suffix
 		else
-			ns=$(ns_host "$h") addr=$NET1.$h port=p${h}b
+			ns=$(ns_host "$h") addr=$net.$h port=p$h$suffix
 		fi
-		ip -n "$ns" link add eth1 type veth peer name "$port" netns "$sw"
-		ip -n "$sw" link set "$port" master br1
+		ip -n "$ns" link add "$ifname" type veth peer name "$port" netns "$sw"
+		ip -n "$sw" link set "$port" master "$bridge"
 		ip -n "$sw" link set "$port" up
-		ip -n "$ns" addr add "$addr/24" dev eth1
-		ip -n "$ns" link set eth1 up
+		ip -n "$ns" addr add "$addr/24" dev "$ifname"
+		ip -n "$ns" link set "$ifname" up
 	done
 }
 
