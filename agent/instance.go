@@ -149,6 +149,7 @@ func newInstance(a *Agent, cfg *config.Config, ic *config.Instance) (*instance, 
 		lastDropLog: map[vrrp.Cause]time.Time{},
 		devIndex:    map[string]int{},
 	}
+	in.wake.fire = in.onTimer
 	for _, v := range ic.VIPs {
 		in.vips = append(in.vips, vipOf(ic, v))
 	}
@@ -212,6 +213,9 @@ func fsmConfig(ic *config.Instance, src netip.Addr, phase time.Time) vrrp.Config
 		UnicastPeers:    ic.UnicastPeers,
 		FastPreempt:     true,
 		AdvertPhase:     phase,
+		// A backup whose own timer ran late gives the master as long again (README:
+		// "Where hagent differs on purpose").
+		StallGrace: true,
 
 		SkipCheckAdvAddr:  ic.SkipCheckAdvAddr,
 		LowerPrioNoAdvert: ic.LowerPrioNoAdvert,
@@ -791,15 +795,20 @@ func (in *instance) resetTimer() {
 	consider(in.garpAt)
 	consider(in.garpRefreshAt)
 	consider(in.timingAt)
-	if next.IsZero() {
+	// The wake-ups (wakeups) run sub-second deadlines on time, not up to a millisecond
+	// late; the runtime timer is then their safety net, wakeFallback later. A
+	// millisecond is nothing at whole seconds, and hundreds of such instances
+	// re-arming together would queue on the wake-ups' one lock.
+	wake := in.a.wake != nil && !next.IsZero() && in.cfg.AdvertInt < time.Second
+	switch {
+	case next.IsZero():
 		t.Reset(time.Hour)
-	} else {
+	case wake:
+		t.Reset(max(time.Until(next), 0) + wakeFallback)
+	default:
 		t.Reset(max(time.Until(next), 0))
 	}
-	// The wake-ups (wakeups) make the runtime fire on time, not up to a millisecond
-	// late: for sub-second intervals. A millisecond is nothing at whole seconds, and
-	// hundreds of such instances re-arming together would queue on their one lock.
-	if next.IsZero() || in.cfg.AdvertInt >= time.Second {
+	if !wake {
 		if in.wakeUsed {
 			in.a.wake.set(&in.wake, time.Time{})
 			in.wakeUsed = false
@@ -807,7 +816,7 @@ func (in *instance) resetTimer() {
 		return
 	}
 	in.wakeUsed = true
-	in.a.wake.set(&in.wake, next) // after the Reset: the kick must not come before it is due
+	in.a.wake.set(&in.wake, next)
 }
 
 // fireDue runs every deadline that has passed, the state machine's first.

@@ -11,25 +11,33 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// wakeLate is how long after a deadline the kernel wakes the runtime for it. The
-// runtime's timer for the deadline was set a few hundred nanoseconds after the instance
-// read the clock; woken before that, the runtime would find it not yet due and sleep a
-// whole millisecond more (see wakeups).
-const wakeLate = 20 * time.Microsecond
+// wakeLead is how long before an instance's deadline the timerfd wakes serve, which then
+// waits on CPU until the deadline and runs the instance's timer itself. Waking a thread
+// and getting it through the Go scheduler to the instance takes tens of microseconds
+// and, on a busy host, now and then a few hundred: woken that much early, an advert
+// leaves at its deadline all the same (issue 16; BENCHMARKS.md, jitter). The price is
+// the wait, at most wakeLead per deadline: 2 % of one CPU for an instance at advert_int
+// 0.01, nothing for whole-second intervals, which do not use wakeups.
+const wakeLead = 200 * time.Microsecond
 
-// wakeups makes the Go runtime wake on time for the instance loops' deadlines.
+// wakeFallback is how late the instance's own runtime timer fires after a deadline
+// wakeups has: a safety net that normally never fires, because the instance re-arms it
+// for its next deadline when wakeups runs this one.
+const wakeFallback = time.Millisecond
+
+// wakeups runs the instances' sub-second deadlines on time.
 //
 // Why: when every P is idle, the runtime waits for its next timer in epoll_wait, whose
 // timeout is in whole milliseconds: it sleeps the whole milliseconds of the wait, then
-// a full millisecond for what is left. An instance's timer therefore fires up to 1 ms
-// late, so at advert_int 0.01 a master's adverts were 10.16 ms apart at the median and
-// 10.4 ms at p99 where keepalived (a timerfd in its epoll set) keeps 10.07 / 10.2 ms.
-// wakeups keeps one timerfd in the runtime's netpoller armed at the earliest deadline
-// of every instance loop: it expires with the kernel's high-resolution timers (no timer
-// slack for a SCHED_RR thread), the epoll_wait returns at once, and the runtime runs the
-// instance's timer, which is due by then. The instances keep their own runtime timers;
-// wakeups only ends the runtime's sleep on time, so without it (no timerfd) they work as
-// before, a little late.
+// a full millisecond for what is left. An instance's runtime timer therefore fires up
+// to 1 ms late, so at advert_int 0.01 a master's adverts were 10.16 ms apart at the
+// median and 10.4 ms at p99 where keepalived (a timerfd in its epoll set) keeps 10.07 /
+// 10.2 ms. wakeups keeps one timerfd in the runtime's netpoller armed wakeLead before
+// the earliest deadline of every instance: it expires with the kernel's high-resolution
+// timers (no timer slack for a SCHED_RR thread), the epoll_wait returns, and serve
+// waits out the rest of the lead and runs the instance's timer (instance.onTimer) at
+// its deadline. The instances keep their own runtime timers, wakeFallback later, so
+// without a timerfd, or should serve be held up, they still fire, later.
 //
 // One timerfd and one goroutine serve every instance: each instance owns one wakeSlot,
 // set to its next deadline wherever its timer is reset (instance.resetTimer).
@@ -38,15 +46,16 @@ type wakeups struct {
 
 	mu    sync.Mutex
 	slots wakeHeap  // the armed slots, earliest first
-	armed time.Time // the deadline the timerfd is set for; zero when disarmed
+	armed time.Time // the deadline the timerfd is set for (it expires wakeLead before); zero when disarmed
 	woke  time.Time // when the last expiration was read, for tests
 }
 
 // wakeSlot is one instance's next deadline in wakeups. The zero value is unarmed.
 type wakeSlot struct {
-	at  time.Time
-	idx int  // index in wakeups.slots while in it
-	in  bool // in wakeups.slots
+	at   time.Time
+	idx  int    // index in wakeups.slots while in it
+	in   bool   // in wakeups.slots
+	fire func() // runs the instance's due deadlines; set before the slot is first used
 }
 
 // startWakeups opens the timerfd and serves it until ctx ends.
@@ -61,8 +70,8 @@ func startWakeups(ctx context.Context) (*wakeups, error) {
 	return w, nil
 }
 
-// set arms s for at, moves it, or (at zero) disarms it. A deadline that has already
-// passed needs no wake-up: the runtime runs its timer at once. Safe on a nil wakeups.
+// set arms s for at, moves it, or (at zero) disarms it; a deadline that has already
+// passed is run at once. Safe on a nil wakeups.
 func (w *wakeups) set(s *wakeSlot, at time.Time) {
 	if w == nil {
 		return
@@ -72,7 +81,7 @@ func (w *wakeups) set(s *wakeSlot, at time.Time) {
 	if s.in && s.at.Equal(at) {
 		return
 	}
-	if at.IsZero() || !at.After(time.Now()) {
+	if at.IsZero() {
 		if s.in {
 			heap.Remove(&w.slots, s.idx)
 		}
@@ -104,8 +113,9 @@ func (w *wakeups) rearmLocked() {
 		return
 	}
 	w.armed = next
-	// Relative to a clock read before the call, so the expiry is never early.
-	spec := unix.ItimerSpec{Value: unix.NsecToTimespec(int64(max(time.Until(next)+wakeLate, time.Microsecond)))}
+	// Relative to a clock read before the call: the expiry is never more than wakeLead
+	// early (a zero it_value would disarm the timerfd, hence the microsecond).
+	spec := unix.ItimerSpec{Value: unix.NsecToTimespec(int64(max(time.Until(next)-wakeLead, time.Microsecond)))}
 	if err := w.settime(&spec); err != nil {
 		// Closed at shutdown; otherwise the instances' own timers still fire, late.
 		w.armed = time.Time{}
@@ -125,8 +135,9 @@ func (w *wakeups) settime(spec *unix.ItimerSpec) error {
 }
 
 // serve reads the timerfd's expirations until it is closed: each read parks in the
-// netpoller, and the expiry is what wakes the runtime. The slots that are due are
-// dropped (their loops set the next deadline) and the timerfd re-armed.
+// netpoller, and the expiry is what wakes the runtime. Every slot due within wakeLead is
+// taken out, waited for on CPU until its deadline and fired, earliest first; then the
+// timerfd is re-armed for what is left (a fired instance has set its next deadline).
 func (w *wakeups) serve() {
 	var b [8]byte
 	for {
@@ -134,16 +145,34 @@ func (w *wakeups) serve() {
 			return // closed at shutdown; otherwise the instances' timers fire, late
 		}
 		w.mu.Lock()
-		now := time.Now()
-		w.woke = now
-		for len(w.slots) > 0 && !w.slots[0].at.After(now) {
-			s := heap.Pop(&w.slots).(*wakeSlot)
-			s.at = time.Time{}
+		w.woke = time.Now()
+		w.mu.Unlock()
+		for w.fireNext() {
 		}
+	}
+}
+
+// fireNext fires the earliest slot if it is due within wakeLead, after waiting for its
+// deadline, and says whether it did; otherwise it re-arms the timerfd for that slot.
+func (w *wakeups) fireNext() bool {
+	w.mu.Lock()
+	if len(w.slots) == 0 || w.slots[0].at.After(time.Now().Add(wakeLead)) {
 		w.armed = time.Time{}
 		w.rearmLocked()
 		w.mu.Unlock()
+		return false
 	}
+	s := heap.Pop(&w.slots).(*wakeSlot)
+	at, fire := s.at, s.fire
+	s.at = time.Time{}
+	w.mu.Unlock()
+	for time.Now().Before(at) {
+		// At most wakeLead: the wait that puts the advert on its deadline.
+	}
+	if fire != nil {
+		fire()
+	}
+	return true
 }
 
 // wakeHeap is a min-heap of slots by deadline (container/heap).

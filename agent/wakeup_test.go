@@ -39,9 +39,27 @@ func waitWoke(t *testing.T, w *wakeups, since time.Time, what string) time.Time 
 	}
 }
 
+// firedSlot is a slot whose fire records when it ran, on a channel.
+func firedSlot() (*wakeSlot, chan time.Time) {
+	ch := make(chan time.Time, 8)
+	return &wakeSlot{fire: func() { ch <- time.Now() }}, ch
+}
+
+// waitFired waits for a slot's fire and returns when it ran.
+func waitFired(t *testing.T, ch chan time.Time, what string) time.Time {
+	t.Helper()
+	select {
+	case at := <-ch:
+		return at
+	case <-time.After(5 * time.Second):
+		t.Fatalf("%s: not fired within 5 s", what)
+	}
+	return time.Time{}
+}
+
 // The timerfd is armed for the earliest slot as soon as one is earlier than what it is
 // armed for; slots that move later or go leave it armed (it then wakes early, which
-// TestWakeups_EarlyWakeRearms covers), and a deadline already past arms nothing.
+// TestWakeups_EarlyWakeRearms covers).
 func TestWakeups_ArmsTheEarliestSlot(t *testing.T) {
 	t.Parallel()
 	w, _ := startTestWakeups(t)
@@ -64,38 +82,61 @@ func TestWakeups_ArmsTheEarliestSlot(t *testing.T) {
 	if armed, _, _ := w.state(); !armed.Equal(base) {
 		t.Fatalf("after moving a earlier: armed base+%v, want base", armed.Sub(base))
 	}
-	w.set(&a, time.Time{})                  // disarmed
-	w.set(&c, time.Now().Add(-time.Second)) // already past: the runtime's timer is due anyway
+	w.set(&a, time.Time{}) // disarmed
+	w.set(&c, time.Time{})
 	if _, _, n := w.state(); n != 1 {
-		t.Fatalf("after disarming a and a past deadline for c: %d slots, want b alone", n)
+		t.Fatalf("after disarming a and c: %d slots, want b alone", n)
 	}
 	var nilW *wakeups
 	nilW.set(&a, base) // no timerfd: a no-op
 }
 
-// The kernel wakes the netpoller for a deadline, never before it; the due slot is
-// consumed and the next one armed.
-func TestWakeups_WakesAtTheDeadline(t *testing.T) {
+// A deadline that has already passed is fired at once.
+func TestWakeups_PastDeadlineFiresAtOnce(t *testing.T) {
+	t.Parallel()
+	w, _ := startTestWakeups(t)
+	s, fired := firedSlot()
+	past := time.Now().Add(-time.Second)
+	w.set(s, past)
+	waitFired(t, fired, "a deadline a second ago")
+	if _, _, n := w.state(); n != 0 {
+		t.Fatalf("%d slots after firing the past deadline, want 0", n)
+	}
+}
+
+// The kernel wakes serve at most wakeLead before a deadline, and the slot fires at its
+// deadline, never before it; the due slot is consumed and the next one armed.
+func TestWakeups_FiresAtTheDeadline(t *testing.T) {
 	t.Parallel()
 	w, cancel := startTestWakeups(t)
-	var a, b wakeSlot
+	a, firedA := firedSlot()
+	b, firedB := firedSlot()
 	due := time.Now().Add(5 * time.Millisecond)
 	later := time.Now().Add(time.Hour)
-	w.set(&a, due)
-	w.set(&b, later)
-	if woke := waitWoke(t, w, time.Time{}, "a deadline 5 ms ahead"); woke.Before(due) {
-		t.Fatalf("woke %v before the deadline", due.Sub(woke))
+	w.set(a, due)
+	w.set(b, later)
+	at := waitFired(t, firedA, "a deadline 5 ms ahead")
+	if at.Before(due) {
+		t.Fatalf("fired %v before the deadline", due.Sub(at))
+	}
+	if woke := waitWoke(t, w, time.Time{}, "the deadline"); woke.Before(due.Add(-wakeLead)) {
+		t.Fatalf("woke %v before the deadline, more than wakeLead (%v)", due.Sub(woke), wakeLead)
 	}
 	if armed, _, n := w.state(); !armed.Equal(later) || n != 1 || a.in {
-		t.Fatalf("after the wake-up: armed %v with %d slots (a in: %v), want the later slot alone", armed, n, a.in)
+		t.Fatalf("after firing: armed %v with %d slots (a in: %v), want the later slot alone", armed, n, a.in)
+	}
+	select {
+	case <-firedB:
+		t.Fatal("the slot an hour ahead fired")
+	default:
 	}
 	cancel()
 	// Closed: setting a slot no longer arms anything and does not fail.
 	limit := time.Now().Add(5 * time.Second)
-	at := time.Now().Add(time.Minute)
+	next := time.Now().Add(time.Minute)
 	for {
-		at = at.Add(-time.Millisecond) // earlier every time: always a re-arm
-		w.set(&a, at)
+		next = next.Add(-time.Millisecond) // earlier every time: always a re-arm
+		w.set(a, next)
 		if armed, _, _ := w.state(); armed.IsZero() {
 			break
 		}
@@ -107,27 +148,23 @@ func TestWakeups_WakesAtTheDeadline(t *testing.T) {
 }
 
 // A slot moved later after the timerfd was armed for it: the early wake-up finds
-// nothing due, keeps the slot and re-arms for its new deadline, at which it wakes.
+// nothing due, keeps the slot and re-arms for its new deadline, at which it fires.
 func TestWakeups_EarlyWakeRearms(t *testing.T) {
 	t.Parallel()
 	w, _ := startTestWakeups(t)
-	var a wakeSlot
+	a, fired := firedSlot()
 	first := time.Now().Add(5 * time.Millisecond)
-	w.set(&a, first)
+	w.set(a, first)
 	moved := first.Add(20 * time.Millisecond)
-	w.set(&a, moved)
-	woke := waitWoke(t, w, time.Time{}, "the early wake-up")
-	if woke.Before(first) {
-		t.Fatalf("woke %v before the armed time", first.Sub(woke))
+	w.set(a, moved)
+	at := waitFired(t, fired, "the moved deadline")
+	if at.Before(moved) {
+		t.Fatalf("fired %v before the moved deadline", moved.Sub(at))
 	}
-	if woke.Before(moved) {
-		if armed, _, n := w.state(); n != 1 || !armed.Equal(moved) {
-			t.Fatalf("early wake-up: %d slots, armed %v; want the slot kept and armed at its new deadline", n, armed)
-		}
-		woke = waitWoke(t, w, woke, "the moved deadline")
-	}
-	if woke.Before(moved) {
-		t.Fatalf("woke %v before the moved deadline", moved.Sub(woke))
+	select {
+	case at := <-fired:
+		t.Fatalf("fired a second time, at moved%+v", at.Sub(moved))
+	default:
 	}
 	if _, _, n := w.state(); n != 0 {
 		t.Fatalf("%d slots after the moved deadline passed, want 0", n)

@@ -334,6 +334,45 @@ func (l *Lab) KillAgent(host string) time.Time {
 	return ev
 }
 
+// Pause stops the daemons of hosts with SIGSTOP (each one's main process and its
+// children: keepalived's VRRP child, a running script), one right after the other, as a
+// hypervisor stops a virtual machine's vCPUs: nothing of them runs until Resume (or the
+// test's end, if it fails before: the lab could not stop a stopped daemon).
+func (l *Lab) Pause(hosts ...string) {
+	l.t.Helper()
+	l.signalDaemons(syscall.SIGSTOP, hosts)
+}
+
+// Resume continues the daemons Pause stopped, in the order of hosts.
+func (l *Lab) Resume(hosts ...string) {
+	l.t.Helper()
+	l.signalDaemons(syscall.SIGCONT, hosts)
+}
+
+func (l *Lab) signalDaemons(sig syscall.Signal, hosts []string) {
+	l.t.Helper()
+	var pids []int
+	for _, h := range hosts {
+		pid := l.AgentPID(h)
+		if pid == 0 {
+			l.t.Fatalf("%v: no daemon running on %s", sig, h)
+		}
+		pids = append(append(pids, pid), children(pid)...)
+	}
+	if sig == syscall.SIGSTOP {
+		l.t.Cleanup(func() {
+			for _, pid := range pids {
+				syscall.Kill(pid, syscall.SIGCONT) //nolint:errcheck // gone is fine
+			}
+		})
+	}
+	for _, pid := range pids {
+		if err := syscall.Kill(pid, sig); err != nil && err != syscall.ESRCH {
+			l.t.Fatalf("%v to pid %d: %v", sig, pid, err)
+		}
+	}
+}
+
 // KillNginx SIGKILLs host's nginx master and workers and returns the time just
 // before the signal.
 func (l *Lab) KillNginx(host string) time.Time {

@@ -12,9 +12,17 @@ type downCause struct {
 	wait     time.Duration // Master_Down_Interval, or Skew_Time after a priority 0
 	resigned bool          // src sent priority 0
 	after    string        // what armed it without an advert ("relinquish", "maintenance")
+	stalled  time.Duration // how late the timer was handled, when Config.StallGrace waited
+	grace    time.Duration // how long it then waited
 }
 
 func (c downCause) String() string {
+	if c.stalled > 0 {
+		base := c
+		base.stalled = 0
+		base.grace = 0
+		return fmt.Sprintf("%s, and %s more after this host was held up %s", base, c.grace.Round(time.Microsecond), c.stalled.Round(time.Microsecond))
+	}
 	switch {
 	case c.resigned:
 		return fmt.Sprintf("master %s resigned (priority 0), waited Skew_Time %s", c.src, c.wait)
@@ -121,6 +129,22 @@ func (i *Instance) armMasterDown(at time.Time, why downCause) {
 	i.arm(TimerMasterDown, at)
 }
 
+// stallGraceWaits is Config.StallGrace for the Master_Down_Timer that just fired: when
+// it was handled more than StallLate after its deadline, and no grace was given since
+// it was last armed, it re-arms the timer for as long as it was late (at most one
+// Master_Adver_Interval) and says so. The advert that comes meanwhile re-arms it as
+// usual; the timer that runs out again takes over.
+func (i *Instance) stallGraceWaits() bool {
+	late := i.now.Sub(i.fired)
+	if !i.cfg.StallGrace || i.downWhy.stalled > 0 || late <= StallLate {
+		return false
+	}
+	why := i.downWhy
+	why.stalled, why.grace = late, min(late, i.masterAdverInt)
+	i.armMasterDown(i.now.Add(why.grace), why)
+	return true
+}
+
 // startBackup is RFC 5798 6.4.1 for a non-owner: Master_Adver_Interval is our own
 // Advertisement_Interval and the Master_Down_Timer a full Master_Down_Interval. So does
 // keepalived for `state BACKUP`; for `state MASTER` its vrrp_init_state (vrrp_scheduler.c)
@@ -188,6 +212,9 @@ func (i *Instance) stepBackup(ev Event) {
 		if i.maintenance {
 			// Held out of mastership: stay BACKUP with no timer; Maintenance{On: false}
 			// re-arms it.
+			return
+		}
+		if i.stallGraceWaits() {
 			return
 		}
 		if i.syncHeldAtMasterDown() {
