@@ -5,20 +5,31 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
 )
 
-// wakeLead is how long before an instance's deadline the timerfd wakes serve, which then
-// waits on CPU until the deadline and runs the instance's timer itself. Waking a thread
-// and getting it through the Go scheduler to the instance takes tens of microseconds
-// and, on a busy host, now and then a few hundred: woken that much early, an advert
-// leaves at its deadline all the same (issue 16; BENCHMARKS.md, jitter). The price is
-// the wait, at most wakeLead per deadline: 2 % of one CPU for an instance at advert_int
-// 0.01, nothing for whole-second intervals, which do not use wakeups.
-const wakeLead = 200 * time.Microsecond
+// The lead is how long before an instance's deadline the timerfd wakes serve, which
+// then waits on CPU until the deadline and runs the instance's timer itself. Waking a
+// thread and getting it through the Go scheduler to serve takes tens of microseconds
+// and now and then a few hundred (about 90 µs at the median and 170 to 260 µs at the
+// 99th percentile in the lab's VM, idle or under CPU hogs): woken that much early, an
+// advert leaves at its deadline all the same (issue 16; BENCHMARKS.md, jitter). The
+// price is the wait, lead minus the wake-up's latency, on CPU for every deadline: so the
+// lead follows the latency this host shows, the 95th percentile of the last
+// leadSamples wake-ups plus leadMargin, between minLead and maxLead. Whole-second
+// intervals do not use wakeups at all.
+const (
+	minLead     = 50 * time.Microsecond
+	maxLead     = 400 * time.Microsecond
+	initialLead = 200 * time.Microsecond
+	leadMargin  = 20 * time.Microsecond
+	leadSamples = 256
+	leadEvery   = 64 // wake-ups between two computations of the lead
+)
 
 // wakeFallback is how late the instance's own runtime timer fires after a deadline
 // wakeups has: a safety net that normally never fires, because the instance re-arms it
@@ -32,7 +43,7 @@ const wakeFallback = time.Millisecond
 // a full millisecond for what is left. An instance's runtime timer therefore fires up
 // to 1 ms late, so at advert_int 0.01 a master's adverts were 10.16 ms apart at the
 // median and 10.4 ms at p99 where keepalived (a timerfd in its epoll set) keeps 10.07 /
-// 10.2 ms. wakeups keeps one timerfd in the runtime's netpoller armed wakeLead before
+// 10.2 ms. wakeups keeps one timerfd in the runtime's netpoller armed a lead before
 // the earliest deadline of every instance: it expires with the kernel's high-resolution
 // timers (no timer slack for a SCHED_RR thread), the epoll_wait returns, and serve
 // waits out the rest of the lead and runs the instance's timer (instance.onTimer) at
@@ -46,8 +57,13 @@ type wakeups struct {
 
 	mu    sync.Mutex
 	slots wakeHeap  // the armed slots, earliest first
-	armed time.Time // the deadline the timerfd is set for (it expires wakeLead before); zero when disarmed
+	armed time.Time // the deadline the timerfd is set for (it expires lead before); zero when disarmed
 	woke  time.Time // when the last expiration was read, for tests
+
+	lead    time.Duration // how long before armed the timerfd expires
+	expiry  time.Time     // when it expires; zero when disarmed
+	latency [leadSamples]time.Duration
+	nlat    int // wake-ups recorded in latency (a ring once full)
 }
 
 // wakeSlot is one instance's next deadline in wakeups. The zero value is unarmed.
@@ -64,7 +80,7 @@ func startWakeups(ctx context.Context) (*wakeups, error) {
 	if err != nil {
 		return nil, fmt.Errorf("timerfd_create: %w", err)
 	}
-	w := &wakeups{tfd: os.NewFile(uintptr(fd), "hagent-wakeups")}
+	w := &wakeups{tfd: os.NewFile(uintptr(fd), "hagent-wakeups"), lead: initialLead}
 	go w.serve()
 	context.AfterFunc(ctx, func() { w.tfd.Close() })
 	return w, nil
@@ -113,12 +129,15 @@ func (w *wakeups) rearmLocked() {
 		return
 	}
 	w.armed = next
-	// Relative to a clock read before the call: the expiry is never more than wakeLead
+	// Relative to a clock read before the call: the expiry is never more than the lead
 	// early (a zero it_value would disarm the timerfd, hence the microsecond).
-	spec := unix.ItimerSpec{Value: unix.NsecToTimespec(int64(max(time.Until(next)-wakeLead, time.Microsecond)))}
+	now := time.Now()
+	d := max(next.Sub(now)-w.lead, time.Microsecond)
+	w.expiry = now.Add(d)
+	spec := unix.ItimerSpec{Value: unix.NsecToTimespec(int64(d))}
 	if err := w.settime(&spec); err != nil {
 		// Closed at shutdown; otherwise the instances' own timers still fire, late.
-		w.armed = time.Time{}
+		w.armed, w.expiry = time.Time{}, time.Time{}
 	}
 }
 
@@ -135,7 +154,7 @@ func (w *wakeups) settime(spec *unix.ItimerSpec) error {
 }
 
 // serve reads the timerfd's expirations until it is closed: each read parks in the
-// netpoller, and the expiry is what wakes the runtime. Every slot due within wakeLead is
+// netpoller, and the expiry is what wakes the runtime. Every slot due within the lead is
 // taken out, waited for on CPU until its deadline and fired, earliest first; then the
 // timerfd is re-armed for what is left (a fired instance has set its next deadline).
 func (w *wakeups) serve() {
@@ -146,17 +165,34 @@ func (w *wakeups) serve() {
 		}
 		w.mu.Lock()
 		w.woke = time.Now()
+		if !w.expiry.IsZero() {
+			w.recordLatency(w.woke.Sub(w.expiry))
+			w.expiry = time.Time{}
+		}
 		w.mu.Unlock()
 		for w.fireNext() {
 		}
 	}
 }
 
-// fireNext fires the earliest slot if it is due within wakeLead, after waiting for its
+// recordLatency keeps how long after its expiry the timerfd's reader ran, and every
+// leadEvery wake-ups sets the lead from the latest leadSamples. Called with mu held.
+func (w *wakeups) recordLatency(d time.Duration) {
+	w.latency[w.nlat%leadSamples] = d
+	w.nlat++
+	if w.nlat < leadEvery || w.nlat%leadEvery != 0 {
+		return
+	}
+	recent := slices.Clone(w.latency[:min(w.nlat, leadSamples)])
+	slices.Sort(recent)
+	w.lead = min(max(recent[len(recent)*95/100]+leadMargin, minLead), maxLead)
+}
+
+// fireNext fires the earliest slot if it is due within the lead, after waiting for its
 // deadline, and says whether it did; otherwise it re-arms the timerfd for that slot.
 func (w *wakeups) fireNext() bool {
 	w.mu.Lock()
-	if len(w.slots) == 0 || w.slots[0].at.After(time.Now().Add(wakeLead)) {
+	if len(w.slots) == 0 || w.slots[0].at.After(time.Now().Add(w.lead)) {
 		w.armed = time.Time{}
 		w.rearmLocked()
 		w.mu.Unlock()
@@ -167,7 +203,7 @@ func (w *wakeups) fireNext() bool {
 	s.at = time.Time{}
 	w.mu.Unlock()
 	for time.Now().Before(at) {
-		// At most wakeLead: the wait that puts the advert on its deadline.
+		// At most the lead: the wait that puts the advert on its deadline.
 	}
 	if fire != nil {
 		fire()

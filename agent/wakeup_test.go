@@ -104,7 +104,7 @@ func TestWakeups_PastDeadlineFiresAtOnce(t *testing.T) {
 	}
 }
 
-// The kernel wakes serve at most wakeLead before a deadline, and the slot fires at its
+// The kernel wakes serve at most maxLead before a deadline, and the slot fires at its
 // deadline, never before it; the due slot is consumed and the next one armed.
 func TestWakeups_FiresAtTheDeadline(t *testing.T) {
 	t.Parallel()
@@ -119,8 +119,8 @@ func TestWakeups_FiresAtTheDeadline(t *testing.T) {
 	if at.Before(due) {
 		t.Fatalf("fired %v before the deadline", due.Sub(at))
 	}
-	if woke := waitWoke(t, w, time.Time{}, "the deadline"); woke.Before(due.Add(-wakeLead)) {
-		t.Fatalf("woke %v before the deadline, more than wakeLead (%v)", due.Sub(woke), wakeLead)
+	if woke := waitWoke(t, w, time.Time{}, "the deadline"); woke.Before(due.Add(-maxLead)) {
+		t.Fatalf("woke %v before the deadline, more than maxLead (%v)", due.Sub(woke), maxLead)
 	}
 	if armed, _, n := w.state(); !armed.Equal(later) || n != 1 || a.in {
 		t.Fatalf("after firing: armed %v with %d slots (a in: %v), want the later slot alone", armed, n, a.in)
@@ -168,5 +168,43 @@ func TestWakeups_EarlyWakeRearms(t *testing.T) {
 	}
 	if _, _, n := w.state(); n != 0 {
 		t.Fatalf("%d slots after the moved deadline passed, want 0", n)
+	}
+}
+
+// The lead follows the wake-ups' latency: the 95th percentile of the recent ones plus
+// leadMargin, recomputed every leadEvery, kept within minLead and maxLead.
+func TestWakeups_LeadFollowsTheLatency(t *testing.T) {
+	t.Parallel()
+	w := &wakeups{lead: initialLead}
+	feed := func(d time.Duration, n int) {
+		for range n {
+			w.recordLatency(d)
+		}
+	}
+	feed(100*time.Microsecond, leadEvery-1)
+	if w.lead != initialLead {
+		t.Fatalf("lead %v before %d wake-ups, want the initial %v", w.lead, leadEvery, initialLead)
+	}
+	feed(100*time.Microsecond, 1)
+	if want := 100*time.Microsecond + leadMargin; w.lead != want {
+		t.Fatalf("lead %v after %d wake-ups 100µs late, want %v", w.lead, leadEvery, want)
+	}
+	// One slow wake-up in 64 is above the 95th percentile; ten are not.
+	feed(time.Millisecond, 1)
+	feed(100*time.Microsecond, leadEvery-1)
+	if want := 100*time.Microsecond + leadMargin; w.lead != want {
+		t.Fatalf("lead %v with one slow wake-up in %d, want still %v", w.lead, 2*leadEvery, want)
+	}
+	feed(300*time.Microsecond, leadEvery)
+	if want := 300*time.Microsecond + leadMargin; w.lead != want {
+		t.Fatalf("lead %v after %d wake-ups 300µs late, want %v", w.lead, leadEvery, want)
+	}
+	feed(5*time.Millisecond, leadSamples)
+	if w.lead != maxLead {
+		t.Fatalf("lead %v after slow wake-ups only, want the cap %v", w.lead, maxLead)
+	}
+	feed(time.Microsecond, leadSamples)
+	if w.lead != minLead {
+		t.Fatalf("lead %v after fast wake-ups only, want the floor %v", w.lead, minLead)
 	}
 }

@@ -32,6 +32,7 @@ type jitterResult struct {
 	masterLog int    // cenvm72 log lines entering MASTER in the window
 	rtRaised  int    // keepalived's "Set realtime priority" log lines (both hosts) in the window
 	dropped   string
+	masterCPU float64 // the master's daemon on CPU in the window, % of one CPU (schedstat)
 }
 
 // span is a time span between two adverts.
@@ -142,12 +143,12 @@ func (r *benchRun) jitterGroup(t *testing.T) {
 // jitterReport is the per-window table and, per condition, the issue-16 acceptance.
 func jitterReport(res []jitterWindow, daemons []Daemon, window time.Duration) string {
 	var w strings.Builder
-	fmt.Fprintf(&w, "lab/conf/v3-10ms-7x.conf: the seed configs as VRRPv3, advert_int 0.01, no authentication, the seed's check script kept, and `max_auto_priority 50` and `vrrp_rt_priority 50` in global_defs on both hosts for every daemon: both run at SCHED_RR 50 from the start (hagent: every thread, from max_auto_priority; it ignores vrrp_rt_priority; keepalived 2.2.7: its VRRP process, from vrrp_rt_priority). The daemons' labs run side by side and each %v window captures all of them at once: tcpdump on each lab's br0 (`-i br0 -U -s 96 vrrp`); hogs = two `yes` (stdout /dev/null) started and killed by PID for each loaded window, on this 2-vCPU machine. Inter-arrival = time between consecutive adverts from cenvm71 (tcpdump software timestamps). \"backup adverts\" = adverts from cenvm72: each is the backup taking over (Master_Down_Interval = %.2f ms at priority 90); \"takeovers\" = bursts of them split by > 1 s. \"shared\" = how many of the daemon's gaps over 20 ms overlap in time a gap over 20 ms of the other daemon's master in its own lab: both masters silent at the same moment is the machine (vCPU or the kernel's softirq path, which the bridge timestamps include), not a daemon. %s = 200 Watch clients on hagent's master's API (unix socket, one connection each, half re-subscribing every 500 ms, so a snapshot each), started before its first window; keepalived has no API, so its lab runs the same windows without it.\n\n", window, ms(jitterBound), condHogsWatch)
+	fmt.Fprintf(&w, "lab/conf/v3-10ms-7x.conf: the seed configs as VRRPv3, advert_int 0.01, no authentication, the seed's check script kept, and `max_auto_priority 50` and `vrrp_rt_priority 50` in global_defs on both hosts for every daemon: both run at SCHED_RR 50 from the start (hagent: every thread, from max_auto_priority; it ignores vrrp_rt_priority; keepalived 2.2.7: its VRRP process, from vrrp_rt_priority). The daemons' labs run side by side and each %v window captures all of them at once: tcpdump on each lab's br0 (`-i br0 -U -s 96 vrrp`); hogs = two `yes` (stdout /dev/null) started and killed by PID for each loaded window, on this 2-vCPU machine. Inter-arrival = time between consecutive adverts from cenvm71 (tcpdump software timestamps). \"backup adverts\" = adverts from cenvm72: each is the backup taking over (Master_Down_Interval = %.2f ms at priority 90); \"takeovers\" = bursts of them split by > 1 s. \"shared\" = how many of the daemon's gaps over 20 ms overlap in time a gap over 20 ms of the other daemon's master in its own lab: both masters silent at the same moment is the machine (vCPU or the kernel's softirq path, which the bridge timestamps include), not a daemon. %s = 200 Watch clients on hagent's master's API (unix socket, one connection each, half re-subscribing every 500 ms, so a snapshot each), started before its first window; keepalived has no API, so its lab runs the same windows without it. \"master CPU\" = the master's daemon (all threads; keepalived: parent and VRRP child) on CPU during the window, from /proc/PID/task/*/schedstat, in %% of one CPU.\n\n", window, ms(jitterBound), condHogsWatch)
 	w.WriteString("| window | condition | load at start |")
 	sep := "|---|---|---|"
 	for _, d := range daemons {
-		fmt.Fprintf(&w, " %s adverts | %s p50 ms | %s p99 ms | %s max ms | %s gaps > 20 ms (shared) | %s gaps > 36.5 ms | %s backup adverts (takeovers) |", d, d, d, d, d, d, d)
-		sep += "---|---|---|---|---|---|---|"
+		fmt.Fprintf(&w, " %s adverts | %s p50 ms | %s p99 ms | %s max ms | %s gaps > 20 ms (shared) | %s gaps > 36.5 ms | %s backup adverts (takeovers) | %s master CPU %% |", d, d, d, d, d, d, d, d)
+		sep += "---|---|---|---|---|---|---|---|"
 	}
 	w.WriteString(" Watch load |\n" + sep + "---|\n")
 	for _, win := range res {
@@ -156,7 +157,7 @@ func jitterReport(res []jitterWindow, daemons []Daemon, window time.Duration) st
 			g := slices.Clone(x.gaps)
 			slices.Sort(g)
 			if len(g) == 0 {
-				fmt.Fprintf(&w, " %d | - | - | - | - | - | %d (%d) |", x.adverts, x.backupAdv, x.episodes)
+				fmt.Fprintf(&w, " %d | - | - | - | - | - | %d (%d) | %.1f |", x.adverts, x.backupAdv, x.episodes, x.masterCPU)
 				continue
 			}
 			overB := 0
@@ -171,7 +172,7 @@ func jitterReport(res []jitterWindow, daemons []Daemon, window time.Duration) st
 					shared = max(shared, sharedLong(x.long, y.long))
 				}
 			}
-			fmt.Fprintf(&w, " %d | %.3f | %.3f | %.3f | %d (%d) | %d | %d (%d) |", x.adverts, ms(pct(g, 50)), ms(pct(g, 99)), ms(g[len(g)-1]), len(x.long), shared, overB, x.backupAdv, x.episodes)
+			fmt.Fprintf(&w, " %d | %.3f | %.3f | %.3f | %d (%d) | %d | %d (%d) | %.1f |", x.adverts, ms(pct(g, 50)), ms(pct(g, 99)), ms(g[len(g)-1]), len(x.long), shared, overB, x.backupAdv, x.episodes, x.masterCPU)
 		}
 		fmt.Fprintf(&w, " %s |\n", cmp.Or(win.watch, "-"))
 	}
@@ -289,6 +290,11 @@ func captureWindow(t *testing.T, daemons []Daemon, labs map[Daemon]*Lab, n int, 
 		caps[d].logBefore = len(labs[d].AgentLog(backup))
 		caps[d].masterLog = len(labs[d].AgentLog(master))
 	}
+	cpuBefore := map[Daemon]time.Duration{}
+	for _, d := range daemons {
+		cpuBefore[d] = daemonOnCPU(t, labs[d], master)
+	}
+	started := time.Now()
 	win := jitterWindow{n: n, condition: cond, load: loadAvg()}
 	var watchBefore watchCounts
 	if wl != nil {
@@ -296,6 +302,10 @@ func captureWindow(t *testing.T, daemons []Daemon, labs map[Daemon]*Lab, n int, 
 	}
 	t.Logf("window %d %s: capture %v, load %s", n, cond, window, win.load)
 	time.Sleep(window)
+	cpu := map[Daemon]float64{}
+	for _, d := range daemons {
+		cpu[d] = 100 * (daemonOnCPU(t, labs[d], master) - cpuBefore[d]).Seconds() / time.Since(started).Seconds()
+	}
 	if wl != nil {
 		win.watch = wl.counts().since(watchBefore)
 	}
@@ -307,7 +317,7 @@ func captureWindow(t *testing.T, daemons []Daemon, labs map[Daemon]*Lab, n int, 
 		c := caps[d]
 		_ = c.dump.Process.Signal(syscall.SIGINT)
 		_ = c.dump.Wait()
-		x := jitterResult{daemon: d}
+		x := jitterResult{daemon: d, masterCPU: cpu[d]}
 		for line := range strings.SplitSeq(c.stderr.String(), "\n") {
 			if strings.Contains(line, "dropped by kernel") {
 				x.dropped = strings.TrimSpace(line)
@@ -351,7 +361,7 @@ func captureWindow(t *testing.T, daemons []Daemon, labs map[Daemon]*Lab, n int, 
 		if len(g) > 0 {
 			mx, p99 = g[len(g)-1], pct(g, 99)
 		}
-		t.Logf("window %d %s %s: %d adverts from %s (p99 %.3f ms, max %.3f ms), %d from %s (%d episodes, %d MASTER log lines), %d \"Set realtime priority\" log lines, %s", n, cond, d, x.adverts, master, ms(p99), ms(mx), x.backupAdv, backup, x.episodes, x.masterLog, x.rtRaised, x.dropped)
+		t.Logf("window %d %s %s: %d adverts from %s (p99 %.3f ms, max %.3f ms, master CPU %.1f %%), %d from %s (%d episodes, %d MASTER log lines), %d \"Set realtime priority\" log lines, %s", n, cond, d, x.adverts, master, ms(p99), ms(mx), x.masterCPU, x.backupAdv, backup, x.episodes, x.masterLog, x.rtRaised, x.dropped)
 		win.res = append(win.res, x)
 	}
 	return win
@@ -389,4 +399,17 @@ func readVRRPPcap(path string) ([]pcapPacket, error) {
 		}
 	}
 	return out, nil
+}
+
+// daemonOnCPU is the on-CPU time of host's daemon processes (daemonPIDs) so far.
+func daemonOnCPU(t *testing.T, l *Lab, host string) time.Duration {
+	var sum time.Duration
+	for _, pid := range daemonPIDs(t, l, host) {
+		d, err := readOnCPU(pid)
+		if err != nil {
+			t.Fatalf("on-CPU time of %s's daemon (pid %d): %v", host, pid, err)
+		}
+		sum += d
+	}
+	return sum
 }
