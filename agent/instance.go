@@ -660,6 +660,9 @@ func (in *instance) apply(now time.Time, acts []vrrp.Action) {
 			in.log.Warn("advert of lower priority while MASTER", "from", x.Src, "priority", x.Priority,
 				"answered", x.Answered, "unanswered_since_last", x.Suppressed)
 			in.a.fifoWrite(notifyfifo.RxLowerPriLine(in.name, in.fsm.Status(now).EffectivePriority))
+		case vrrp.StallGraced:
+			in.log.Warn("Master_Down_Timer handled late: this host was held up, waiting once more for the master's advert",
+				"late", x.Late, "waiting", x.Grace)
 		case vrrp.PriorityChanged:
 			in.onPriorityChanged(now, x)
 		case vrrp.OverrideChanged:

@@ -61,6 +61,9 @@ func TestStallOfBothHosts(t *testing.T) {
 					if n != 0 {
 						t.Errorf("hagent's backup took over %d times in %d stalls of both hosts; log:\n%s", n, pauses, lastLines(l.AgentLog("cenvm72"), 30))
 					}
+					if g := strings.Count(l.AgentLog("cenvm72"), "Master_Down_Timer handled late"); g == 0 {
+						t.Errorf("hagent's backup stayed BACKUP but logged no stall grace: the stalls did not test it")
+					}
 					// A real failure: the master alone stopped, the backup running on
 					// time, takes over as the RFC says, without a grace.
 					l.Pause("cenvm71")

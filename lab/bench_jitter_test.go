@@ -326,6 +326,7 @@ func captureWindow(t *testing.T, daemons []Daemon, labs map[Daemon]*Lab, n int, 
 		for line := range strings.SplitSeq(labs[d].AgentLog(backup)[c.logBefore:], "\n") {
 			if strings.Contains(line, "Entering MASTER STATE") || (strings.Contains(line, `msg="state change"`) && strings.Contains(line, "to=MASTER")) {
 				x.masterLog++
+				t.Logf("window %d %s %s: %s took over: %s", n, cond, d, backup, line)
 			}
 			if strings.Contains(line, "Set realtime priority") {
 				x.rtRaised++

@@ -288,6 +288,10 @@ type (
 	}
 	// PriorityChanged reports a new effective priority.
 	PriorityChanged struct{ From, To uint8 }
+	// StallGraced reports that Config.StallGrace held a takeover back: the
+	// Master_Down_Timer was handled Late after its deadline, and the backup waits Grace
+	// more for the master's advert.
+	StallGraced struct{ Late, Grace time.Duration }
 	// WatchAnnouncements asks the driver to watch the segment for another router's
 	// gratuitous ARP / unsolicited NA for our VIPs (On) or to stop (off), and to report
 	// each with AnnouncementSeen. It is on only while a handover keeps the VIPs.
@@ -312,6 +316,7 @@ func (Dropped) isAction()             {}
 func (ChecksumChanged) isAction()     {}
 func (LowerPriorityAdvert) isAction() {}
 func (PriorityChanged) isAction()     {}
+func (StallGraced) isAction()         {}
 func (OverrideChanged) isAction()     {}
 func (WatchAnnouncements) isAction()  {}
 

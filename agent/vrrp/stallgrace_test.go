@@ -34,6 +34,9 @@ func TestStallGrace_OnTimeTakesOverAtOnce(t *testing.T) {
 		i, down := stallBackup(t, true)
 		acts := i.Step(down.Add(late), TimerFired{Kind: TimerMasterDown})
 		tr := wantTransition(t, acts, StateBackup, StateMaster)
+		if g := actionsOf[StallGraced](acts); len(g) != 0 {
+			t.Fatalf("late %s: %+v", late, g)
+		}
 		if strings.Contains(tr.Reason, "held up") {
 			t.Fatalf("late %s: reason %q speaks of a stall", late, tr.Reason)
 		}
@@ -53,6 +56,9 @@ func TestStallGrace_LateTimerWaitsForTheOverdueAdvert(t *testing.T) {
 	wantState(t, i, StateBackup)
 	if got := armed(t, acts, TimerMasterDown); !got.Equal(woke.Add(late)) {
 		t.Fatalf("grace re-armed the Master_Down_Timer for +%s, want +%s", got.Sub(woke), late)
+	}
+	if g := actionsOf[StallGraced](acts); len(g) != 1 || g[0].Late != late || g[0].Grace != late {
+		t.Fatalf("StallGraced actions %+v, want one with Late and Grace %s", g, late)
 	}
 	heard := woke.Add(400 * time.Microsecond)
 	acts = recv(t, i, heard, highPeer, advertFor(i.cfg, 100))

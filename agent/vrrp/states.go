@@ -142,6 +142,7 @@ func (i *Instance) stallGraceWaits() bool {
 	why := i.downWhy
 	why.stalled, why.grace = late, min(late, i.masterAdverInt)
 	i.armMasterDown(i.now.Add(why.grace), why)
+	i.emit(StallGraced{Late: late, Grace: why.grace})
 	return true
 }
 
