@@ -798,19 +798,16 @@ func (in *instance) resetTimer() {
 	consider(in.garpAt)
 	consider(in.garpRefreshAt)
 	consider(in.timingAt)
-	// The wake-ups (wakeups) run sub-second deadlines on time, not up to a millisecond
-	// late; the runtime timer is then their safety net, wakeFallback later. A
-	// millisecond is nothing at whole seconds, and hundreds of such instances
-	// re-arming together would queue on the wake-ups' one lock.
-	wake := in.a.wake != nil && !next.IsZero() && in.cfg.AdvertInt < time.Second
-	switch {
-	case next.IsZero():
+	if next.IsZero() {
 		t.Reset(time.Hour)
-	case wake:
-		t.Reset(max(time.Until(next), 0) + wakeFallback)
-	default:
+	} else {
 		t.Reset(max(time.Until(next), 0))
 	}
+	// The wake-ups (wakeups) also run sub-second deadlines, on time when the runtime is
+	// idle, where its own timer would fire up to a millisecond late. A millisecond is
+	// nothing at whole seconds, and hundreds of such instances re-arming together would
+	// queue on the wake-ups' one lock.
+	wake := in.a.wake != nil && !next.IsZero() && in.cfg.AdvertInt < time.Second
 	if !wake {
 		if in.wakeUsed {
 			in.a.wake.set(&in.wake, time.Time{})

@@ -31,11 +31,6 @@ const (
 	leadEvery   = 64 // wake-ups between two computations of the lead
 )
 
-// wakeFallback is how late the instance's own runtime timer fires after a deadline
-// wakeups has: a safety net that normally never fires, because the instance re-arms it
-// for its next deadline when wakeups runs this one.
-const wakeFallback = time.Millisecond
-
 // wakeups runs the instances' sub-second deadlines on time.
 //
 // Why: when every P is idle, the runtime waits for its next timer in epoll_wait, whose
@@ -47,8 +42,10 @@ const wakeFallback = time.Millisecond
 // the earliest deadline of every instance: it expires with the kernel's high-resolution
 // timers (no timer slack for a SCHED_RR thread), the epoll_wait returns, and serve
 // waits out the rest of the lead and runs the instance's timer (instance.onTimer) at
-// its deadline. The instances keep their own runtime timers, wakeFallback later, so
-// without a timerfd, or should serve be held up, they still fire, later.
+// its deadline. The instances keep their own runtime timers for the same deadlines:
+// while the Ps are busy (a flood of API clients) the runtime runs due timers between
+// goroutines and does not poll the netpoller, so then the runtime timer is the one on
+// time, and whichever runs the deadline second finds nothing due.
 //
 // One timerfd and one goroutine serve every instance: each instance owns one wakeSlot,
 // set to its next deadline wherever its timer is reset (instance.resetTimer).
