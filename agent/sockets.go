@@ -192,10 +192,20 @@ func (so *socket) close() {
 	}
 }
 
+// batchReader is a packetConn that reads every queued packet with one system call
+// (netio.Conn.ReadBatch).
+type batchReader interface {
+	ReadBatch(ps []netio.Packet) (int, error)
+}
+
 // read hands every packet of conn to the instance of its VRID. A packet too short to
 // name a VRID, or naming one nobody here uses, goes to every instance on the socket so
 // that each counts it under its receive-check cause. Only a closed conn ends the loop.
 func (so *socket) read(conn packetConn) {
+	if br, ok := conn.(batchReader); ok {
+		so.readBatches(br)
+		return
+	}
 	buf := make([]byte, 65536)
 	for {
 		p, err := conn.ReadPacket(buf)
@@ -204,23 +214,46 @@ func (so *socket) read(conn packetConn) {
 			return
 		}
 		so.reads.Add(1)
-		so.mu.RLock()
-		var targets []*instance
-		if len(p.Data) >= 2 {
-			targets = so.byVRID[p.Data[1]]
-		}
-		if len(targets) == 0 {
-			for _, l := range so.byVRID {
-				targets = append(targets, l...)
-			}
-		}
-		so.mu.RUnlock()
-		pkt := packetMsg{src: p.Src, dst: p.Dst, ttl: p.TTL, at: p.At, data: bytes.Clone(p.Data)}
-		for _, in := range targets {
-			in.deliverPacket(pkt)
-		}
-		so.handed.Add(1)
+		so.deliver(p)
 	}
+}
+
+// readBatches is read for a socket that gives every packet it holds at once: the
+// adverts of a burst (hundreds of masters on one advert grid) cost one system call per
+// batch, and the reader parks in the netpoller only once it has caught up.
+func (so *socket) readBatches(conn batchReader) {
+	ps := make([]netio.Packet, netio.BatchSize)
+	for {
+		n, err := conn.ReadBatch(ps)
+		if err != nil {
+			so.log.Debug("VRRP socket closed", "interface", so.key.ifname, "err", err)
+			return
+		}
+		so.reads.Add(uint64(n))
+		for _, p := range ps[:n] {
+			so.deliver(p)
+		}
+	}
+}
+
+// deliver hands one packet read from the socket to the instance of its VRID (read).
+func (so *socket) deliver(p netio.Packet) {
+	so.mu.RLock()
+	var targets []*instance
+	if len(p.Data) >= 2 {
+		targets = so.byVRID[p.Data[1]]
+	}
+	if len(targets) == 0 {
+		for _, l := range so.byVRID {
+			targets = append(targets, l...)
+		}
+	}
+	so.mu.RUnlock()
+	pkt := packetMsg{src: p.Src, dst: p.Dst, ttl: p.TTL, at: p.At, data: bytes.Clone(p.Data)}
+	for _, in := range targets {
+		in.deliverPacket(pkt)
+	}
+	so.handed.Add(1)
 }
 
 func (so *socket) send(payload []byte, src, dst netip.Addr) error {

@@ -45,8 +45,9 @@ type Conn struct {
 	ifname  string
 	ifindex int
 	t       transport
-	rc      syscall.RawConn // the socket, for Pending
+	rc      syscall.RawConn // the socket, for Pending and ReadBatch
 	dropped atomic.Uint64
+	batch   *batch // ReadBatch's buffers, from its first call (one reader at a time)
 }
 
 // Listen opens a raw protocol-112 socket in the current network namespace,
