@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -99,7 +100,9 @@ type instance struct {
 	timer   *time.Timer // the instance's one timer (onTimer), at the earliest deadline
 	gate    *startGate  // the instances started together (nil: none)
 
-	deadlines     map[vrrp.TimerKind]time.Time
+	// deadlines holds the state machine's armed timers by kind (zero: disarmed); an
+	// array, not a map: a backup writes one per advert.
+	deadlines     [vrrp.TimerRelease + 1]time.Time
 	garpAt        time.Time // the delayed second burst (garp_master_delay)
 	garpRefreshAt time.Time // periodic refresh (garp_master_refresh)
 	// stopWatch ends the watch for a successor's announcements (vrrp.WatchAnnouncements).
@@ -144,7 +147,6 @@ func newInstance(a *Agent, cfg *config.Config, ic *config.Instance) (*instance, 
 		packets:     make(chan packetMsg, packetQueue),
 		inbox:       make(chan any, 64),
 		stopped:     make(chan struct{}),
-		deadlines:   map[vrrp.TimerKind]time.Time{},
 		bound:       map[netip.Prefix]bool{},
 		lastDropLog: map[vrrp.Cause]time.Time{},
 		devIndex:    map[string]int{},
@@ -251,7 +253,8 @@ func vipOf(ic *config.Instance, v config.VIP) vip.VIP {
 // reader. When nothing else is stepping the instance and no packet waits, the reader
 // steps it itself, under mu: a backup's adverts then cost no wake-up at all (keepalived's
 // single thread does the same work on receive). Otherwise the packet is queued for
-// whoever holds mu, which steps it before letting go (unlock).
+// whoever holds mu, which steps it before letting go (unlock). p.data may be the
+// reader's buffer: it is stepped at once or copied into the queue.
 func (in *instance) deliverPacket(p packetMsg) {
 	if in.queued.Load() == 0 && in.mu.TryLock() {
 		if in.running && in.queued.Load() == 0 {
@@ -262,6 +265,7 @@ func (in *instance) deliverPacket(p packetMsg) {
 		in.mu.Unlock()
 	}
 	in.queued.Add(1)
+	p.data = bytes.Clone(p.data)
 	select {
 	case in.packets <- p:
 	default:
@@ -428,7 +432,7 @@ func (in *instance) onTimer() {
 	// Adverts that arrived before the Master_Down_Timer expired come first: the reader
 	// may have queued them, or not taken them from the kernel yet, when the agent was
 	// held up (a spurious takeover otherwise).
-	if d, ok := in.deadlines[vrrp.TimerMasterDown]; ok && !d.After(time.Now()) {
+	if d := in.deadlines[vrrp.TimerMasterDown]; !d.IsZero() && !d.After(time.Now()) {
 		in.receiveQueued()
 	}
 	in.fireDue(time.Now())
@@ -549,7 +553,7 @@ func (in *instance) endIfDone() bool {
 // receive feeds one queued packet to the state machine, at the time it was read.
 func (in *instance) receive(p packetMsg) {
 	in.step(p.at, vrrp.AdvertReceived{Src: p.src, Dst: p.dst, TTL: p.ttl, Packet: p.data})
-	in.markTiming(time.Now())
+	in.markTiming()
 }
 
 // stopFSM steps Stop. A master sends its priority-0 advert at once, as the RFC says,
@@ -684,7 +688,7 @@ func (in *instance) sendAdvert(adv vrrp.Advert) {
 			in.log.Warn("send advert", "to", dst, "err", err)
 		}
 	}
-	in.markTiming(time.Now())
+	in.markTiming()
 }
 
 func (in *instance) onTransition(now time.Time, t vrrp.Transition) {
@@ -744,11 +748,12 @@ func (in *instance) onDropped(now time.Time, d vrrp.Dropped) {
 }
 
 // markTiming schedules a coalesced advert-timing event.
-func (in *instance) markTiming(now time.Time) {
+func (in *instance) markTiming() {
 	if !in.timingAt.IsZero() || !in.a.hub.Watched() {
 		// Already scheduled, or nobody streams: no wake-up just to skip the event.
 		return
 	}
+	now := time.Now()
 	at := in.lastTiming.Add(timingPublishEvery)
 	if at.Before(now) {
 		at = now
@@ -822,8 +827,8 @@ func (in *instance) resetTimer() {
 // fireDue runs every deadline that has passed, the state machine's first.
 func (in *instance) fireDue(now time.Time) {
 	for _, k := range []vrrp.TimerKind{vrrp.TimerMasterDown, vrrp.TimerAdver, vrrp.TimerOverride, vrrp.TimerRelease} {
-		if d, ok := in.deadlines[k]; ok && !d.IsZero() && !d.After(now) {
-			delete(in.deadlines, k)
+		if d := in.deadlines[k]; !d.IsZero() && !d.After(now) {
+			in.deadlines[k] = time.Time{}
 			in.step(now, vrrp.TimerFired{Kind: k})
 		}
 	}

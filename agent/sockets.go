@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"bytes"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -249,7 +248,9 @@ func (so *socket) deliver(p netio.Packet) {
 		}
 	}
 	so.mu.RUnlock()
-	pkt := packetMsg{src: p.Src, dst: p.Dst, ttl: p.TTL, at: p.At, data: bytes.Clone(p.Data)}
+	// The data stays the reader's buffer: an instance stepped inline reads it before
+	// the next read, one that queues it copies it (deliverPacket).
+	pkt := packetMsg{src: p.Src, dst: p.Dst, ttl: p.TTL, at: p.At, data: p.Data}
 	for _, in := range targets {
 		in.deliverPacket(pkt)
 	}
