@@ -8,6 +8,7 @@ import (
 	"os"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/net/ipv4"
 	"golang.org/x/sys/unix"
@@ -101,22 +102,42 @@ func parseIPv4(b []byte) (Packet, error) {
 	}, nil
 }
 
+// write sends the packet with one sendto(2) of a header it builds itself (IP_HDRINCL)
+// without the runtime's syscall entry: the socket is non-blocking, so the call returns
+// at once, and a full send buffer (EAGAIN) waits in the netpoller as any write does.
+// The entry would wake the runtime's sysmon thread from its sleep for every advert of
+// an otherwise idle agent; x/net's WriteTo also allocated the header and a message
+// each time.
 func (t *ipv4Transport) write(payload []byte, src, dst netip.Addr) error {
-	h := &ipv4.Header{
-		Version:  ipv4.Version,
-		Len:      ipv4.HeaderLen,
-		TOS:      tosCS6,
-		TotalLen: ipv4.HeaderLen + len(payload),
-		TTL:      vrrpTTL,
-		Protocol: ProtocolVRRP,
-		Dst:      dst.AsSlice(),
-		// ID and checksum zero: the kernel fills them in. Src nil (0.0.0.0):
-		// the kernel uses the route's source, the device's primary address.
-	}
+	pkt := make([]byte, ipv4.HeaderLen+len(payload))
+	h := pkt[:ipv4.HeaderLen]
+	h[0] = ipv4.Version<<4 | ipv4.HeaderLen>>2
+	h[1] = tosCS6
+	binary.BigEndian.PutUint16(h[2:4], uint16(len(pkt)))
+	// ID, flags (no DF, as keepalived) and checksum zero: the kernel fills in the ID
+	// and the checksum. Source 0.0.0.0 unless given: the kernel uses the route's
+	// source, the device's primary address.
+	h[8] = vrrpTTL
+	h[9] = ProtocolVRRP
 	if src.IsValid() {
-		h.Src = src.AsSlice()
+		copy(h[12:16], src.AsSlice())
 	}
-	return t.raw.WriteTo(h, payload, nil)
+	copy(h[16:20], dst.AsSlice())
+	copy(pkt[ipv4.HeaderLen:], payload)
+	to := unix.RawSockaddrInet4{Family: unix.AF_INET, Addr: dst.As4()}
+	var errno syscall.Errno
+	err := t.rc.Write(func(fd uintptr) bool {
+		_, _, errno = unix.RawSyscall6(unix.SYS_SENDTO, fd, uintptr(unsafe.Pointer(&pkt[0])), uintptr(len(pkt)),
+			0, uintptr(unsafe.Pointer(&to)), unix.SizeofSockaddrInet4)
+		return errno != unix.EAGAIN
+	})
+	if err != nil {
+		return err
+	}
+	if errno != 0 {
+		return os.NewSyscallError("sendto", errno)
+	}
+	return nil
 }
 
 func (t *ipv4Transport) setReadDeadline(d time.Time) error { return t.raw.SetReadDeadline(d) }

@@ -1,30 +1,17 @@
 package main
 
 import (
-	"os"
-	"strconv"
-	"strings"
 	"testing"
 )
 
-// rssFileKB reads this process's resident file-backed memory.
-func rssFileKB(t *testing.T) int {
+// rssFileKBOf reads this process's resident file-backed memory.
+func rssFileKBOf(t *testing.T) int {
 	t.Helper()
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		t.Fatal(err)
+	n := rssFileKB()
+	if n < 0 {
+		t.Fatal("no RssFile in /proc/self/status")
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "RssFile:"); ok {
-			n, err := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return n
-		}
-	}
-	t.Fatal("no RssFile in /proc/self/status")
-	return 0
+	return n
 }
 
 // trimProbe lives in the executable's writable data mapping (initialised, so it is in
@@ -36,7 +23,7 @@ var trimProbe = [2]int{1, 2}
 // mappings were left alone.
 func TestTrimTextDropsResidentCode(t *testing.T) {
 	trimProbe[0] = 42
-	before := rssFileKB(t)
+	before := rssFileKBOf(t)
 	n, err := trimText()
 	if err != nil {
 		t.Fatal(err)
@@ -44,7 +31,7 @@ func TestTrimTextDropsResidentCode(t *testing.T) {
 	if n == 0 {
 		t.Fatal("trimText found no read-only mapping of the executable")
 	}
-	after := rssFileKB(t)
+	after := rssFileKBOf(t)
 	t.Logf("RssFile %d kB -> %d kB (%d kB of mappings trimmed)", before, after, n/1024)
 	if after >= before {
 		t.Errorf("RssFile %d kB after the trim, %d kB before: nothing was released", after, before)
