@@ -224,8 +224,6 @@ func serve(o *options, log *slog.Logger, stderr io.Writer) int {
 		rt = cfg.Global.MaxAutoPriority
 	}
 	runRealtime(ctx, rt, log)
-	ps := &procs{log: log}
-	ps.apply(cfg, rt)
 	tuneGC()
 	go trimMemory(ctx, log)
 
@@ -252,9 +250,7 @@ func serve(o *options, log *slog.Logger, stderr io.Writer) int {
 	go func() {
 		for sig := range signals {
 			if sig == syscall.SIGHUP {
-				if cfg := reload(ctx, a, o.file, log); cfg != nil {
-					ps.apply(cfg, rt)
-				}
+				reload(ctx, a, o.file, log)
 				reloadTLS(certs, log)
 				continue
 			}
@@ -282,20 +278,18 @@ func serve(o *options, log *slog.Logger, stderr io.Writer) int {
 	return 0
 }
 
-// reload is SIGHUP: a config that does not load leaves the running one in place. It
-// returns the config loaded, nil if none.
-func reload(ctx context.Context, a *agent.Agent, path string, log *slog.Logger) *config.Config {
+// reload is SIGHUP: a config that does not load leaves the running one in place.
+func reload(ctx context.Context, a *agent.Agent, path string, log *slog.Logger) {
 	_, _ = daemon.SdNotify(false, fmt.Sprintf("RELOADING=1\nMONOTONIC_USEC=%d", monotonicUsec()))
 	defer func() { _, _ = daemon.SdNotify(false, daemon.SdNotifyReady) }()
 	cfg, err := config.Load(path, loadOpts...)
 	if err != nil {
 		a.ReloadFailed(err)
-		return nil
+		return
 	}
 	if _, err := a.Reload(ctx, cfg); err != nil {
 		log.Error("reload", "err", err)
 	}
-	return cfg
 }
 
 // reloadTLS is SIGHUP for the API's certificate, key and CA: a set that does not load
