@@ -124,23 +124,28 @@ type Config struct {
 	// together. The zero time: AdverInt after each out-of-turn advert, as the RFC words it.
 	AdvertPhase time.Time
 
-	// StallGrace: a Master_Down_Timer handled more than StallLate after its deadline
-	// means this host was not running at the deadline (a stalled virtual machine, every
-	// CPU held by work as urgent as ours), and what held it up may have held the
-	// master's advert up too: in a VM whose vCPUs stop together, both wake at once and
-	// the backup, whose timer has long run out, would take over in the instant before the
-	// master's overdue advert arrives. With StallGrace the backup then waits once more, as
-	// long as it was held up (at most one Master_Adver_Interval), and takes over only if
-	// no advert came meanwhile. A timer handled on time takes over at once, so a real
-	// failure costs nothing extra unless this host was stalled too. keepalived and the
-	// RFC take over at once (off).
+	// StallGrace: a Master_Down_Timer handled late by more than StallLate means this
+	// host was not running at the deadline (a stalled virtual machine, every CPU held by
+	// work as urgent as ours), and what held it up may have held the master's advert up
+	// too: in a VM whose vCPUs stop together, both wake at once and the backup, whose
+	// timer has long run out, would take over in the instant before the master's overdue
+	// advert arrives. With StallGrace the backup then waits once more, as long as it was
+	// held up (at most one Master_Adver_Interval), and takes over only if no advert came
+	// meanwhile. A timer handled on time takes over at once, so a real failure costs
+	// nothing extra unless this host was stalled too. keepalived and the RFC take over at
+	// once (off).
 	StallGrace bool
 }
 
 // StallLate is how late a Master_Down_Timer must be handled for Config.StallGrace to
-// count it as a stall of this host: well above the wake-up latency of a busy host at
-// realtime priority (tens of microseconds) and of its Go runtime under load.
-const StallLate = time.Millisecond
+// count it as a stall of this host: a tenth of the Master_Adver_Interval, at least a
+// millisecond. That is well above the wake-up latency of a busy host at realtime
+// priority (tens of microseconds), and above the queue of an agent whose hundreds of
+// instances at whole-second intervals all take over at once (tens of milliseconds):
+// those are late because the agent is busy with the others, not because it stopped.
+func StallLate(masterAdverInt time.Duration) time.Duration {
+	return max(time.Millisecond, masterAdverInt/10)
+}
 
 // UnicastChecksum is keepalived's unicast_chksum_compat setting (vrrp.h
 // chksum_compatibility_t).

@@ -30,7 +30,7 @@ func stallBackup(t *testing.T, grace bool) (*Instance, time.Time) {
 // or not: StallGrace costs a real failure nothing when this host was running.
 func TestStallGrace_OnTimeTakesOverAtOnce(t *testing.T) {
 	t.Parallel()
-	for _, late := range []time.Duration{0, 300 * time.Microsecond, StallLate} {
+	for _, late := range []time.Duration{0, 300 * time.Microsecond, StallLate(10 * time.Millisecond)} {
 		i, down := stallBackup(t, true)
 		acts := i.Step(down.Add(late), TimerFired{Kind: TimerMasterDown})
 		tr := wantTransition(t, acts, StateBackup, StateMaster)
@@ -105,4 +105,26 @@ func TestStallGrace_OffIsTheRFC(t *testing.T) {
 	t.Parallel()
 	i, down := stallBackup(t, false)
 	wantTransition(t, i.Step(down.Add(7*time.Millisecond), TimerFired{Kind: TimerMasterDown}), StateBackup, StateMaster)
+}
+
+// At whole-second intervals a timer late by tens of milliseconds is an agent busy with
+// hundreds of takeovers at once, not a stall: it takes over at once; a tenth of the
+// interval late is a stall.
+func TestStallGrace_LateIsATenthOfTheInterval(t *testing.T) {
+	t.Parallel()
+	c := v3Config()
+	c.Priority = 90
+	c.StallGrace = true
+	for _, x := range []struct {
+		late  time.Duration
+		grace bool
+	}{{50 * time.Millisecond, false}, {100 * time.Millisecond, false}, {150 * time.Millisecond, true}} {
+		i := started(t, c)
+		recv(t, i, t0.Add(time.Second), highPeer, advertFor(c, 100))
+		down := i.timers[TimerMasterDown]
+		acts := i.Step(down.Add(x.late), TimerFired{Kind: TimerMasterDown})
+		if _, took := transitionTo(acts); took == x.grace {
+			t.Fatalf("advert_int 1 s, late %s: took over %v, want %v", x.late, took, !x.grace)
+		}
+	}
 }

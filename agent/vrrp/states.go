@@ -136,7 +136,7 @@ func (i *Instance) armMasterDown(at time.Time, why downCause) {
 // usual; the timer that runs out again takes over.
 func (i *Instance) stallGraceWaits() bool {
 	late := i.now.Sub(i.fired)
-	if !i.cfg.StallGrace || i.downWhy.stalled > 0 || late <= StallLate {
+	if !i.cfg.StallGrace || i.downWhy.stalled > 0 || late <= StallLate(i.masterAdverInt) {
 		return false
 	}
 	why := i.downWhy
