@@ -19,8 +19,9 @@ import (
 // 99th percentile in the lab's VM, idle or under CPU hogs): woken that much early, an
 // advert leaves at its deadline all the same (issue 16; BENCHMARKS.md, jitter). The
 // price is the wait, lead minus the wake-up's latency, on CPU for every deadline: so the
-// lead follows the latency this host shows, the 95th percentile of the last
-// leadSamples wake-ups plus leadMargin, between minLead and maxLead. Whole-second
+// lead follows the latency this host shows, the 99th percentile of the last
+// leadSamples wake-ups plus leadMargin, between minLead and maxLead (the 95th left one
+// advert in twenty to its luck, and the intervals' 99th percentile with it). Whole-second
 // intervals do not use wakeups at all.
 const (
 	minLead     = 50 * time.Microsecond
@@ -182,7 +183,7 @@ func (w *wakeups) recordLatency(d time.Duration) {
 	}
 	recent := slices.Clone(w.latency[:min(w.nlat, leadSamples)])
 	slices.Sort(recent)
-	w.lead = min(max(recent[len(recent)*95/100]+leadMargin, minLead), maxLead)
+	w.lead = min(max(recent[len(recent)*99/100]+leadMargin, minLead), maxLead)
 }
 
 // fireNext fires the earliest slot if it is due within the lead, after waiting for its

@@ -171,7 +171,7 @@ func TestWakeups_EarlyWakeRearms(t *testing.T) {
 	}
 }
 
-// The lead follows the wake-ups' latency: the 95th percentile of the recent ones plus
+// The lead follows the wake-ups' latency: the 99th percentile of the recent ones plus
 // leadMargin, recomputed every leadEvery, kept within minLead and maxLead.
 func TestWakeups_LeadFollowsTheLatency(t *testing.T) {
 	t.Parallel()
@@ -189,11 +189,16 @@ func TestWakeups_LeadFollowsTheLatency(t *testing.T) {
 	if want := 100*time.Microsecond + leadMargin; w.lead != want {
 		t.Fatalf("lead %v after %d wake-ups 100µs late, want %v", w.lead, leadEvery, want)
 	}
-	// One slow wake-up in 64 is above the 95th percentile; ten are not.
+	// One slow wake-up in 128 is above the 99th percentile; three are not.
 	feed(time.Millisecond, 1)
 	feed(100*time.Microsecond, leadEvery-1)
 	if want := 100*time.Microsecond + leadMargin; w.lead != want {
 		t.Fatalf("lead %v with one slow wake-up in %d, want still %v", w.lead, 2*leadEvery, want)
+	}
+	feed(200*time.Microsecond, 2)
+	feed(100*time.Microsecond, leadEvery-2)
+	if want := 200*time.Microsecond + leadMargin; w.lead != want {
+		t.Fatalf("lead %v with three slow wake-ups in %d, want %v", w.lead, 3*leadEvery, want)
 	}
 	feed(300*time.Microsecond, leadEvery)
 	if want := 300*time.Microsecond + leadMargin; w.lead != want {
