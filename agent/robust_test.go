@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -48,12 +47,7 @@ func instanceConf(name, ifname string, vrid, prio int, extra string) string {
 // test if the agent's socket reader does not take it within a second.
 func (s *segment) inject(t *testing.T, vrid, prio int) {
 	t.Helper()
-	a := vrrp.Advert{Version: 2, VRID: uint8(vrid), Priority: uint8(prio), AdverInt: 1,
-		Addrs: []netip.Addr{netip.MustParseAddr(fmt.Sprintf("192.168.188.%d", 100+vrid))}}
-	b, err := a.Marshal(peer, group, vrrp.ChecksumPseudoHeader)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := advertOf(t, vrid, prio, time.Time{}).Data
 	select {
 	case s.in <- netio.Packet{Src: peer, Dst: group, TTL: 255, Data: b, At: time.Now()}:
 	case <-time.After(time.Second):
