@@ -215,8 +215,8 @@ func fsmConfig(ic *config.Instance, src netip.Addr, phase time.Time) vrrp.Config
 		UnicastPeers:    ic.UnicastPeers,
 		FastPreempt:     true,
 		AdvertPhase:     phase,
-		// A backup whose own timer ran late gives the master as long again (README:
-		// "Where hagent differs on purpose").
+		// A backup whose own timer ran late gives the master as long again (README,
+		// vrrp_instance: the takeover row).
 		StallGrace: true,
 
 		SkipCheckAdvAddr:  ic.SkipCheckAdvAddr,
