@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -30,8 +31,8 @@ func stallMasterLines(l *lab.Lab, host string) []string {
 func TestStallOfBothHosts(t *testing.T) {
 	t.Parallel()
 	const pauses = 6
+	var mu sync.Mutex
 	took := map[lab.Daemon]int{}
-	done := make(chan struct{}, 2)
 	t.Run("daemons", func(t *testing.T) {
 		for _, d := range []lab.Daemon{lab.Hagent, lab.Keepalived} {
 			t.Run(string(d), func(t *testing.T) {
@@ -78,12 +79,14 @@ func TestStallOfBothHosts(t *testing.T) {
 					}
 					l.WaitFor(onMaster, 10*time.Second, "the VIP back on cenvm71 after it resumed")
 				}
+				mu.Lock()
 				took[d] = n
-				done <- struct{}{}
+				mu.Unlock()
 			})
 		}
 	})
-	if len(done) == 2 && !t.Failed() {
+	// Both ran (a -run pattern may pick one daemon) and neither failed.
+	if len(took) == 2 && !t.Failed() {
 		t.Logf("takeovers in %d stalls of both hosts: hagent %d, keepalived 2.2.7 %d", pauses, took[lab.Hagent], took[lab.Keepalived])
 	}
 }

@@ -78,25 +78,6 @@ func heapFree() uint64 {
 	return s[0].Value.Uint64()
 }
 
-// rssFileKB is the process's resident file-backed memory (RssFile in
-// /proc/self/status), -1 if it cannot be read.
-func rssFileKB() int {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return -1
-	}
-	for line := range strings.SplitSeq(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "RssFile:"); ok {
-			n, err := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
-			if err != nil {
-				return -1
-			}
-			return n
-		}
-	}
-	return -1
-}
-
 // trimText unmaps the resident pages of the executable's read-only mappings (code and
 // read-only data) from this process. They stay in the page cache, shared and clean;
 // what the agent runs afterwards faults back in. Without it the whole 16 MB binary
