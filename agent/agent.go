@@ -53,8 +53,9 @@ type Agent struct {
 	advertPhase time.Time
 	log         *slog.Logger
 	hub         *api.Hub
-	timings     *timingBatch // advert timing of every instance, one event a period
-	wake        *wakeups     // wakes the runtime on time for the instance loops' deadlines (nil: not available)
+	timings     *timingBatch                              // advert timing of every instance, one event a period
+	wake        *wakeups                                  // wakes the runtime on time for the instance loops' deadlines (nil: not available)
+	onLate      func(instance string, late time.Duration) // WithLateAdvertHook
 	binder      Binder
 	announcer   Announcer
 	annWatcher  AnnounceWatcher
@@ -127,6 +128,14 @@ func WithAnnounceWatcher(w AnnounceWatcher) Option {
 
 // WithAnnouncer replaces the GARP/NA sender (tests).
 func WithAnnouncer(an Announcer) Option { return func(a *Agent) { a.announcer = an } }
+
+// WithLateAdvertHook calls f, from the instance's goroutine and so without blocking,
+// whenever a master's Adver_Timer runs an advert interval or more after its deadline
+// (the host held the agent up; the backup may take over). A profiling build hands the
+// runtime's flight recorder to it (cmd/hagent/pprof.go).
+func WithLateAdvertHook(f func(instance string, late time.Duration)) Option {
+	return func(a *Agent) { a.onLate = f }
+}
 
 // New builds an agent for a checked config. Nothing touches the network until Run.
 func New(cfg *config.Config, opts ...Option) (*Agent, error) {

@@ -119,6 +119,11 @@ type instance struct {
 	opStopped   bool // stopped by the operator (Failover STOP)
 	overrideWho string
 	lastDropLog map[vrrp.Cause]time.Time
+	// lateLogAt is when a late advert was last logged; lateMore and lateWorst count
+	// and measure those not logged since (advertLate).
+	lateLogAt   time.Time
+	lateMore    int
+	lateWorst   time.Duration
 	lastDropPub time.Time
 	devIndex    map[string]int // interface -> index last seen (onLink)
 	srcFixed    bool           // src is unicast_src_ip or mcast_src_ip, not the interface's
@@ -829,6 +834,9 @@ func (in *instance) fireDue(now time.Time) {
 	for _, k := range []vrrp.TimerKind{vrrp.TimerMasterDown, vrrp.TimerAdver, vrrp.TimerOverride, vrrp.TimerRelease} {
 		if d := in.deadlines[k]; !d.IsZero() && !d.After(now) {
 			in.deadlines[k] = time.Time{}
+			if late := now.Sub(d); k == vrrp.TimerAdver && late >= in.cfg.AdvertInt {
+				in.advertLate(now, late)
+			}
 			in.step(now, vrrp.TimerFired{Kind: k})
 		}
 	}
@@ -843,6 +851,28 @@ func (in *instance) fireDue(now time.Time) {
 	if !in.timingAt.IsZero() && !in.timingAt.After(now) {
 		in.publishTiming(now, in.a.timings.add)
 	}
+}
+
+// lateLogEvery is the least time between two logs of late adverts of one instance: a
+// host too busy for a short advert_int would otherwise log every advert.
+const lateLogEvery = 10 * time.Second
+
+// advertLate reports an advert that leaves late by an advert interval or more: the
+// backup saw two or more intervals without one, and at three and a bit it takes over.
+// keepalived says nothing; an operator whose backup took over wants to know that the
+// master was held up, not the network. With mu held.
+func (in *instance) advertLate(now time.Time, late time.Duration) {
+	if in.a.onLate != nil {
+		in.a.onLate(in.name, late)
+	}
+	in.lateWorst = max(in.lateWorst, late)
+	if !in.lateLogAt.IsZero() && now.Sub(in.lateLogAt) < lateLogEvery {
+		in.lateMore++
+		return
+	}
+	in.log.Warn("advert sent late: this host held the agent up", "late", late.Round(10*time.Microsecond),
+		"advert_int", in.cfg.AdvertInt, "late_since_last_log", in.lateMore, "worst_since_last_log", in.lateWorst.Round(10*time.Microsecond))
+	in.lateLogAt, in.lateMore, in.lateWorst = now, 0, 0
 }
 
 func addrString(a netip.Addr) string {

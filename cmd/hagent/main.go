@@ -56,6 +56,10 @@ type options struct {
 // --cleanup, reload): the config id of "@ID" lines.
 var loadOpts []config.Option
 
+// lateAdvertHook is what a profiling build does with a late advert (pprof.go); nil in a
+// release build.
+var lateAdvertHook func(instance string, late time.Duration)
+
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
@@ -211,7 +215,7 @@ func serve(o *options, log *slog.Logger, stderr io.Writer) int {
 	hub := api.NewHub(4096)
 	a, err := agent.New(cfg,
 		agent.WithName(o.name), agent.WithVersion(version), agent.WithConfigPath(o.file),
-		agent.WithListeners(o.apis), agent.WithLogger(log), agent.WithHub(hub))
+		agent.WithListeners(o.apis), agent.WithLogger(log), agent.WithHub(hub), agent.WithLateAdvertHook(lateAdvertHook))
 	if err != nil {
 		closeAll()
 		fmt.Fprintln(stderr, "hagent:", err)
