@@ -27,6 +27,9 @@
 #              side, tcpdump on each bridge in every window; idle (1 window), 2 `yes` hogs,
 #              hogs + 200 Watch clients on hagent's master: LAB_JITTER_WINDOWS (3) windows
 #              of LAB_JITTER_SECONDS (default WINDOW) each ~ (1 + 2 x windows) x (window + 5 s)
+#              With LAB_JITTER_FLIGHT=1, hagent's lab runs the -tags pprof build, whose
+#              runtime flight recorder writes a trace of every advert sent 20 ms late or
+#              more into <OUT without .md>-flight/ (go tool trace)
 # The machine may be shared: LOAD_MAX waits (up to 3 min per group) for the 1-min
 # load average to drop below it; the report records the load and the prober's
 # max spacing. The jitter group needs tcpdump (apt-get install tcpdump).
@@ -47,7 +50,10 @@ src=${HAGENT:-bin/hagent}
 [[ -x $src ]] || { echo "bench: no agent binary at $src (make build)" >&2; exit 1; }
 cp "$src" "$bindir/hagent"
 export HAGENT=$bindir/hagent
-if [[ ${LAB_BENCH_PPROF:-} == 1 ]]; then
+if [[ $out == *.md ]] && [[ ${LAB_JITTER_FLIGHT:-} == 1 ]]; then
+	export LAB_JITTER_FLIGHT=${out%.md}-flight
+fi
+if [[ ${LAB_BENCH_PPROF:-} == 1 || -n ${LAB_JITTER_FLIGHT:-} ]]; then
 	# The profiling build of this tree (cmd/hagent/pprof.go): the release build's
 	# settings (Makefile: static, TAGS grpcnotrace) plus the pprof tag, with symbols.
 	CGO_ENABLED=0 go build -trimpath -tags "${TAGS:-grpcnotrace} pprof" \
@@ -62,7 +68,7 @@ cmd="lab/bench.sh"
 [[ -n ${WINDOW:-} ]] && cmd="WINDOW=$WINDOW $cmd"
 [[ -n ${SCALE:-} ]] && cmd="SCALE=$SCALE $cmd"
 [[ -n ${LOAD_MAX:-} ]] && cmd="LOAD_MAX=$LOAD_MAX $cmd"
-for v in LAB_JITTER_WINDOWS LAB_JITTER_SECONDS LAB_JITTER_CONDITIONS LAB_BENCH_PPROF LAB_BENCH_PPROF_SECONDS; do
+for v in LAB_JITTER_WINDOWS LAB_JITTER_SECONDS LAB_JITTER_CONDITIONS LAB_JITTER_FLIGHT LAB_BENCH_PPROF LAB_BENCH_PPROF_SECONDS; do
 	[[ -n ${!v:-} ]] && cmd="$v=${!v} $cmd"
 done
 LAB_BENCH=1 LAB_BENCH_SCENARIOS=$scenarios LAB_BENCH_DAEMONS=${DAEMONS:-keepalived,hagent} \

@@ -33,6 +33,7 @@ type jitterResult struct {
 	rtRaised  int    // keepalived's "Set realtime priority" log lines (both hosts) in the window
 	dropped   string
 	masterCPU float64 // the master's daemon on CPU in the window, % of one CPU (schedstat)
+	stolen    int     // gaps over 20 ms in which the hypervisor stole 10 ms or more of the vCPUs' time
 }
 
 // span is a time span between two adverts.
@@ -62,7 +63,8 @@ type jitterWindow struct {
 	condition string
 	load      string
 	res       []jitterResult
-	watch     string // the Watch load's counts in the window, if any
+	watch     string        // the Watch load's counts in the window, if any
+	steal     time.Duration // the hypervisor's steal time in the window, every vCPU summed
 }
 
 // The jitter conditions (LAB_JITTER_CONDITIONS, comma-separated).
@@ -99,8 +101,21 @@ func (r *benchRun) jitterGroup(t *testing.T) {
 	started, load := time.Now(), loadAvg()
 	labs := map[Daemon]*Lab{}
 	for _, d := range r.daemons {
-		l := Start(t, Options{Daemon: d, Configs: map[string]string{
-			master: benchConf("v3-10ms-71.conf"), backup: benchConf("v3-10ms-72.conf")}})
+		o := Options{Daemon: d, Configs: map[string]string{
+			master: benchConf("v3-10ms-71.conf"), backup: benchConf("v3-10ms-72.conf")}}
+		if dir := os.Getenv("LAB_JITTER_FLIGHT"); dir != "" && d == Hagent {
+			// The profiling build, whose flight recorder writes the runtime's trace of
+			// every advert 20 ms late or more (cmd/internal/pprofenv).
+			o.Hagent = os.Getenv("LAB_BENCH_PPROF_HAGENT")
+			if o.Hagent == "" {
+				t.Fatal("LAB_JITTER_FLIGHT needs LAB_BENCH_PPROF_HAGENT, a -tags pprof build of hagent (lab/bench.sh builds it)")
+			}
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			o.Env = []string{"HAGENT_FLIGHT_DIR=" + dir}
+		}
+		l := Start(t, o)
 		r.version(l, d)
 		labs[d] = l
 	}
@@ -143,16 +158,16 @@ func (r *benchRun) jitterGroup(t *testing.T) {
 // jitterReport is the per-window table and, per condition, the issue-16 acceptance.
 func jitterReport(res []jitterWindow, daemons []Daemon, window time.Duration) string {
 	var w strings.Builder
-	fmt.Fprintf(&w, "lab/conf/v3-10ms-7x.conf: the seed configs as VRRPv3, advert_int 0.01, no authentication, the seed's check script kept, and `max_auto_priority 50` and `vrrp_rt_priority 50` in global_defs on both hosts for every daemon: both run at SCHED_RR 50 from the start (hagent: every thread, from max_auto_priority; it ignores vrrp_rt_priority; keepalived 2.2.7: its VRRP process, from vrrp_rt_priority). The daemons' labs run side by side and each %v window captures all of them at once: tcpdump on each lab's br0 (`-i br0 -U -s 96 vrrp`); hogs = two `yes` (stdout /dev/null) started and killed by PID for each loaded window, on this 2-vCPU machine. Inter-arrival = time between consecutive adverts from cenvm71 (tcpdump software timestamps). \"backup adverts\" = adverts from cenvm72: each is the backup taking over (Master_Down_Interval = %.2f ms at priority 90); \"takeovers\" = bursts of them split by > 1 s. \"shared\" = how many of the daemon's gaps over 20 ms overlap in time a gap over 20 ms of the other daemon's master in its own lab: both masters silent at the same moment is the machine (vCPU or the kernel's softirq path, which the bridge timestamps include), not a daemon. %s = 200 Watch clients on hagent's master's API (unix socket, one connection each, half re-subscribing every 500 ms, so a snapshot each), started before its first window; keepalived has no API, so its lab runs the same windows without it. \"master CPU\" = the master's daemon (all threads; keepalived: parent and VRRP child) on CPU during the window, from /proc/PID/task/*/schedstat, in %% of one CPU.\n\n", window, ms(jitterBound), condHogsWatch)
-	w.WriteString("| window | condition | load at start |")
-	sep := "|---|---|---|"
+	fmt.Fprintf(&w, "lab/conf/v3-10ms-7x.conf: the seed configs as VRRPv3, advert_int 0.01, no authentication, the seed's check script kept, and `max_auto_priority 50` and `vrrp_rt_priority 50` in global_defs on both hosts for every daemon: both run at SCHED_RR 50 from the start (hagent: every thread, from max_auto_priority; it ignores vrrp_rt_priority; keepalived 2.2.7: its VRRP process, from vrrp_rt_priority). The daemons' labs run side by side and each %v window captures all of them at once: tcpdump on each lab's br0 (`-i br0 -U -s 96 vrrp`); hogs = two `yes` (stdout /dev/null) started and killed by PID for each loaded window, on this 2-vCPU machine. Inter-arrival = time between consecutive adverts from cenvm71 (tcpdump software timestamps). \"backup adverts\" = adverts from cenvm72: each is the backup taking over (Master_Down_Interval = %.2f ms at priority 90); \"takeovers\" = bursts of them split by > 1 s. \"shared\" = how many of the daemon's gaps over 20 ms overlap in time a gap over 20 ms of the other daemon's master in its own lab: both masters silent at the same moment is the machine (vCPU or the kernel's softirq path, which the bridge timestamps include), not a daemon. %s = 200 Watch clients on hagent's master's API (unix socket, one connection each, half re-subscribing every 500 ms, so a snapshot each), started before its first window; keepalived has no API, so its lab runs the same windows without it. \"master CPU\" = the master's daemon (all threads; keepalived: parent and VRRP child) on CPU during the window, from /proc/PID/task/*/schedstat, in %% of one CPU. \"steal\" = the hypervisor's steal time in the window, both vCPUs summed (/proc/stat, sampled every 5 ms); \"stolen\" = the daemon's gaps over 20 ms in which the vCPUs lost 10 ms or more to the host: no priority in the guest helps there.\n\n", window, ms(jitterBound), condHogsWatch)
+	w.WriteString("| window | condition | load at start | steal ms |")
+	sep := "|---|---|---|---|"
 	for _, d := range daemons {
-		fmt.Fprintf(&w, " %s adverts | %s p50 ms | %s p99 ms | %s max ms | %s gaps > 20 ms (shared) | %s gaps > 36.5 ms | %s backup adverts (takeovers) | %s master CPU %% |", d, d, d, d, d, d, d, d)
+		fmt.Fprintf(&w, " %s adverts | %s p50 ms | %s p99 ms | %s max ms | %s gaps > 20 ms (shared, stolen) | %s gaps > 36.5 ms | %s backup adverts (takeovers) | %s master CPU %% |", d, d, d, d, d, d, d, d)
 		sep += "---|---|---|---|---|---|---|---|"
 	}
 	w.WriteString(" Watch load |\n" + sep + "---|\n")
 	for _, win := range res {
-		fmt.Fprintf(&w, "| %d | %s | %s |", win.n, win.condition, win.load)
+		fmt.Fprintf(&w, "| %d | %s | %s | %.0f |", win.n, win.condition, win.load, ms(win.steal))
 		for _, x := range win.res {
 			g := slices.Clone(x.gaps)
 			slices.Sort(g)
@@ -172,7 +187,7 @@ func jitterReport(res []jitterWindow, daemons []Daemon, window time.Duration) st
 					shared = max(shared, sharedLong(x.long, y.long))
 				}
 			}
-			fmt.Fprintf(&w, " %d | %.3f | %.3f | %.3f | %d (%d) | %d | %d (%d) | %.1f |", x.adverts, ms(pct(g, 50)), ms(pct(g, 99)), ms(g[len(g)-1]), len(x.long), shared, overB, x.backupAdv, x.episodes, x.masterCPU)
+			fmt.Fprintf(&w, " %d | %.3f | %.3f | %.3f | %d (%d, %d) | %d | %d (%d) | %.1f |", x.adverts, ms(pct(g, 50)), ms(pct(g, 99)), ms(g[len(g)-1]), len(x.long), shared, x.stolen, overB, x.backupAdv, x.episodes, x.masterCPU)
 		}
 		fmt.Fprintf(&w, " %s |\n", cmp.Or(win.watch, "-"))
 	}
@@ -301,7 +316,10 @@ func captureWindow(t *testing.T, daemons []Daemon, labs map[Daemon]*Lab, n int, 
 		watchBefore = wl.counts()
 	}
 	t.Logf("window %d %s: capture %v, load %s", n, cond, window, win.load)
+	steal := StartStealSampler(5 * time.Millisecond)
 	time.Sleep(window)
+	steal.Stop()
+	win.steal = steal.Total()
 	cpu := map[Daemon]float64{}
 	for _, d := range daemons {
 		cpu[d] = 100 * (daemonOnCPU(t, labs[d], master) - cpuBefore[d]).Seconds() / time.Since(started).Seconds()
@@ -332,7 +350,14 @@ func captureWindow(t *testing.T, daemons []Daemon, labs map[Daemon]*Lab, n int, 
 				x.rtRaised++
 			}
 		}
-		x.rtRaised += strings.Count(labs[d].AgentLog(master)[c.masterLog:], "Set realtime priority")
+		for line := range strings.SplitSeq(labs[d].AgentLog(master)[c.masterLog:], "\n") {
+			if strings.Contains(line, "Set realtime priority") {
+				x.rtRaised++
+			}
+			if strings.Contains(line, "advert sent late") || strings.Contains(line, "flight recorder") {
+				t.Logf("window %d %s %s: %s: %s", n, cond, d, master, line)
+			}
+		}
 		pkts, err := readVRRPPcap(c.file)
 		if err != nil {
 			t.Fatal(err)
@@ -356,6 +381,13 @@ func captureWindow(t *testing.T, daemons []Daemon, labs map[Daemon]*Lab, n int, 
 				}
 				prevBackup = p.at
 			}
+		}
+		for _, sp := range x.long {
+			st := steal.Within(sp.from, sp.to)
+			if st >= 10*time.Millisecond {
+				x.stolen++
+			}
+			t.Logf("window %d %s %s: %s silent %.1f ms from %s, hypervisor steal %v", n, cond, d, master, ms(sp.to.Sub(sp.from)), sp.from.Format("15:04:05.000"), st)
 		}
 		g := slices.Sorted(slices.Values(x.gaps))
 		var mx, p99 time.Duration
