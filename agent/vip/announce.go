@@ -9,7 +9,6 @@ import (
 
 	"github.com/mdlayher/ethernet"
 	"github.com/mdlayher/packet"
-	"github.com/vishvananda/netlink"
 	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 )
@@ -152,19 +151,38 @@ func (p *PacketAnnouncer) send(ifi *net.Interface, etherType int, dst net.Hardwa
 	return errors.Join(errs...)
 }
 
-// linkLocal returns a usable (not tentative) link-local address of the
-// interface, the source RFC 4861 wants for Neighbor Advertisements; invalid
-// if it has none.
+// linkLocal returns a usable (not tentative) link-local address of the interface, the
+// source RFC 4861 wants for Neighbor Advertisements; invalid if it has none. It is the
+// source the kernel picks for the all-nodes group on that interface (RFC 6724: from the
+// interface's own addresses, tentative and DAD-failed ones never), when that is a
+// link-local one.
+//
+// Why not list the interface's addresses: the dump costs as many addresses as the
+// interface has, its IPv6 VIPs included, and each instance announces on its own, so at
+// 510 IPv6 instances a takeover or garp_master_delay's second burst made 510 dumps of
+// 510 addresses (issue 14: the master's CPU at 1 000 instances grew faster than
+// linearly). A connected UDP socket asks the kernel's source selection instead: four
+// system calls, whatever the number of addresses.
 func linkLocal(ifindex int) netip.Addr {
-	addrs, err := netlink.AddrList(&netlink.Device{LinkAttrs: netlink.LinkAttrs{Index: ifindex}}, netlink.FAMILY_V6)
+	fd, err := unix.Socket(unix.AF_INET6, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, unix.IPPROTO_UDP)
 	if err != nil {
 		return netip.Addr{}
 	}
-	for _, a := range addrs {
-		ip, ok := netip.AddrFromSlice(a.IP)
-		if ok && ip.IsLinkLocalUnicast() && a.Flags&(unix.IFA_F_TENTATIVE|unix.IFA_F_DADFAILED) == 0 {
-			return ip
-		}
+	defer unix.Close(fd)
+	// connect sends nothing; the port is only needed to make it a destination.
+	if err := unix.Connect(fd, &unix.SockaddrInet6{Port: 9, ZoneId: uint32(ifindex), Addr: allNodes.As16()}); err != nil {
+		return netip.Addr{} // no route: the interface is down or gone
 	}
-	return netip.Addr{}
+	sa, err := unix.Getsockname(fd)
+	if err != nil {
+		return netip.Addr{}
+	}
+	sa6, ok := sa.(*unix.SockaddrInet6)
+	if !ok {
+		return netip.Addr{}
+	}
+	if ip := netip.AddrFrom16(sa6.Addr); ip.IsLinkLocalUnicast() {
+		return ip
+	}
+	return netip.Addr{} // only global addresses (a nodad VIP) are usable yet
 }
