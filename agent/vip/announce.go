@@ -9,6 +9,7 @@ import (
 
 	"github.com/mdlayher/ethernet"
 	"github.com/mdlayher/packet"
+	"github.com/vishvananda/netlink"
 	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 )
@@ -82,7 +83,7 @@ func (p *PacketAnnouncer) Announce(ifname string, addrs []netip.Addr) error {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	ifi, err := net.InterfaceByName(ifname)
+	ifi, err := interfaceByName(ifname)
 	if err != nil {
 		return fmt.Errorf("announce on %s: %w", ifname, err)
 	}
@@ -114,6 +115,19 @@ func (p *PacketAnnouncer) Announce(ifname string, addrs []netip.Addr) error {
 		}))
 	}
 	return errors.Join(errs...)
+}
+
+// interfaceByName looks the interface up with a netlink request that names it. Why not
+// net.InterfaceByName: it dumps and parses every interface of the host, and it ran for
+// each instance's announcement (a 1 000-instance takeover: 4.5 % of the master's CPU in
+// the burst, 14 % of what it allocated; issue 14).
+func interfaceByName(name string) (*net.Interface, error) {
+	l, err := netlink.LinkByName(name)
+	if err != nil {
+		return nil, err
+	}
+	a := l.Attrs()
+	return &net.Interface{Index: a.Index, MTU: a.MTU, Name: a.Name, HardwareAddr: a.HardwareAddr, Flags: a.Flags}, nil
 }
 
 // send writes one frame per address on the interface's socket for etherType.
