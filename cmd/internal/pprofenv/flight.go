@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/trace"
+	"strings"
 	"sync/atomic"
 	"time"
 )
@@ -51,7 +52,7 @@ func FlightRecorder(env string) func(instance string, late time.Duration) {
 		go func() {
 			defer writing.Store(false)
 			time.Sleep(flightAfter)
-			name := filepath.Join(dir, fmt.Sprintf("late-%s-%s-%s.trace", at.Format("150405.000000"), instance, late.Round(time.Microsecond)))
+			name := filepath.Join(dir, fmt.Sprintf("late-%s-%s-%s.trace", at.Format("150405.000000"), strings.ReplaceAll(instance, "/", "_"), late.Round(time.Microsecond)))
 			f, err := os.Create(name)
 			if err != nil {
 				slog.Error("flight recorder", "err", err)
