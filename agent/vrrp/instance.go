@@ -15,7 +15,9 @@ import (
 //
 // As in etcd's raft, each state has its own step function (stepIdle, stepBackup,
 // stepMaster, stepFault), swapped by the entry functions enterMaster, enterBackup,
-// enterFault and enterStopped, which are the only places that change state.
+// enterFault and enterStopped, which are the only places that change state. Adverts,
+// the one event that comes hundreds of times a second, go to each state's advert handler
+// by a switch on the state instead (advertReceived), which allocates nothing.
 type Instance struct {
 	cfg    Config
 	advert Advert // template of what we send; Priority is set per send
@@ -28,6 +30,10 @@ type Instance struct {
 
 	now time.Time // of the Step in progress
 	out []Action  // actions of the Step in progress
+
+	// addrBuf is where a received advert's addresses are decoded, one advert after
+	// another (Parse's AddrBuf): nothing keeps them past its Step (count clones them).
+	addrBuf []netip.Addr
 
 	// timers holds one deadline per TimerKind; zero is disarmed.
 	timers [TimerRelease + 1]time.Time
@@ -194,9 +200,13 @@ func wireInterval(version uint8, d time.Duration) uint16 {
 
 // Step feeds one event at time now and returns what the driver must do, in order. The
 // returned slice belongs to the caller.
-func (i *Instance) Step(now time.Time, ev Event) []Action {
+func (i *Instance) Step(now time.Time, ev Event) []Action { return i.StepAppend(nil, now, ev) }
+
+// StepAppend is Step appending the actions to out: a driver that hands back the slice of
+// an earlier step, emptied, steps without allocating for them.
+func (i *Instance) StepAppend(out []Action, now time.Time, ev Event) []Action {
 	i.now = now
-	i.out = nil
+	i.out = out
 	switch ev := ev.(type) {
 	case PriorityDelta:
 		i.setContribution(ev.Source, ev.Delta)
@@ -230,11 +240,24 @@ func (i *Instance) Step(now time.Time, ev Event) []Action {
 			break
 		}
 		i.step(ev)
+	case AdvertReceived:
+		i.advertReceived(ev)
 	case nil:
 	default:
 		i.step(ev)
 	}
-	out := i.out
+	out = i.out
+	i.out = nil
+	return out
+}
+
+// ReceiveAppend is StepAppend for an advert, taken as it is: an Event holding one is
+// allocated, and a backup of 255 instances steps 255 adverts a second.
+func (i *Instance) ReceiveAppend(out []Action, now time.Time, ev AdvertReceived) []Action {
+	i.now = now
+	i.out = out
+	i.advertReceived(ev)
+	out = i.out
 	i.out = nil
 	return out
 }

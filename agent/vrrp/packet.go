@@ -161,6 +161,10 @@ func recvErr(c Cause, format string, args ...any) error {
 
 // CauseOf returns the receive-check cause of err, or CauseNone.
 func CauseOf(err error) Cause {
+	if err == nil {
+		// Before re, which escapes to errors.As: a packet that passes costs no allocation.
+		return CauseNone
+	}
 	var re *RecvError
 	if errors.As(err, &re) {
 		return re.Cause
@@ -178,6 +182,10 @@ type ParseOptions struct {
 	// Group is the destination ChecksumGroupPseudoHeader puts in the pseudo-header:
 	// keepalived's global vrrp_mcast_group4 (vrrp.c vrrp_check_packet); zero: GroupIPv4.
 	Group netip.Addr
+	// AddrBuf, when its capacity holds the advert's addresses, is where Advert.Addrs is
+	// decoded (from index 0), instead of a new slice: a caller that parses one advert
+	// after another reuses it, and must not keep Addrs past the next Parse into it.
+	AddrBuf []netip.Addr
 }
 
 // Parse decodes a VRRP packet (the IP payload) and checks what the wire alone can tell:
@@ -228,7 +236,11 @@ func Parse(b []byte, o ParseOptions) (Advert, error) {
 		return a, recvErr(CauseChecksum, "checksum 0x%04x does not verify", a.Checksum)
 	}
 	if count > 0 {
-		a.Addrs = make([]netip.Addr, count)
+		if cap(o.AddrBuf) >= count {
+			a.Addrs = o.AddrBuf[:count]
+		} else {
+			a.Addrs = make([]netip.Addr, count)
+		}
 	}
 	for i := range count {
 		off := HeaderLen + i*addrLen

@@ -88,13 +88,16 @@ func (i *Instance) parse(ev AdvertReceived) (Advert, error) {
 	if !group.IsValid() {
 		group = GroupIPv4
 	}
-	a, err := Parse(ev.Packet, ParseOptions{Src: ev.Src, Dst: ev.Dst, Checksum: i.checksum, Group: group})
+	if cap(i.addrBuf) < len(i.cfg.VIPs) {
+		i.addrBuf = make([]netip.Addr, len(i.cfg.VIPs))
+	}
+	a, err := Parse(ev.Packet, ParseOptions{Src: ev.Src, Dst: ev.Dst, Checksum: i.checksum, Group: group, AddrBuf: i.addrBuf})
 	if CauseOf(err) != CauseChecksum || i.checksum != ChecksumPseudoHeader ||
 		i.cfg.Version != 3 || !i.cfg.Unicast || i.cfg.UnicastChecksum != UnicastChecksumAuto ||
 		is6(ev.Src) || ev.Dst == group {
 		return a, err
 	}
-	old, oldErr := Parse(ev.Packet, ParseOptions{Src: ev.Src, Dst: ev.Dst, Checksum: ChecksumGroupPseudoHeader, Group: group})
+	old, oldErr := Parse(ev.Packet, ParseOptions{Src: ev.Src, Dst: ev.Dst, Checksum: ChecksumGroupPseudoHeader, Group: group, AddrBuf: i.addrBuf})
 	if oldErr != nil {
 		return a, err
 	}
@@ -115,6 +118,7 @@ func (i *Instance) checkAddrs(src netip.Addr) bool {
 // could not be decoded), for the driver's record of foreign senders.
 func (i *Instance) count(src netip.Addr, a Advert, c Cause, reason string) {
 	i.errs[c]++
+	a.Addrs = slices.Clone(a.Addrs) // the driver may keep them; addrBuf is reused
 	i.emit(Dropped{Src: src, Cause: c, Reason: reason, Advert: a})
 }
 

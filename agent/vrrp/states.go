@@ -161,9 +161,9 @@ func (i *Instance) startBackup(reason string) {
 }
 
 // stepIdle is INIT and STOP: only Start matters (RFC 5798 6.4.1), and a stopped master
-// handing over still listens for its successor's advert.
+// handing over still listens for its successor's advert (idleAdvert).
 func (i *Instance) stepIdle(ev Event) {
-	switch ev := ev.(type) {
+	switch ev.(type) {
 	case Start:
 		i.start()
 	case Stop:
@@ -171,13 +171,34 @@ func (i *Instance) stepIdle(ev Event) {
 			i.startWanted = false
 			i.enterStopped("stopped before start")
 		}
-	case AdvertReceived:
-		if i.handover == handoverNone {
-			return
-		}
-		if a, ok := i.receive(ev); ok {
-			i.successorAdvertised(a.Priority)
-		}
+	}
+}
+
+// advertReceived hands an advert to its state's handler. Adverts go by state here, not
+// through the step function: an Event passed to a func value escapes, so each advert
+// would be allocated (ReceiveAppend). The handlers are the RFC's "If an ADVERTISEMENT is
+// received" of each state.
+func (i *Instance) advertReceived(ev AdvertReceived) {
+	switch i.state {
+	case StateBackup:
+		i.backupAdvert(ev)
+	case StateMaster:
+		i.masterAdvert(ev)
+	case StateFault:
+		i.faultAdvert(ev)
+	default:
+		i.idleAdvert(ev)
+	}
+}
+
+// idleAdvert: INIT ignores adverts; a stopped master handing over listens for its
+// successor's.
+func (i *Instance) idleAdvert(ev AdvertReceived) {
+	if i.handover == handoverNone {
+		return
+	}
+	if a, ok := i.receive(ev); ok {
+		i.successorAdvertised(a.Priority)
 	}
 }
 
@@ -222,11 +243,6 @@ func (i *Instance) stepBackup(ev Event) {
 			return
 		}
 		i.enterMaster("master down: " + i.downWhy.String())
-	case AdvertReceived:
-		if a, ok := i.receive(ev); ok {
-			i.successorAdvertised(a.Priority)
-			i.backupReceive(ev.Src, &a)
-		}
 	case Promote:
 		i.promote(ev)
 	}
@@ -243,26 +259,38 @@ func (i *Instance) stepMaster(ev Event) {
 		}
 		i.sendAdvert(i.prio)
 		i.arm(TimerAdver, i.nextAdvert(i.fired))
-	case AdvertReceived:
-		if a, ok := i.receive(ev); ok {
-			i.masterReceive(ev.Src, &a)
-		}
 	case Relinquish:
 		i.relinquish(ev)
 	}
 }
 
-// stepFault is keepalived's FAULT: adverts are checked and observed but never acted on.
+// stepFault is keepalived's FAULT: adverts are checked and observed but never acted on
+// (faultAdvert).
 func (i *Instance) stepFault(ev Event) {
-	switch ev := ev.(type) {
-	case Stop:
+	if _, ok := ev.(Stop); ok {
 		i.enterStopped("stop")
-	case AdvertReceived:
-		if a, ok := i.receive(ev); ok {
-			if i.cfg.Version == 3 && a.Priority > 0 {
-				i.masterAdverInt = time.Duration(a.AdverInt) * centisecond
-			}
-			i.observe(ev.Src, a.Priority)
+	}
+}
+
+func (i *Instance) backupAdvert(ev AdvertReceived) {
+	if a, ok := i.receive(ev); ok {
+		i.successorAdvertised(a.Priority)
+		i.backupReceive(ev.Src, &a)
+	}
+}
+
+func (i *Instance) masterAdvert(ev AdvertReceived) {
+	if a, ok := i.receive(ev); ok {
+		i.masterReceive(ev.Src, &a)
+	}
+}
+
+// faultAdvert: FAULT checks and observes adverts but never acts on them.
+func (i *Instance) faultAdvert(ev AdvertReceived) {
+	if a, ok := i.receive(ev); ok {
+		if i.cfg.Version == 3 && a.Priority > 0 {
+			i.masterAdverInt = time.Duration(a.AdverInt) * centisecond
 		}
+		i.observe(ev.Src, a.Priority)
 	}
 }
