@@ -199,7 +199,11 @@ func (a *Agent) Hub() *api.Hub { return a.hub }
 func (a *Agent) Run(ctx context.Context, ready func()) error {
 	a.mu.Lock()
 	a.runCtx = ctx
-	if w, err := startWakeups(ctx); err != nil {
+	// The wake-ups outlive ctx until Run returns: stopping instances still have
+	// deadlines (a master's handover), and whole-second ones have no other timer.
+	wctx, endWakeups := context.WithCancel(context.WithoutCancel(ctx))
+	defer endWakeups()
+	if w, err := startWakeups(wctx); err != nil {
 		a.log.Warn("precise wake-ups not available; timers may fire up to 1 ms late", "err", err)
 	} else {
 		a.wake = w

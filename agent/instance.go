@@ -70,6 +70,7 @@ type instance struct {
 	fsm      *vrrp.Instance
 	wake     wakeSlot // the instance's next deadline in the agent's wakeups (resetTimer)
 	wakeUsed bool     // wake may be armed (guarded by mu)
+	timerOn  bool     // timer may be armed (guarded by mu): a stopped one is not stopped again per advert
 	sock     *socket
 	src      netip.Addr   // source address of our adverts; invalid until the interface has one
 	dsts     []netip.Addr // the group, or the unicast peers
@@ -158,7 +159,7 @@ func newInstance(a *Agent, cfg *config.Config, ic *config.Instance) (*instance, 
 		lastDropLog: map[vrrp.Cause]time.Time{},
 		devIndex:    map[string]int{},
 	}
-	in.wake.fire = in.onTimer
+	in.wake.fire = in.onWake
 	for _, v := range ic.VIPs {
 		in.vips = append(in.vips, vipOf(ic, v))
 	}
@@ -420,7 +421,7 @@ func (in *instance) run() {
 	if st := in.fsm.Status(now); st.State == vrrp.StateInit {
 		in.log.Info("holding in INIT", "reason", st.Reason)
 	}
-	in.timer = time.AfterFunc(time.Hour, in.onTimer)
+	in.timer, in.timerOn = time.AfterFunc(time.Hour, in.onTimer), true
 	in.running = true
 	if in.stopAsked {
 		in.stopping = true
@@ -432,6 +433,11 @@ func (in *instance) run() {
 // onTimer runs the deadlines that are due (the timer's function).
 func (in *instance) onTimer() {
 	in.mu.Lock()
+	in.onTimerLocked()
+}
+
+// onTimerLocked is onTimer with mu held; it lets go of it.
+func (in *instance) onTimerLocked() {
 	if !in.running {
 		in.mu.Unlock()
 		return
@@ -444,6 +450,17 @@ func (in *instance) onTimer() {
 	}
 	in.fireDue(time.Now())
 	in.unlock()
+}
+
+// onWake is onTimer for the wake-ups' one goroutine, which runs every instance's
+// deadlines: an instance whose mu is held (a control call waiting on netlink) gets a
+// goroutine of its own instead of holding up the others'.
+func (in *instance) onWake() {
+	if in.mu.TryLock() {
+		in.onTimerLocked()
+		return
+	}
+	go in.onTimer()
 }
 
 // kick steps what was queued for the instance, unless someone holds mu: that one does
@@ -552,7 +569,7 @@ func (in *instance) endIfDone() bool {
 	in.publishTiming(time.Now(), in.a.timings.add)
 	in.running = false // the reader and the timer step nothing more
 	in.timer.Stop()
-	in.a.wake.set(&in.wake, time.Time{})
+	in.a.wake.set(&in.wake, time.Time{}, false)
 	in.watchAnnouncements(false)
 	return true
 }
@@ -828,25 +845,33 @@ func (in *instance) resetTimer() {
 	consider(in.garpAt)
 	consider(in.garpRefreshAt)
 	consider(in.timingAt)
-	if next.IsZero() {
-		t.Reset(time.Hour)
-	} else {
-		t.Reset(max(time.Until(next), 0))
+	// The wake-ups run every deadline of an instance when there are wake-ups: on time
+	// when the runtime is idle, where its own timer would fire up to a millisecond late,
+	// and a whole-second instance's without a runtime timer at all (one thread's wake-up
+	// per deadline instead of four: see wakeups). A sub-second instance keeps its runtime
+	// timer too, for while the Ps are busy and do not poll the timerfd; whichever runs
+	// the deadline second finds nothing due.
+	precise := in.cfg.AdvertInt < time.Second
+	woken := false
+	if !next.IsZero() {
+		woken = in.a.wake.set(&in.wake, next, precise)
+	} else if in.wakeUsed {
+		in.a.wake.set(&in.wake, time.Time{}, false)
 	}
-	// The wake-ups (wakeups) also run sub-second deadlines, on time when the runtime is
-	// idle, where its own timer would fire up to a millisecond late. A millisecond is
-	// nothing at whole seconds, and hundreds of such instances re-arming together would
-	// queue on the wake-ups' one lock.
-	wake := in.a.wake != nil && !next.IsZero() && in.cfg.AdvertInt < time.Second
-	if !wake {
-		if in.wakeUsed {
-			in.a.wake.set(&in.wake, time.Time{})
-			in.wakeUsed = false
+	in.wakeUsed = woken
+	switch {
+	case woken && !precise:
+		if in.timerOn {
+			t.Stop()
+			in.timerOn = false
 		}
-		return
+	case next.IsZero():
+		t.Reset(time.Hour)
+		in.timerOn = true
+	default:
+		t.Reset(max(time.Until(next), 0))
+		in.timerOn = true
 	}
-	in.wakeUsed = true
-	in.a.wake.set(&in.wake, next)
 }
 
 // fireDue runs every deadline that has passed, the state machine's first.

@@ -7,7 +7,9 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -21,8 +23,9 @@ import (
 // price is the wait, lead minus the wake-up's latency, on CPU for every deadline: so the
 // lead follows the latency this host shows, the 99th percentile of the last
 // leadSamples wake-ups plus leadMargin, between minLead and maxLead (the 95th left one
-// advert in twenty to its luck, and the intervals' 99th percentile with it). Whole-second
-// intervals do not use wakeups at all.
+// advert in twenty to its luck, and the intervals' 99th percentile with it). Only
+// sub-second instances have a lead (precise slots); whole-second ones are run at their
+// deadline's expiry.
 const (
 	minLead     = 50 * time.Microsecond
 	maxLead     = 400 * time.Microsecond
@@ -50,13 +53,24 @@ const (
 //
 // One timerfd and one goroutine serve every instance: each instance owns one wakeSlot,
 // set to its next deadline wherever its timer is reset (instance.resetTimer).
+//
+// Whole-second instances run on the wake-ups alone, with no runtime timer (issue 14):
+// a pending runtime timer wakes the runtime's sysmon thread at its expiry and again 10 ms
+// later, and the timer's AfterFunc goroutine wakes a second thread to run it; with the
+// timerfd the one thread waiting in epoll wakes, runs the deadline and waits again: one
+// wake-up per advert instead of four, as keepalived's one thread. The timerfd is read and
+// set with raw system calls: a system call made the usual way wakes a sleeping sysmon.
+// While every P is busy the netpoller is polled by sysmon at least every 10 ms, nothing
+// at a whole second.
 type wakeups struct {
-	tfd *os.File // the timerfd, non-blocking: reads park in the netpoller
+	tfd *os.File        // the timerfd, non-blocking: reads park in the netpoller
+	rc  syscall.RawConn // tfd's, for the raw reads and settimes
 
-	mu    sync.Mutex
-	slots wakeHeap  // the armed slots, earliest first
-	armed time.Time // the deadline the timerfd is set for (it expires lead before); zero when disarmed
-	woke  time.Time // when the last expiration was read, for tests
+	mu     sync.Mutex
+	closed bool      // serve has ended: set arms nothing (end)
+	slots  wakeHeap  // the armed slots, earliest first
+	armed  time.Time // the deadline the timerfd is set for (it expires lead before); zero when disarmed
+	woke   time.Time // when the last expiration was read, for tests
 
 	lead    time.Duration // how long before armed the timerfd expires
 	expiry  time.Time     // when it expires; zero when disarmed
@@ -66,10 +80,12 @@ type wakeups struct {
 
 // wakeSlot is one instance's next deadline in wakeups. The zero value is unarmed.
 type wakeSlot struct {
-	at   time.Time
-	idx  int    // index in wakeups.slots while in it
-	in   bool   // in wakeups.slots
-	fire func() // runs the instance's due deadlines; set before the slot is first used
+	at      time.Time
+	precise bool      // woken the lead early and waited for on CPU (sub-second instances)
+	wakeAt  time.Time // when serve takes it: at, less the lead if precise
+	idx     int       // index in wakeups.slots while in it
+	in      bool      // in wakeups.slots
+	fire    func()    // runs the instance's due deadlines; set before the slot is first used
 }
 
 // startWakeups opens the timerfd and serves it until ctx ends.
@@ -79,21 +95,32 @@ func startWakeups(ctx context.Context) (*wakeups, error) {
 		return nil, fmt.Errorf("timerfd_create: %w", err)
 	}
 	w := &wakeups{tfd: os.NewFile(uintptr(fd), "hagent-wakeups"), lead: initialLead}
+	rc, err := w.tfd.SyscallConn()
+	if err != nil {
+		w.tfd.Close()
+		return nil, fmt.Errorf("timerfd: %w", err)
+	}
+	w.rc = rc
 	go w.serve()
 	context.AfterFunc(ctx, func() { w.tfd.Close() })
 	return w, nil
 }
 
 // set arms s for at, moves it, or (at zero) disarms it; a deadline that has already
-// passed is run at once. Safe on a nil wakeups.
-func (w *wakeups) set(s *wakeSlot, at time.Time) {
+// passed is run at once. precise: woken the lead early and waited for on CPU until at.
+// It says whether s is armed: not when at is zero, w is nil or the wake-ups have ended,
+// and the instance must then run its deadline on a runtime timer.
+func (w *wakeups) set(s *wakeSlot, at time.Time, precise bool) bool {
 	if w == nil {
-		return
+		return false
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if s.in && s.at.Equal(at) {
-		return
+	if w.closed {
+		return false
+	}
+	if s.in && s.at.Equal(at) && s.precise == precise {
+		return true
 	}
 	if at.IsZero() {
 		if s.in {
@@ -101,19 +128,23 @@ func (w *wakeups) set(s *wakeSlot, at time.Time) {
 		}
 		s.at = time.Time{}
 		w.rearmLocked()
-		return
+		return false
 	}
-	s.at = at
+	s.at, s.precise, s.wakeAt = at, precise, at
+	if precise {
+		s.wakeAt = at.Add(-w.lead)
+	}
 	if s.in {
 		heap.Fix(&w.slots, s.idx)
 	} else {
 		heap.Push(&w.slots, s)
 	}
 	w.rearmLocked()
+	return true
 }
 
-// rearmLocked points the timerfd at the earliest slot (plus wakeLate) when that is
-// earlier than what it is armed for. A slot that moved later, or went, leaves the
+// rearmLocked points the timerfd at the earliest slot's wakeAt when that is earlier
+// than what it is armed for. A slot that moved later, or went, leaves the
 // timerfd as it is: it then expires early, serve finds nothing due and re-arms. A
 // backup pushes its Master_Down_Timer back with every advert it hears, so this is one
 // timerfd_settime per Master_Down_Interval instead of one per advert (at 255 instances
@@ -122,15 +153,15 @@ func (w *wakeups) rearmLocked() {
 	if len(w.slots) == 0 {
 		return
 	}
-	next := w.slots[0].at
+	next := w.slots[0].wakeAt
 	if !w.armed.IsZero() && !next.Before(w.armed) {
 		return
 	}
 	w.armed = next
-	// Relative to a clock read before the call: the expiry is never more than the lead
-	// early (a zero it_value would disarm the timerfd, hence the microsecond).
+	// Relative to a clock read before the call: the expiry is never early (a zero
+	// it_value would disarm the timerfd, hence the microsecond).
 	now := time.Now()
-	d := max(next.Sub(now)-w.lead, time.Microsecond)
+	d := max(next.Sub(now), time.Microsecond)
 	w.expiry = now.Add(d)
 	spec := unix.ItimerSpec{Value: unix.NsecToTimespec(int64(d))}
 	if err := w.settime(&spec); err != nil {
@@ -139,16 +170,41 @@ func (w *wakeups) rearmLocked() {
 	}
 }
 
+// settime is timerfd_settime, raw: it never blocks, and a system call made the usual
+// way would wake the runtime's sysmon thread from its sleep (see wakeups).
 func (w *wakeups) settime(spec *unix.ItimerSpec) error {
-	rc, err := w.tfd.SyscallConn()
+	var serr error
+	err := w.rc.Control(func(fd uintptr) {
+		_, _, e := unix.RawSyscall6(unix.SYS_TIMERFD_SETTIME, fd, 0, uintptr(unsafe.Pointer(spec)), 0, 0, 0)
+		if e != 0 {
+			serr = e
+		}
+	})
 	if err != nil {
 		return err
 	}
-	var serr error
-	if err := rc.Control(func(fd uintptr) { serr = unix.TimerfdSettime(int(fd), 0, spec, nil) }); err != nil {
+	return serr
+}
+
+// read waits for the timerfd's next expiry in the netpoller and reads its count, raw
+// (as settime).
+func (w *wakeups) read(b *[8]byte) error {
+	var rerr error
+	err := w.rc.Read(func(fd uintptr) bool {
+		_, _, e := unix.RawSyscall(unix.SYS_READ, fd, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+		switch e {
+		case 0:
+		case unix.EAGAIN:
+			return false // not expired yet: park in the netpoller
+		default:
+			rerr = e
+		}
+		return true
+	})
+	if err != nil {
 		return err
 	}
-	return serr
+	return rerr
 }
 
 // serve reads the timerfd's expirations until it is closed: each read parks in the
@@ -156,9 +212,10 @@ func (w *wakeups) settime(spec *unix.ItimerSpec) error {
 // taken out, waited for on CPU until its deadline and fired, earliest first; then the
 // timerfd is re-armed for what is left (a fired instance has set its next deadline).
 func (w *wakeups) serve() {
+	defer w.end()
 	var b [8]byte
 	for {
-		if _, err := w.tfd.Read(b[:]); err != nil {
+		if err := w.read(&b); err != nil {
 			return // closed at shutdown; otherwise the instances' timers fire, late
 		}
 		w.mu.Lock()
@@ -169,6 +226,26 @@ func (w *wakeups) serve() {
 		}
 		w.mu.Unlock()
 		for w.fireNext() {
+		}
+	}
+}
+
+// end stops the wake-ups for good when serve returns (the agent has stopped, or the
+// timerfd failed): set arms nothing more, and every armed slot is fired once, so that
+// its instance finds set refused and runs its deadline on a runtime timer instead. A
+// whole-second instance has no other timer: without this it would never wake again.
+func (w *wakeups) end() {
+	w.mu.Lock()
+	w.closed = true
+	slots := w.slots
+	w.slots = nil
+	for _, s := range slots {
+		s.in, s.at = false, time.Time{}
+	}
+	w.mu.Unlock()
+	for _, s := range slots {
+		if s.fire != nil {
+			go s.fire()
 		}
 	}
 }
@@ -186,21 +263,22 @@ func (w *wakeups) recordLatency(d time.Duration) {
 	w.lead = min(max(recent[len(recent)*99/100]+leadMargin, minLead), maxLead)
 }
 
-// fireNext fires the earliest slot if it is due within the lead, after waiting for its
-// deadline, and says whether it did; otherwise it re-arms the timerfd for that slot.
+// fireNext fires the earliest slot if it is due (within the lead, if precise), after
+// waiting for its deadline, and says whether it did; otherwise it re-arms the timerfd
+// for that slot.
 func (w *wakeups) fireNext() bool {
 	w.mu.Lock()
-	if len(w.slots) == 0 || w.slots[0].at.After(time.Now().Add(w.lead)) {
+	if len(w.slots) == 0 || w.slots[0].wakeAt.After(time.Now()) {
 		w.armed = time.Time{}
 		w.rearmLocked()
 		w.mu.Unlock()
 		return false
 	}
 	s := heap.Pop(&w.slots).(*wakeSlot)
-	at, fire := s.at, s.fire
+	at, fire, precise := s.at, s.fire, s.precise
 	s.at = time.Time{}
 	w.mu.Unlock()
-	for time.Now().Before(at) {
+	for precise && time.Now().Before(at) {
 		// At most the lead: the wait that puts the advert on its deadline.
 	}
 	if fire != nil {
@@ -213,7 +291,7 @@ func (w *wakeups) fireNext() bool {
 type wakeHeap []*wakeSlot
 
 func (h wakeHeap) Len() int           { return len(h) }
-func (h wakeHeap) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
+func (h wakeHeap) Less(i, j int) bool { return h[i].wakeAt.Before(h[j].wakeAt) }
 func (h wakeHeap) Swap(i, j int) {
 	h[i], h[j] = h[j], h[i]
 	h[i].idx, h[j].idx = i, j

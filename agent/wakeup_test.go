@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 )
@@ -65,30 +66,30 @@ func TestWakeups_ArmsTheEarliestSlot(t *testing.T) {
 	w, _ := startTestWakeups(t)
 	base := time.Now().Add(time.Hour)
 	var a, b, c wakeSlot
-	w.set(&a, base.Add(3*time.Second))
+	w.set(&a, base.Add(3*time.Second), false)
 	if armed, _, _ := w.state(); !armed.Equal(base.Add(3 * time.Second)) {
 		t.Fatalf("one slot: armed base+%v, want base+3s", armed.Sub(base))
 	}
-	w.set(&b, base.Add(1*time.Second))
-	w.set(&c, base.Add(2*time.Second))
+	w.set(&b, base.Add(1*time.Second), false)
+	w.set(&c, base.Add(2*time.Second), false)
 	if armed, _, n := w.state(); !armed.Equal(base.Add(time.Second)) || n != 3 {
 		t.Fatalf("armed base+%v with %d slots, want base+1s with 3", armed.Sub(base), n)
 	}
-	w.set(&b, base.Add(4*time.Second)) // the earliest moves later: no syscall
+	w.set(&b, base.Add(4*time.Second), false) // the earliest moves later: no syscall
 	if armed, _, _ := w.state(); !armed.Equal(base.Add(time.Second)) {
 		t.Fatalf("after moving b later: armed base+%v, want still base+1s", armed.Sub(base))
 	}
-	w.set(&a, base) // one moves earlier than the armed time
+	w.set(&a, base, false) // one moves earlier than the armed time
 	if armed, _, _ := w.state(); !armed.Equal(base) {
 		t.Fatalf("after moving a earlier: armed base+%v, want base", armed.Sub(base))
 	}
-	w.set(&a, time.Time{}) // disarmed
-	w.set(&c, time.Time{})
+	w.set(&a, time.Time{}, false) // disarmed
+	w.set(&c, time.Time{}, false)
 	if _, _, n := w.state(); n != 1 {
 		t.Fatalf("after disarming a and c: %d slots, want b alone", n)
 	}
 	var nilW *wakeups
-	nilW.set(&a, base) // no timerfd: a no-op
+	nilW.set(&a, base, false) // no timerfd: a no-op
 }
 
 // A deadline that has already passed is fired at once.
@@ -97,7 +98,7 @@ func TestWakeups_PastDeadlineFiresAtOnce(t *testing.T) {
 	w, _ := startTestWakeups(t)
 	s, fired := firedSlot()
 	past := time.Now().Add(-time.Second)
-	w.set(s, past)
+	w.set(s, past, true)
 	waitFired(t, fired, "a deadline a second ago")
 	if _, _, n := w.state(); n != 0 {
 		t.Fatalf("%d slots after firing the past deadline, want 0", n)
@@ -113,8 +114,8 @@ func TestWakeups_FiresAtTheDeadline(t *testing.T) {
 	b, firedB := firedSlot()
 	due := time.Now().Add(5 * time.Millisecond)
 	later := time.Now().Add(time.Hour)
-	w.set(a, due)
-	w.set(b, later)
+	w.set(a, due, true)
+	w.set(b, later, true)
 	at := waitFired(t, firedA, "a deadline 5 ms ahead")
 	if at.Before(due) {
 		t.Fatalf("fired %v before the deadline", due.Sub(at))
@@ -126,7 +127,10 @@ func TestWakeups_FiresAtTheDeadline(t *testing.T) {
 	limit := time.Now().Add(5 * time.Second)
 	for {
 		armed, _, n := w.state()
-		if armed.Equal(later) && n == 1 {
+		w.mu.Lock()
+		wakeB := b.wakeAt
+		w.mu.Unlock()
+		if armed.Equal(wakeB) && !wakeB.Before(later.Add(-maxLead)) && n == 1 {
 			break
 		}
 		if time.Now().After(limit) {
@@ -146,17 +150,50 @@ func TestWakeups_FiresAtTheDeadline(t *testing.T) {
 	cancel()
 	// Closed: setting a slot no longer arms anything and does not fail.
 	limit = time.Now().Add(5 * time.Second)
-	next := time.Now().Add(time.Minute)
-	for {
-		next = next.Add(-time.Millisecond) // earlier every time: always a re-arm
-		w.set(a, next)
-		if armed, _, _ := w.state(); armed.IsZero() {
-			break
-		}
+	for w.set(a, time.Now().Add(time.Minute), true) {
 		if time.Now().After(limit) {
-			t.Fatal("the timerfd still arms 5 s after the context ended")
+			t.Fatal("the wake-ups still arm 5 s after the context ended")
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// A whole-second instance's slot (not precise) is woken at its deadline, not a lead
+// before it, and fired without a wait on CPU.
+func TestWakeups_WholeSecondSlotWakesAtItsDeadline(t *testing.T) {
+	t.Parallel()
+	w, _ := startTestWakeups(t)
+	a, fired := firedSlot()
+	due := time.Now().Add(20 * time.Millisecond)
+	w.set(a, due, false)
+	if armed, _, _ := w.state(); !armed.Equal(due) {
+		t.Fatalf("armed %v before the deadline, want at it", due.Sub(armed))
+	}
+	at := waitFired(t, fired, "a deadline 20 ms ahead")
+	if woke := waitWoke(t, w, time.Time{}, "the deadline"); woke.Before(due) {
+		t.Fatalf("woke %v before the deadline: a whole-second slot has no lead", due.Sub(woke))
+	}
+	if at.Before(due) {
+		t.Fatalf("fired %v before the deadline", due.Sub(at))
+	}
+}
+
+// When the wake-ups end, every armed slot fires once (its instance then re-arms on a
+// runtime timer: a whole-second one has no other) and set refuses to arm.
+func TestWakeups_EndHandsTheSlotsBack(t *testing.T) {
+	t.Parallel()
+	w, cancel := startTestWakeups(t)
+	a, fired := firedSlot()
+	if !w.set(a, time.Now().Add(time.Hour), false) {
+		t.Fatal("set refused a slot while serving")
+	}
+	cancel()
+	waitFired(t, fired, "the armed slot after the end")
+	if w.set(a, time.Now().Add(time.Hour), false) {
+		t.Fatal("set armed a slot after the end")
+	}
+	if _, _, n := w.state(); n != 0 {
+		t.Fatalf("%d slots after the end, want 0", n)
 	}
 }
 
@@ -167,9 +204,9 @@ func TestWakeups_EarlyWakeRearms(t *testing.T) {
 	w, _ := startTestWakeups(t)
 	a, fired := firedSlot()
 	first := time.Now().Add(5 * time.Millisecond)
-	w.set(a, first)
+	w.set(a, first, true)
 	moved := first.Add(20 * time.Millisecond)
-	w.set(a, moved)
+	w.set(a, moved, true)
 	at := waitFired(t, fired, "the moved deadline")
 	if at.Before(moved) {
 		t.Fatalf("fired %v before the moved deadline", moved.Sub(at))
@@ -224,5 +261,38 @@ func TestWakeups_LeadFollowsTheLatency(t *testing.T) {
 	feed(time.Microsecond, leadSamples)
 	if w.lead != minLead {
 		t.Fatalf("lead %v after fast wake-ups only, want the floor %v", w.lead, minLead)
+	}
+}
+
+// A whole-second master runs on the wake-ups alone, with no runtime timer armed (issue
+// 14: a pending runtime timer wakes the runtime's sysmon twice per advert, and its
+// AfterFunc a second thread), and its adverts still leave every second. A sub-second one
+// keeps its runtime timer as well, for while the Ps are busy and the timerfd is not
+// polled.
+func TestWakeups_WholeSecondInstanceHasNoRuntimeTimer(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name      string
+		conf      string
+		wantTimer bool
+	}{
+		{"advert_int 1", seedConf(255), false},
+		{"advert_int 0.05", strings.Replace(seedConf(255), "advert_int 1", "version 3\n    advert_int 0.05", 1), true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			h := start(t, tc.conf)
+			for range 3 {
+				h.seg.nextSent(t, 3*time.Second)
+			}
+			in := h.a.instance("VI_1")
+			var timerOn, wakeUsed bool
+			if err := in.call(context.Background(), func(time.Time) { timerOn, wakeUsed = in.timerOn, in.wakeUsed }); err != nil {
+				t.Fatal(err)
+			}
+			if !wakeUsed || timerOn != tc.wantTimer {
+				t.Fatalf("after three adverts: wake-ups used %v, runtime timer armed %v; want true, %v", wakeUsed, timerOn, tc.wantTimer)
+			}
+		})
 	}
 }
