@@ -72,6 +72,15 @@ type wakeups struct {
 	armed  time.Time // the deadline the timerfd is set for (it expires lead before); zero when disarmed
 	woke   time.Time // when the last expiration was read, for tests
 
+	// rt runs the earliest slot when it is precise, as the timerfd does, from the
+	// runtime's timers: while every P is busy (API clients) the runtime does not poll the
+	// netpoller, so the timerfd's expiry waits, but it runs due timers between goroutines.
+	// Armed for wakeAt, it keeps the lead's head start there too (the instance's own
+	// runtime timer is for the deadline itself). rtAt is when it is armed for, zero when
+	// not; nil until a precise slot comes.
+	rt   *time.Timer
+	rtAt time.Time
+
 	lead    time.Duration // how long before armed the timerfd expires
 	expiry  time.Time     // when it expires; zero when disarmed
 	latency [leadSamples]time.Duration
@@ -90,6 +99,17 @@ type wakeSlot struct {
 
 // startWakeups opens the timerfd and serves it until ctx ends.
 func startWakeups(ctx context.Context) (*wakeups, error) {
+	w, err := openWakeups()
+	if err != nil {
+		return nil, err
+	}
+	go w.serve()
+	context.AfterFunc(ctx, func() { w.tfd.Close() })
+	return w, nil
+}
+
+// openWakeups opens the timerfd; serve serves it.
+func openWakeups() (*wakeups, error) {
 	fd, err := unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_NONBLOCK|unix.TFD_CLOEXEC)
 	if err != nil {
 		return nil, fmt.Errorf("timerfd_create: %w", err)
@@ -101,8 +121,6 @@ func startWakeups(ctx context.Context) (*wakeups, error) {
 		return nil, fmt.Errorf("timerfd: %w", err)
 	}
 	w.rc = rc
-	go w.serve()
-	context.AfterFunc(ctx, func() { w.tfd.Close() })
 	return w, nil
 }
 
@@ -152,6 +170,14 @@ func (w *wakeups) set(s *wakeSlot, at time.Time, precise bool) bool {
 func (w *wakeups) rearmLocked() {
 	if len(w.slots) == 0 {
 		return
+	}
+	if first := w.slots[0]; first.precise && (w.rtAt.IsZero() || first.wakeAt.Before(w.rtAt)) {
+		w.rtAt = first.wakeAt
+		if d := time.Until(first.wakeAt); w.rt == nil {
+			w.rt = time.AfterFunc(d, w.onRuntimeTimer)
+		} else {
+			w.rt.Reset(d)
+		}
 	}
 	next := w.slots[0].wakeAt
 	if !w.armed.IsZero() && !next.Before(w.armed) {
@@ -230,6 +256,15 @@ func (w *wakeups) serve() {
 	}
 }
 
+// onRuntimeTimer is rt's expiry: it fires what is due, as serve does for the timerfd.
+func (w *wakeups) onRuntimeTimer() {
+	w.mu.Lock()
+	w.rtAt = time.Time{}
+	w.mu.Unlock()
+	for w.fireNext() {
+	}
+}
+
 // end stops the wake-ups for good when serve returns (the agent has stopped, or the
 // timerfd failed): set arms nothing more, and every armed slot is fired once, so that
 // its instance finds set refused and runs its deadline on a runtime timer instead. A
@@ -237,6 +272,10 @@ func (w *wakeups) serve() {
 func (w *wakeups) end() {
 	w.mu.Lock()
 	w.closed = true
+	if w.rt != nil {
+		w.rt.Stop()
+		w.rtAt = time.Time{}
+	}
 	slots := w.slots
 	w.slots = nil
 	for _, s := range slots {
@@ -276,6 +315,11 @@ func (w *wakeups) fireNext() bool {
 	}
 	s := heap.Pop(&w.slots).(*wakeSlot)
 	at, fire, precise := s.at, s.fire, s.precise
+	if w.rt != nil && s.wakeAt.Equal(w.rtAt) {
+		// Taken by the timerfd first: rt would only wake to find it gone.
+		w.rt.Stop()
+		w.rtAt = time.Time{}
+	}
 	s.at = time.Time{}
 	w.mu.Unlock()
 	for precise && time.Now().Before(at) {

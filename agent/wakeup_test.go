@@ -197,6 +197,40 @@ func TestWakeups_EndHandsTheSlotsBack(t *testing.T) {
 	}
 }
 
+// While every P is busy the netpoller is not polled, and the timerfd's expiry waits; a
+// precise slot is then run from the runtime timer armed for its wakeAt, at its deadline.
+// Here nothing serves the timerfd at all: the runtime timer alone must fire it. A
+// whole-second slot gets no runtime timer (see TestWakeups_WholeSecondInstanceHasNoRuntimeTimer).
+func TestWakeups_PreciseSlotAlsoRunsFromARuntimeTimer(t *testing.T) {
+	t.Parallel()
+	w, err := openWakeups()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.tfd.Close() })
+	whole, wholeFired := firedSlot()
+	w.set(whole, time.Now().Add(time.Hour), false)
+	if w.mu.Lock(); !w.rtAt.IsZero() {
+		t.Errorf("a whole-second slot armed the runtime timer for %v", w.rtAt)
+	}
+	w.mu.Unlock()
+	a, fired := firedSlot()
+	due := time.Now().Add(20 * time.Millisecond)
+	w.set(a, due, true)
+	if w.mu.Lock(); !w.rtAt.Equal(a.wakeAt) || !a.wakeAt.Before(due) {
+		t.Errorf("runtime timer armed for %v, want the precise slot's wakeAt, %v before its deadline", w.rtAt, due.Sub(a.wakeAt))
+	}
+	w.mu.Unlock()
+	if at := waitFired(t, fired, "a precise deadline with no timerfd served"); at.Before(due) {
+		t.Fatalf("fired %v before the deadline", due.Sub(at))
+	}
+	select {
+	case <-wholeFired:
+		t.Fatal("the whole-second slot an hour ahead fired")
+	default:
+	}
+}
+
 // A slot moved later after the timerfd was armed for it: the early wake-up finds
 // nothing due, keeps the slot and re-arms for its new deadline, at which it fires.
 func TestWakeups_EarlyWakeRearms(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime"
 	"strconv"
 	"time"
 
@@ -42,6 +43,14 @@ const rtCheck = time.Second
 // starved by the CPU hogs stalled the master's adverts for 56 ms. Check and notify
 // scripts are kept at normal priority where they are started instead
 // (agent/script: the spawning thread sets the flag for the fork only).
+//
+// At real-time priority hagent also runs Go code on one CPU at a time (GOMAXPROCS 1,
+// unless the environment sets GOMAXPROCS), as keepalived's one thread does: with a P per
+// CPU, API clients (200 hactl watchers) kept every CPU busy at real-time priority for
+// 25-45 ms at a time, which nothing at normal priority (nginx, sshd) and no other
+// real-time task of equal priority can interrupt (issue 16: keepalived's master in the
+// lab next door went silent with ours). The deadlines do not need a second P: the
+// wake-ups run them between goroutines, a lead early, while the one P is busy.
 func runRealtime(ctx context.Context, prio int, log *slog.Logger) {
 	if prio == 0 {
 		return
@@ -50,7 +59,12 @@ func runRealtime(ctx context.Context, prio int, log *slog.Logger) {
 		log.Warn("real-time scheduling not available; running at normal priority", "priority", prio, "err", err)
 		return
 	}
-	log.Info("real-time scheduling", "policy", "SCHED_RR", "priority", prio)
+	procs := runtime.GOMAXPROCS(0)
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(1)
+		procs = 1
+	}
+	log.Info("real-time scheduling", "policy", "SCHED_RR", "priority", prio, "gomaxprocs", procs)
 	go func() {
 		tick := time.NewTicker(rtCheck)
 		defer tick.Stop()

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"context"
+	"io"
+	"log/slog"
 	"os"
 	"runtime"
 	"strconv"
@@ -72,4 +75,37 @@ func TestRealtimeNewThreadsInheritIt(t *testing.T) {
 		t.Fatalf("no thread was started during the test (%d before, %d after): it proves nothing", len(before), len(after))
 	}
 	t.Logf("%d threads before, %d started since, all SCHED_RR", len(before), fresh)
+}
+
+// At real-time priority the agent runs Go code on one CPU at a time, as keepalived's one
+// thread (issue 16: with a P per CPU, API clients kept every CPU busy at real-time
+// priority); GOMAXPROCS in the environment wins.
+func TestRealtimeRunsGoOnOneCPU(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root (CAP_SYS_NICE)")
+	}
+	prev := runtime.GOMAXPROCS(0)
+	if prev < 2 {
+		t.Skip("one CPU: GOMAXPROCS is 1 anyway, the test proves nothing")
+	}
+	t.Cleanup(func() {
+		runtime.GOMAXPROCS(prev)
+		for tid := range threadPolicies(t) {
+			_ = unix.SchedSetAttr(tid, &unix.SchedAttr{Policy: unix.SCHED_NORMAL}, 0)
+		}
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	t.Setenv("GOMAXPROCS", "")
+	runRealtime(ctx, 9, log)
+	if n := runtime.GOMAXPROCS(0); n != 1 {
+		t.Errorf("at real-time priority: GOMAXPROCS %d, want 1", n)
+	}
+	runtime.GOMAXPROCS(prev)
+	t.Setenv("GOMAXPROCS", strconv.Itoa(prev))
+	runRealtime(ctx, 9, log)
+	if n := runtime.GOMAXPROCS(0); n != prev {
+		t.Errorf("GOMAXPROCS=%d in the environment: %d, want it kept", prev, n)
+	}
 }
