@@ -307,7 +307,8 @@ func (w *wakeups) recordLatency(d time.Duration) {
 // for that slot.
 func (w *wakeups) fireNext() bool {
 	w.mu.Lock()
-	if len(w.slots) == 0 || w.slots[0].wakeAt.After(time.Now()) {
+	now := time.Now()
+	if len(w.slots) == 0 || w.slots[0].wakeAt.After(now) {
 		w.armed = time.Time{}
 		w.rearmLocked()
 		w.mu.Unlock()
@@ -321,11 +322,21 @@ func (w *wakeups) fireNext() bool {
 		w.rtAt = time.Time{}
 	}
 	s.at = time.Time{}
+	// Whole-second deadlines due together (a lost link: every backup's
+	// Master_Down_Timer at once) run side by side, as their runtime timers did: one
+	// after another, 255 takeovers' netlink requests and announcements spread the VIPs'
+	// arrival over twice keepalived's time. One alone runs here, with no goroutine to
+	// start and no second thread to wake.
+	together := !precise && len(w.slots) > 0 && !w.slots[0].wakeAt.After(now)
 	w.mu.Unlock()
 	for precise && time.Now().Before(at) {
 		// At most the lead: the wait that puts the advert on its deadline.
 	}
-	if fire != nil {
+	switch {
+	case fire == nil:
+	case together:
+		go fire()
+	default:
 		fire()
 	}
 	return true

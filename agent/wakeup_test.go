@@ -231,6 +231,41 @@ func TestWakeups_PreciseSlotAlsoRunsFromARuntimeTimer(t *testing.T) {
 	}
 }
 
+// Whole-second deadlines due together (every backup's Master_Down_Timer when the link
+// goes) run side by side, not one after another: each slot's fire here waits for the
+// other's to start, which one after another never happens.
+func TestWakeups_WholeSecondSlotsDueTogetherRunSideBySide(t *testing.T) {
+	t.Parallel()
+	w, _ := startTestWakeups(t)
+	started := [2]chan struct{}{make(chan struct{}), make(chan struct{})}
+	met := make(chan bool, 2)
+	slots := [2]*wakeSlot{}
+	for k := range slots {
+		slots[k] = &wakeSlot{fire: func() {
+			close(started[k])
+			select {
+			case <-started[1-k]:
+				met <- true
+			case <-time.After(5 * time.Second):
+				met <- false
+			}
+		}}
+	}
+	due := time.Now().Add(10 * time.Millisecond)
+	w.set(slots[0], due, false)
+	w.set(slots[1], due, false)
+	for range 2 {
+		select {
+		case ok := <-met:
+			if !ok {
+				t.Fatal("one deadline's fire ran 5 s without the other's starting: they ran one after another")
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("the two deadlines did not both fire within 10 s")
+		}
+	}
+}
+
 // A slot moved later after the timerfd was armed for it: the early wake-up finds
 // nothing due, keeps the slot and re-arms for its new deadline, at which it fires.
 func TestWakeups_EarlyWakeRearms(t *testing.T) {

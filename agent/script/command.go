@@ -291,6 +291,7 @@ func (c Command) start(ctx context.Context, argv []string, out *boundedBuffer) e
 	if err := startNormal(cmd); err != nil {
 		return err
 	}
+	_ = waitExit(cmd.Process.Pid) // on error, Wait blocks its thread instead
 	return cmd.Wait()
 }
 
