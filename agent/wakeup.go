@@ -81,6 +81,8 @@ type wakeups struct {
 	rt   *time.Timer
 	rtAt time.Time
 
+	helpers chan struct{} // a token per goroutine running deadlines due together (maxHelpers)
+
 	lead    time.Duration // how long before armed the timerfd expires
 	expiry  time.Time     // when it expires; zero when disarmed
 	latency [leadSamples]time.Duration
@@ -114,7 +116,7 @@ func openWakeups() (*wakeups, error) {
 	if err != nil {
 		return nil, fmt.Errorf("timerfd_create: %w", err)
 	}
-	w := &wakeups{tfd: os.NewFile(uintptr(fd), "hagent-wakeups"), lead: initialLead}
+	w := &wakeups{tfd: os.NewFile(uintptr(fd), "hagent-wakeups"), lead: initialLead, helpers: make(chan struct{}, maxHelpers)}
 	rc, err := w.tfd.SyscallConn()
 	if err != nil {
 		w.tfd.Close()
@@ -323,10 +325,10 @@ func (w *wakeups) fireNext() bool {
 	}
 	s.at = time.Time{}
 	// Whole-second deadlines due together (a lost link: every backup's
-	// Master_Down_Timer at once) run side by side, as their runtime timers did: one
-	// after another, 255 takeovers' netlink requests and announcements spread the VIPs'
-	// arrival over twice keepalived's time. One alone runs here, with no goroutine to
-	// start and no second thread to wake.
+	// Master_Down_Timer at once) run side by side, on up to maxHelpers goroutines
+	// besides this one: one after another, 255 takeovers' netlink requests and
+	// announcements spread the VIPs' arrival over twice keepalived's time. One alone runs
+	// here, with no goroutine to start and no second thread to wake.
 	together := !precise && len(w.slots) > 0 && !w.slots[0].wakeAt.After(now)
 	w.mu.Unlock()
 	for precise && time.Now().Before(at) {
@@ -334,12 +336,30 @@ func (w *wakeups) fireNext() bool {
 	}
 	switch {
 	case fire == nil:
-	case together:
-		go fire()
+	case together && w.helper():
+		go func() {
+			defer func() { <-w.helpers }()
+			fire()
+		}()
 	default:
 		fire()
 	}
 	return true
+}
+
+// maxHelpers bounds the goroutines that run whole-second deadlines due together: enough
+// to overlap the takeovers' system calls, few enough that 255 due at once do not hold
+// 255 stacks.
+const maxHelpers = 8
+
+// helper takes a helper's place, if one is free.
+func (w *wakeups) helper() bool {
+	select {
+	case w.helpers <- struct{}{}:
+		return true
+	default:
+		return false
+	}
 }
 
 // wakeHeap is a min-heap of slots by deadline (container/heap).
