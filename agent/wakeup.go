@@ -69,7 +69,7 @@ type wakeups struct {
 	mu     sync.Mutex
 	closed bool      // serve has ended: set arms nothing (end)
 	slots  wakeHeap  // the armed slots, earliest first
-	armed  time.Time // the deadline the timerfd is set for (it expires lead before); zero when disarmed
+	armed  time.Time // the wakeAt the timerfd expires at; zero when disarmed
 	woke   time.Time // when the last expiration was read, for tests
 
 	// rt runs the earliest slot when it is precise, as the timerfd does, from the
@@ -83,7 +83,7 @@ type wakeups struct {
 
 	helpers chan struct{} // a token per goroutine running deadlines due together (maxHelpers)
 
-	lead    time.Duration // how long before armed the timerfd expires
+	lead    time.Duration // how long before a precise slot's deadline it is woken
 	expiry  time.Time     // when it expires; zero when disarmed
 	latency [leadSamples]time.Duration
 	nlat    int // wake-ups recorded in latency (a ring once full)
@@ -244,7 +244,7 @@ func (w *wakeups) serve() {
 	var b [8]byte
 	for {
 		if err := w.read(&b); err != nil {
-			return // closed at shutdown; otherwise the instances' timers fire, late
+			return // closed at shutdown; end hands the slots to the instances' runtime timers
 		}
 		w.mu.Lock()
 		w.woke = time.Now()
