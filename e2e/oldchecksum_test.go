@@ -92,8 +92,8 @@ func TestInteropOldUnicastChecksum(t *testing.T) {
 					errs = interopReceiveErrors(c.l, "cenvm72")
 					return c.role("cenvm71") == "MASTER" && c.role("cenvm72") == "MASTER" && errs["checksum"] >= 1
 				}, issue3SettleTimeout, "both MASTER, hagent on cenvm72 counting checksum errors (has %v)", errs)
-				if other := errs; len(other) != 1 {
-					t.Fatalf("hagent on cenvm72 counted %v, want checksum errors alone", other)
+				if len(errs) != 1 {
+					t.Fatalf("hagent on cenvm72 counted %v, want checksum errors alone", errs)
 				}
 				return
 			}

@@ -246,9 +246,7 @@ func (i *Instance) StepAppend(out []Action, now time.Time, ev Event) []Action {
 	default:
 		i.step(ev)
 	}
-	out = i.out
-	i.out = nil
-	return out
+	return i.takeOut()
 }
 
 // ReceiveAppend is StepAppend for an advert, taken as it is: an Event holding one is
@@ -257,7 +255,12 @@ func (i *Instance) ReceiveAppend(out []Action, now time.Time, ev AdvertReceived)
 	i.now = now
 	i.out = out
 	i.advertReceived(ev)
-	out = i.out
+	return i.takeOut()
+}
+
+// takeOut ends a step: its actions go to the caller.
+func (i *Instance) takeOut() []Action {
+	out := i.out
 	i.out = nil
 	return out
 }

@@ -115,9 +115,7 @@ func (i *Instance) Reconfigure(now time.Time, cfg Config) ([]Action, error) {
 	default:
 		i.masterAdverInt = cfg.AdverInt
 	}
-	out := i.out
-	i.out = nil
-	return out, nil
+	return i.takeOut(), nil
 }
 
 // SetPrimaryAddr replaces the address we send from, which also breaks equal-priority
