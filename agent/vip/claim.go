@@ -21,6 +21,12 @@ import (
 // releases them at that moment (agent/vrrp handover.go): from then on the clients'
 // neighbour entries point at the successor.
 //
+// The watch starts when the successor's advert has been read, and the successor sends its
+// gratuitous ARPs right after that advert: on a busy host they can pass before the watch's
+// socket is open. So once it is open the watch asks for each address with an ARP probe
+// (RFC 5227 2.1.1: sender address 0.0.0.0, which no receiver's neighbour cache learns
+// from); a successor that already holds the address answers, and its reply is a claim.
+//
 // Only IPv4 is watched; for IPv6 addresses Watch returns at once and the handover ends
 // on its timer.
 type PacketAnnounceWatcher struct{}
@@ -37,13 +43,23 @@ func (PacketAnnounceWatcher) WatchAnnouncements(ctx context.Context, ifname stri
 	if len(v4) == 0 {
 		return nil
 	}
-	ifi, err := net.InterfaceByName(ifname)
+	ifi, err := interfaceByName(ifname)
 	if err != nil {
 		return fmt.Errorf("watch ARP on %s: %w", ifname, err)
 	}
 	c, err := packet.Listen(ifi, packet.Raw, unix.ETH_P_ARP, nil)
 	if err != nil {
 		return fmt.Errorf("watch ARP on %s: open packet socket: %w", ifname, err)
+	}
+	for _, a := range v4 {
+		frame, err := ARPProbeFrame(ifi.HardwareAddr, a)
+		if err == nil {
+			_, err = c.WriteTo(frame, &packet.Addr{HardwareAddr: ethernet.Broadcast})
+		}
+		if err != nil {
+			c.Close()
+			return fmt.Errorf("watch ARP on %s: ask who holds %v: %w", ifname, a, err)
+		}
 	}
 	done := make(chan struct{})
 	defer close(done)

@@ -1,9 +1,14 @@
 package vip
 
 import (
+	"bytes"
+	"context"
 	"net"
 	"net/netip"
 	"testing"
+	"time"
+
+	"github.com/hagent-dev/hagent/agent/netio"
 
 	"github.com/mdlayher/arp"
 	"github.com/mdlayher/ethernet"
@@ -53,5 +58,83 @@ func TestClaimedBy(t *testing.T) {
 		if ok != tc.want || (ok && got != vip) {
 			t.Errorf("%s: ClaimedBy = %v, %v; want %v", tc.name, got, ok, tc.want)
 		}
+	}
+}
+
+// TestWatchSeesAClaimMadeBeforeItStarted: the successor bound the VIP and announced it
+// before the watch opened its socket (a busy host reads the successor's advert late); the
+// watch's ARP probe makes the successor's kernel answer, and that answer is the claim.
+// Then a gratuitous ARP sent while the watch runs is seen too.
+func TestWatchSeesAClaimMadeBeforeItStarted(t *testing.T) {
+	t.Parallel()
+	succ, old := newNamespace(t, true), newNamespace(t, true)
+	run(t, "ip", "-n", succ, "link", "add", "eth0", "type", "veth", "peer", "name", "eth0", "netns", old)
+	run(t, "ip", "-n", succ, "link", "set", "eth0", "up")
+	run(t, "ip", "-n", old, "link", "set", "eth0", "up")
+	waitOperUp(t, succ, "eth0")
+	waitOperUp(t, old, "eth0")
+	vip := netip.MustParseAddr("198.51.100.109")
+	// Both hold it, as during a handover: the old master until it sees the claim.
+	run(t, "ip", "-n", old, "addr", "add", vip.String()+"/32", "dev", "eth0")
+	run(t, "ip", "-n", succ, "addr", "add", vip.String()+"/32", "dev", "eth0")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	seen := make(chan netip.Addr, 16)
+	done := make(chan error, 1)
+	go func() {
+		done <- netio.InNamespace(old, func() error {
+			return PacketAnnounceWatcher{}.WatchAnnouncements(ctx, "eth0", []netip.Addr{vip}, func(a netip.Addr) { seen <- a })
+		})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("watch: %v", err)
+		}
+	})
+	wait := func(what string) {
+		t.Helper()
+		select {
+		case a := <-seen:
+			if a != vip {
+				t.Fatalf("%s: claim of %v, want %v", what, a, vip)
+			}
+		case err := <-done:
+			t.Fatalf("%s: the watch ended: %v", what, err)
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s: no claim of %v seen in 5 s", what, vip)
+		}
+	}
+	wait("the successor's answer to the probe")
+	for len(seen) > 0 {
+		<-seen
+	}
+	inNamespace(t, succ, func() error { return NewAnnouncer().Announce("eth0", []netip.Addr{vip}) })
+	wait("the successor's gratuitous ARP")
+}
+
+func TestARPProbeFrame(t *testing.T) {
+	t.Parallel()
+	mac := net.HardwareAddr{0x02, 0, 0, 0, 0, 0x71}
+	vip := netip.MustParseAddr("192.168.188.109")
+	b, err := ARPProbeFrame(mac, vip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f ethernet.Frame
+	if err := f.UnmarshalBinary(b); err != nil {
+		t.Fatal(err)
+	}
+	var p arp.Packet
+	if err := p.UnmarshalBinary(f.Payload); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(f.Destination, ethernet.Broadcast) || p.Operation != arp.OperationRequest ||
+		!bytes.Equal(p.SenderHardwareAddr, mac) || p.SenderIP != netip.IPv4Unspecified() || p.TargetIP != vip {
+		t.Errorf("probe %+v in %+v: want a broadcast request from %v, sender 0.0.0.0, target %v", p, f, mac, vip)
+	}
+	// Our own watch must not take its probe for a claim, nor anyone's probe.
+	if _, ok := ClaimedBy(b, net.HardwareAddr{0x02, 0, 0, 0, 0, 0x72}, []netip.Addr{vip}); ok {
+		t.Error("an ARP probe counted as a claim")
 	}
 }

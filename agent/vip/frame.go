@@ -19,13 +19,33 @@ const ethHeaderLen = 14
 // broadcast frame. The frame is 42 bytes, unpadded, as keepalived writes it;
 // the driver pads it on the wire.
 func GARPFrame(mac net.HardwareAddr, ip netip.Addr) ([]byte, error) {
-	p, err := arp.NewPacket(arp.OperationRequest, mac, ip, ethernet.Broadcast, ip)
+	b, err := arpRequestFrame(mac, ip, ethernet.Broadcast, ip)
 	if err != nil {
 		return nil, fmt.Errorf("gratuitous ARP for %v from %v: %w", ip, mac, err)
 	}
+	return b, nil
+}
+
+// ARPProbeFrame builds an ARP probe for ip (RFC 5227 2.1.1): an ARP request from mac
+// with sender address 0.0.0.0 and target address ip, in an Ethernet broadcast frame. A
+// host that holds ip answers it; nobody's neighbour cache learns from it.
+func ARPProbeFrame(mac net.HardwareAddr, ip netip.Addr) ([]byte, error) {
+	b, err := arpRequestFrame(mac, netip.IPv4Unspecified(), net.HardwareAddr{0, 0, 0, 0, 0, 0}, ip)
+	if err != nil {
+		return nil, fmt.Errorf("ARP probe for %v from %v: %w", ip, mac, err)
+	}
+	return b, nil
+}
+
+// arpRequestFrame is an ARP request from mac in an Ethernet broadcast frame.
+func arpRequestFrame(mac net.HardwareAddr, sender netip.Addr, targetMAC net.HardwareAddr, target netip.Addr) ([]byte, error) {
+	p, err := arp.NewPacket(arp.OperationRequest, mac, sender, targetMAC, target)
+	if err != nil {
+		return nil, err
+	}
 	body, err := p.MarshalBinary()
 	if err != nil {
-		return nil, fmt.Errorf("gratuitous ARP for %v: %w", ip, err)
+		return nil, err
 	}
 	return ethFrame(ethernet.Broadcast, mac, ethernet.EtherTypeARP, body), nil
 }
