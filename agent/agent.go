@@ -32,7 +32,7 @@ type Binder interface {
 
 // Announcer sends gratuitous ARP / unsolicited NA for addresses on an interface.
 type Announcer interface {
-	Announce(ifname string, addrs []netip.Addr) error
+	Announce(ifname string, addrs []netip.Addr, rounds int) error
 }
 
 // AnnounceWatcher reports other routers' gratuitous ARP / unsolicited NA for addrs on

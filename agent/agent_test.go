@@ -155,11 +155,11 @@ type announcer struct {
 	n  map[netip.Addr]int
 }
 
-func (a *announcer) Announce(_ string, addrs []netip.Addr) error {
+func (a *announcer) Announce(_ string, addrs []netip.Addr, rounds int) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for _, x := range addrs {
-		a.n[x]++
+		a.n[x] += rounds
 	}
 	return nil
 }

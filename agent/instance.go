@@ -569,7 +569,7 @@ func (in *instance) endIfDone() bool {
 	in.publishTiming(time.Now(), in.a.timings.add)
 	in.running = false // the reader and the timer step nothing more
 	in.timer.Stop()
-	in.a.wake.set(&in.wake, time.Time{}, false)
+	in.a.wake.set(&in.wake, time.Time{}, wakeWhole)
 	in.watchAnnouncements(false)
 	return true
 }
@@ -852,11 +852,18 @@ func (in *instance) resetTimer() {
 	// timer too, for while the Ps are busy and do not poll the timerfd; whichever runs
 	// the deadline second finds nothing due.
 	precise := in.cfg.AdvertInt < time.Second
+	mode := wakeWhole
+	switch {
+	case precise:
+		mode = wakePrecise
+	case next.Equal(in.deadlines[vrrp.TimerMasterDown]):
+		mode = wakeTakeover
+	}
 	woken := false
 	if !next.IsZero() {
-		woken = in.a.wake.set(&in.wake, next, precise)
+		woken = in.a.wake.set(&in.wake, next, mode)
 	} else if in.wakeUsed {
-		in.a.wake.set(&in.wake, time.Time{}, false)
+		in.a.wake.set(&in.wake, time.Time{}, wakeWhole)
 	}
 	in.wakeUsed = woken
 	switch {

@@ -184,7 +184,7 @@ func (in *instance) rebindOn(v linkView) {
 		}
 	}
 	if len(readded) > 0 {
-		if err := in.a.announcer.Announce(v.name, readded); err != nil {
+		if err := in.a.announcer.Announce(v.name, readded, 1); err != nil {
 			in.log.Warn("announce VIPs", "dev", v.name, "err", err)
 		}
 	}

@@ -227,7 +227,7 @@ func (in *instance) reconfigureVIPs(ic *config.Instance) string {
 	if in.fsm.State() == vrrp.StateMaster {
 		for _, v := range added {
 			in.bindOne(v, "added to the config")
-			if err := in.a.announcer.Announce(v.Dev, []netip.Addr{v.Prefix.Addr()}); err != nil {
+			if err := in.a.announcer.Announce(v.Dev, []netip.Addr{v.Prefix.Addr()}, 1); err != nil {
 				in.log.Warn("announce VIP", "vip", v.String(), "err", err)
 			}
 		}

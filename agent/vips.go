@@ -141,14 +141,12 @@ func (in *instance) announceRun() {
 		j := in.annQueue[0]
 		in.annQueue = in.annQueue[1:]
 		in.annMu.Unlock()
-		for range j.rounds {
+		for _, d := range j.devs {
 			if !in.master.Load() {
 				break
 			}
-			for _, d := range j.devs {
-				if err := in.a.announcer.Announce(d, j.byDev[d]); err != nil {
-					in.log.Warn("announce VIPs", "dev", d, "err", err)
-				}
+			if err := in.a.announcer.Announce(d, j.byDev[d], j.rounds); err != nil {
+				in.log.Warn("announce VIPs", "dev", d, "err", err)
 			}
 		}
 	}
@@ -170,7 +168,7 @@ func (in *instance) onAddrRemoved(now time.Time, m addrMsg) {
 			in.log.Warn("VIP removed from the interface while MASTER; putting it back", "vip", v.String())
 			delete(in.bound, v.Prefix)
 			in.bindOne(v, "removed by hand while MASTER")
-			if err := in.a.announcer.Announce(v.Dev, []netip.Addr{v.Prefix.Addr()}); err != nil {
+			if err := in.a.announcer.Announce(v.Dev, []netip.Addr{v.Prefix.Addr()}, 1); err != nil {
 				in.log.Warn("announce VIP", "vip", v.String(), "err", err)
 			}
 		}

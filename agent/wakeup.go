@@ -81,22 +81,38 @@ type wakeups struct {
 	rt   *time.Timer
 	rtAt time.Time
 
-	helpers chan struct{} // a token per goroutine running deadlines due together (maxHelpers)
-
 	lead    time.Duration // how long before a precise slot's deadline it is woken
 	expiry  time.Time     // when it expires; zero when disarmed
 	latency [leadSamples]time.Duration
 	nlat    int // wake-ups recorded in latency (a ring once full)
 }
 
+// wakeMode is how a slot's deadline is run.
+type wakeMode uint8
+
+const (
+	// wakeWhole: at the deadline's expiry, on the wake-ups' goroutine (a whole-second
+	// instance's advert: a sendto, cheaper than a goroutine's start).
+	wakeWhole wakeMode = iota
+	// wakePrecise: woken the lead early and waited for on CPU until the deadline
+	// (sub-second instances).
+	wakePrecise
+	// wakeTakeover: as wakeWhole, but on a goroutine of its own when other slots are due
+	// with it. A whole-second Master_Down_Timer: when a link goes, every backup's expires
+	// at once, and each takeover waits on netlink for its VIPs; one after another, or a
+	// few at a time (eight helpers), 1 000 took 330 to 610 ms where all side by side
+	// take 235 to 260 (issue 14).
+	wakeTakeover
+)
+
 // wakeSlot is one instance's next deadline in wakeups. The zero value is unarmed.
 type wakeSlot struct {
-	at      time.Time
-	precise bool      // woken the lead early and waited for on CPU (sub-second instances)
-	wakeAt  time.Time // when serve takes it: at, less the lead if precise
-	idx     int       // index in wakeups.slots while in it
-	in      bool      // in wakeups.slots
-	fire    func()    // runs the instance's due deadlines; set before the slot is first used
+	at     time.Time
+	mode   wakeMode
+	wakeAt time.Time // when serve takes it: at, less the lead if wakePrecise
+	idx    int       // index in wakeups.slots while in it
+	in     bool      // in wakeups.slots
+	fire   func()    // runs the instance's due deadlines; set before the slot is first used
 }
 
 // startWakeups opens the timerfd and serves it until ctx ends.
@@ -116,7 +132,7 @@ func openWakeups() (*wakeups, error) {
 	if err != nil {
 		return nil, fmt.Errorf("timerfd_create: %w", err)
 	}
-	w := &wakeups{tfd: os.NewFile(uintptr(fd), "hagent-wakeups"), lead: initialLead, helpers: make(chan struct{}, maxHelpers)}
+	w := &wakeups{tfd: os.NewFile(uintptr(fd), "hagent-wakeups"), lead: initialLead}
 	rc, err := w.tfd.SyscallConn()
 	if err != nil {
 		w.tfd.Close()
@@ -127,10 +143,10 @@ func openWakeups() (*wakeups, error) {
 }
 
 // set arms s for at, moves it, or (at zero) disarms it; a deadline that has already
-// passed is run at once. precise: woken the lead early and waited for on CPU until at.
-// It says whether s is armed: not when at is zero, w is nil or the wake-ups have ended,
-// and the instance must then run its deadline on a runtime timer.
-func (w *wakeups) set(s *wakeSlot, at time.Time, precise bool) bool {
+// passed is run at once, as mode says. It says whether s is armed: not when at is zero,
+// w is nil or the wake-ups have ended, and the instance must then run its deadline on a
+// runtime timer.
+func (w *wakeups) set(s *wakeSlot, at time.Time, mode wakeMode) bool {
 	if w == nil {
 		return false
 	}
@@ -139,7 +155,7 @@ func (w *wakeups) set(s *wakeSlot, at time.Time, precise bool) bool {
 	if w.closed {
 		return false
 	}
-	if s.in && s.at.Equal(at) && s.precise == precise {
+	if s.in && s.at.Equal(at) && s.mode == mode {
 		return true
 	}
 	if at.IsZero() {
@@ -150,8 +166,8 @@ func (w *wakeups) set(s *wakeSlot, at time.Time, precise bool) bool {
 		w.rearmLocked()
 		return false
 	}
-	s.at, s.precise, s.wakeAt = at, precise, at
-	if precise {
+	s.at, s.mode, s.wakeAt = at, mode, at
+	if mode == wakePrecise {
 		s.wakeAt = at.Add(-w.lead)
 	}
 	if s.in {
@@ -173,7 +189,7 @@ func (w *wakeups) rearmLocked() {
 	if len(w.slots) == 0 {
 		return
 	}
-	if first := w.slots[0]; first.precise && (w.rtAt.IsZero() || first.wakeAt.Before(w.rtAt)) {
+	if first := w.slots[0]; first.mode == wakePrecise && (w.rtAt.IsZero() || first.wakeAt.Before(w.rtAt)) {
 		w.rtAt = first.wakeAt
 		if d := time.Until(first.wakeAt); w.rt == nil {
 			w.rt = time.AfterFunc(d, w.onRuntimeTimer)
@@ -317,49 +333,28 @@ func (w *wakeups) fireNext() bool {
 		return false
 	}
 	s := heap.Pop(&w.slots).(*wakeSlot)
-	at, fire, precise := s.at, s.fire, s.precise
+	at, fire, precise := s.at, s.fire, s.mode == wakePrecise
 	if w.rt != nil && s.wakeAt.Equal(w.rtAt) {
 		// Taken by the timerfd first: rt would only wake to find it gone.
 		w.rt.Stop()
 		w.rtAt = time.Time{}
 	}
 	s.at = time.Time{}
-	// Whole-second deadlines due together (a lost link: every backup's
-	// Master_Down_Timer at once) run side by side, on up to maxHelpers goroutines
-	// besides this one: one after another, 255 takeovers' netlink requests and
-	// announcements spread the VIPs' arrival over twice keepalived's time. One alone runs
-	// here, with no goroutine to start and no second thread to wake.
-	together := !precise && len(w.slots) > 0 && !w.slots[0].wakeAt.After(now)
+	// Takeovers due together (a lost link) run side by side (wakeTakeover); one alone
+	// runs here, with no goroutine to start and no second thread to wake.
+	together := s.mode == wakeTakeover && len(w.slots) > 0 && !w.slots[0].wakeAt.After(now)
 	w.mu.Unlock()
 	for precise && time.Now().Before(at) {
 		// At most the lead: the wait that puts the advert on its deadline.
 	}
 	switch {
 	case fire == nil:
-	case together && w.helper():
-		go func() {
-			defer func() { <-w.helpers }()
-			fire()
-		}()
+	case together:
+		go fire()
 	default:
 		fire()
 	}
 	return true
-}
-
-// maxHelpers bounds the goroutines that run whole-second deadlines due together: enough
-// to overlap the takeovers' system calls, few enough that 255 due at once do not hold
-// 255 stacks.
-const maxHelpers = 8
-
-// helper takes a helper's place, if one is free.
-func (w *wakeups) helper() bool {
-	select {
-	case w.helpers <- struct{}{}:
-		return true
-	default:
-		return false
-	}
 }
 
 // wakeHeap is a min-heap of slots by deadline (container/heap).

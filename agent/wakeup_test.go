@@ -66,30 +66,30 @@ func TestWakeups_ArmsTheEarliestSlot(t *testing.T) {
 	w, _ := startTestWakeups(t)
 	base := time.Now().Add(time.Hour)
 	var a, b, c wakeSlot
-	w.set(&a, base.Add(3*time.Second), false)
+	w.set(&a, base.Add(3*time.Second), wakeWhole)
 	if armed, _, _ := w.state(); !armed.Equal(base.Add(3 * time.Second)) {
 		t.Fatalf("one slot: armed base+%v, want base+3s", armed.Sub(base))
 	}
-	w.set(&b, base.Add(1*time.Second), false)
-	w.set(&c, base.Add(2*time.Second), false)
+	w.set(&b, base.Add(1*time.Second), wakeWhole)
+	w.set(&c, base.Add(2*time.Second), wakeWhole)
 	if armed, _, n := w.state(); !armed.Equal(base.Add(time.Second)) || n != 3 {
 		t.Fatalf("armed base+%v with %d slots, want base+1s with 3", armed.Sub(base), n)
 	}
-	w.set(&b, base.Add(4*time.Second), false) // the earliest moves later: no syscall
+	w.set(&b, base.Add(4*time.Second), wakeWhole) // the earliest moves later: no syscall
 	if armed, _, _ := w.state(); !armed.Equal(base.Add(time.Second)) {
 		t.Fatalf("after moving b later: armed base+%v, want still base+1s", armed.Sub(base))
 	}
-	w.set(&a, base, false) // one moves earlier than the armed time
+	w.set(&a, base, wakeWhole) // one moves earlier than the armed time
 	if armed, _, _ := w.state(); !armed.Equal(base) {
 		t.Fatalf("after moving a earlier: armed base+%v, want base", armed.Sub(base))
 	}
-	w.set(&a, time.Time{}, false) // disarmed
-	w.set(&c, time.Time{}, false)
+	w.set(&a, time.Time{}, wakeWhole) // disarmed
+	w.set(&c, time.Time{}, wakeWhole)
 	if _, _, n := w.state(); n != 1 {
 		t.Fatalf("after disarming a and c: %d slots, want b alone", n)
 	}
 	var nilW *wakeups
-	nilW.set(&a, base, false) // no timerfd: a no-op
+	nilW.set(&a, base, wakeWhole) // no timerfd: a no-op
 }
 
 // A deadline that has already passed is fired at once.
@@ -98,7 +98,7 @@ func TestWakeups_PastDeadlineFiresAtOnce(t *testing.T) {
 	w, _ := startTestWakeups(t)
 	s, fired := firedSlot()
 	past := time.Now().Add(-time.Second)
-	w.set(s, past, true)
+	w.set(s, past, wakePrecise)
 	waitFired(t, fired, "a deadline a second ago")
 	if _, _, n := w.state(); n != 0 {
 		t.Fatalf("%d slots after firing the past deadline, want 0", n)
@@ -114,8 +114,8 @@ func TestWakeups_FiresAtTheDeadline(t *testing.T) {
 	b, firedB := firedSlot()
 	due := time.Now().Add(5 * time.Millisecond)
 	later := time.Now().Add(time.Hour)
-	w.set(a, due, true)
-	w.set(b, later, true)
+	w.set(a, due, wakePrecise)
+	w.set(b, later, wakePrecise)
 	at := waitFired(t, firedA, "a deadline 5 ms ahead")
 	if at.Before(due) {
 		t.Fatalf("fired %v before the deadline", due.Sub(at))
@@ -150,7 +150,7 @@ func TestWakeups_FiresAtTheDeadline(t *testing.T) {
 	cancel()
 	// Closed: setting a slot no longer arms anything and does not fail.
 	limit = time.Now().Add(5 * time.Second)
-	for w.set(a, time.Now().Add(time.Minute), true) {
+	for w.set(a, time.Now().Add(time.Minute), wakePrecise) {
 		if time.Now().After(limit) {
 			t.Fatal("the wake-ups still arm 5 s after the context ended")
 		}
@@ -165,7 +165,7 @@ func TestWakeups_WholeSecondSlotWakesAtItsDeadline(t *testing.T) {
 	w, _ := startTestWakeups(t)
 	a, fired := firedSlot()
 	due := time.Now().Add(20 * time.Millisecond)
-	w.set(a, due, false)
+	w.set(a, due, wakeWhole)
 	if armed, _, _ := w.state(); !armed.Equal(due) {
 		t.Fatalf("armed %v before the deadline, want at it", due.Sub(armed))
 	}
@@ -184,12 +184,12 @@ func TestWakeups_EndHandsTheSlotsBack(t *testing.T) {
 	t.Parallel()
 	w, cancel := startTestWakeups(t)
 	a, fired := firedSlot()
-	if !w.set(a, time.Now().Add(time.Hour), false) {
+	if !w.set(a, time.Now().Add(time.Hour), wakeWhole) {
 		t.Fatal("set refused a slot while serving")
 	}
 	cancel()
 	waitFired(t, fired, "the armed slot after the end")
-	if w.set(a, time.Now().Add(time.Hour), false) {
+	if w.set(a, time.Now().Add(time.Hour), wakeWhole) {
 		t.Fatal("set armed a slot after the end")
 	}
 	if _, _, n := w.state(); n != 0 {
@@ -209,14 +209,14 @@ func TestWakeups_PreciseSlotAlsoRunsFromARuntimeTimer(t *testing.T) {
 	}
 	t.Cleanup(func() { w.tfd.Close() })
 	whole, wholeFired := firedSlot()
-	w.set(whole, time.Now().Add(time.Hour), false)
+	w.set(whole, time.Now().Add(time.Hour), wakeWhole)
 	if w.mu.Lock(); !w.rtAt.IsZero() {
 		t.Errorf("a whole-second slot armed the runtime timer for %v", w.rtAt)
 	}
 	w.mu.Unlock()
 	a, fired := firedSlot()
 	due := time.Now().Add(20 * time.Millisecond)
-	w.set(a, due, true)
+	w.set(a, due, wakePrecise)
 	if w.mu.Lock(); !w.rtAt.Equal(a.wakeAt) || !a.wakeAt.Before(due) {
 		t.Errorf("runtime timer armed for %v, want the precise slot's wakeAt, %v before its deadline", w.rtAt, due.Sub(a.wakeAt))
 	}
@@ -231,10 +231,10 @@ func TestWakeups_PreciseSlotAlsoRunsFromARuntimeTimer(t *testing.T) {
 	}
 }
 
-// Whole-second deadlines due together (every backup's Master_Down_Timer when the link
-// goes) run side by side, not one after another: each slot's fire here waits for the
-// other's to start, which one after another never happens.
-func TestWakeups_WholeSecondSlotsDueTogetherRunSideBySide(t *testing.T) {
+// Takeovers due together (every backup's Master_Down_Timer when the link goes) run side
+// by side, not one after another: each slot's fire here waits for the other's to start,
+// which one after another never happens.
+func TestWakeups_TakeoversDueTogetherRunSideBySide(t *testing.T) {
 	t.Parallel()
 	w, _ := startTestWakeups(t)
 	started := [2]chan struct{}{make(chan struct{}), make(chan struct{})}
@@ -252,8 +252,8 @@ func TestWakeups_WholeSecondSlotsDueTogetherRunSideBySide(t *testing.T) {
 		}}
 	}
 	due := time.Now().Add(10 * time.Millisecond)
-	w.set(slots[0], due, false)
-	w.set(slots[1], due, false)
+	w.set(slots[0], due, wakeTakeover)
+	w.set(slots[1], due, wakeTakeover)
 	for range 2 {
 		select {
 		case ok := <-met:
@@ -273,9 +273,9 @@ func TestWakeups_EarlyWakeRearms(t *testing.T) {
 	w, _ := startTestWakeups(t)
 	a, fired := firedSlot()
 	first := time.Now().Add(5 * time.Millisecond)
-	w.set(a, first, true)
+	w.set(a, first, wakePrecise)
 	moved := first.Add(20 * time.Millisecond)
-	w.set(a, moved, true)
+	w.set(a, moved, wakePrecise)
 	at := waitFired(t, fired, "the moved deadline")
 	if at.Before(moved) {
 		t.Fatalf("fired %v before the moved deadline", moved.Sub(at))

@@ -57,7 +57,7 @@ func TestAnnounceReachesThePeer(t *testing.T) {
 	t.Cleanup(func() { arpConn.Close(); ndpConn.Close() })
 
 	v4, v6 := netip.MustParseAddr("198.51.100.10"), netip.MustParseAddr("fd00::10")
-	inNamespace(t, nsA, func() error { return NewAnnouncer().Announce("eth0", []netip.Addr{v4, v6}) })
+	inNamespace(t, nsA, func() error { return NewAnnouncer().Announce("eth0", []netip.Addr{v4, v6}, 1) })
 
 	want, err := GARPFrame(macA, v4)
 	if err != nil {
@@ -102,7 +102,7 @@ func TestAnnounceNeedsEthernet(t *testing.T) {
 	ns := newNamespace(t, true)
 	err := func() (err error) {
 		inNamespace(t, ns, func() error {
-			err = NewAnnouncer().Announce("lo", []netip.Addr{netip.MustParseAddr("127.0.0.2")})
+			err = NewAnnouncer().Announce("lo", []netip.Addr{netip.MustParseAddr("127.0.0.2")}, 1)
 			return nil
 		})
 		return err
@@ -130,7 +130,7 @@ func TestAnnounceKeepsItsSocketAcrossBursts(t *testing.T) {
 	an := NewAnnouncer()
 	t.Cleanup(an.Close)
 	v4 := netip.MustParseAddr("198.51.100.10")
-	announce := func() { inNamespace(t, nsA, func() error { return an.Announce("eth0", []netip.Addr{v4}) }) }
+	announce := func() { inNamespace(t, nsA, func() error { return an.Announce("eth0", []netip.Addr{v4}, 1) }) }
 	socketOf := func() *packet.Conn {
 		t.Helper()
 		an.mu.Lock()
@@ -162,7 +162,8 @@ func TestAnnounceKeepsItsSocketAcrossBursts(t *testing.T) {
 		return err
 	})
 	t.Cleanup(func() { arpConn.Close() })
-	announce()
+	// A burst of three rounds: three gratuitous ARPs, on the new socket.
+	inNamespace(t, nsA, func() error { return an.Announce("eth0", []netip.Addr{v4}, 3) })
 	if socketOf() == first {
 		t.Fatal("a burst after the interface was re-created used the socket of the old one")
 	}
@@ -170,13 +171,26 @@ func TestAnnounceKeepsItsSocketAcrossBursts(t *testing.T) {
 		t.Fatal(err)
 	}
 	buf := make([]byte, 1500)
+	for seen := 0; seen < 3; {
+		n, _, err := arpConn.ReadFrom(buf)
+		if err != nil {
+			t.Fatalf("%d of 3 gratuitous ARPs on the re-created interface: %v", seen, err)
+		}
+		if n >= 42 && bytes.Equal(buf[38:42], v4.AsSlice()) {
+			seen++
+		}
+	}
+	// And no fourth: the burst was sent at once, so 200 ms is ample.
+	if err := arpConn.SetReadDeadline(time.Now().Add(200 * time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
 	for {
 		n, _, err := arpConn.ReadFrom(buf)
 		if err != nil {
-			t.Fatalf("no gratuitous ARP on the re-created interface: %v", err)
+			return
 		}
 		if n >= 42 && bytes.Equal(buf[38:42], v4.AsSlice()) {
-			return
+			t.Fatal("a fourth gratuitous ARP from a burst of three")
 		}
 	}
 }

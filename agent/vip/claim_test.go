@@ -109,7 +109,7 @@ func TestWatchSeesAClaimMadeBeforeItStarted(t *testing.T) {
 	for len(seen) > 0 {
 		<-seen
 	}
-	inNamespace(t, succ, func() error { return NewAnnouncer().Announce("eth0", []netip.Addr{vip}) })
+	inNamespace(t, succ, func() error { return NewAnnouncer().Announce("eth0", []netip.Addr{vip}, 1) })
 	wait("the successor's gratuitous ARP")
 }
 
