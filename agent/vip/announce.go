@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"time"
 
 	"github.com/mdlayher/ethernet"
 	"github.com/mdlayher/packet"
@@ -31,9 +32,25 @@ type Announcer interface {
 // interface re-created since (a new index) gets a new socket; one that fails a
 // send is closed and opened again on the next announcement. Announcements are
 // sent one call at a time.
+//
+// Each call needs the interface as it is now (its index and MAC: a bond's MAC moves
+// with its active slave) and, for IPv6, its link-local address. When many instances
+// take over at once their calls queue for mu, and a lookup made after a call began
+// is as fresh as one the call would make itself: such a call uses it. So a burst
+// of 1 000 takeovers makes a lookup per wave of calls, not per call, and no call
+// ever uses what was true before it was made.
 type PacketAnnouncer struct {
-	mu    sync.Mutex
-	conns map[announceKey]*announceConn
+	mu     sync.Mutex
+	conns  map[announceKey]*announceConn
+	looked map[string]lookup // by interface name: the latest lookup
+}
+
+// lookup is one interface lookup and when it began.
+type lookup struct {
+	began     time.Time
+	ifi       *net.Interface
+	linkLocal netip.Addr
+	llDone    bool // linkLocal was looked up (IPv6 only)
 }
 
 type announceKey struct {
@@ -50,7 +67,7 @@ var _ Announcer = (*PacketAnnouncer)(nil)
 
 // NewAnnouncer returns an Announcer for the current network namespace.
 func NewAnnouncer() *PacketAnnouncer {
-	return &PacketAnnouncer{conns: map[announceKey]*announceConn{}}
+	return &PacketAnnouncer{conns: map[announceKey]*announceConn{}, looked: map[string]lookup{}}
 }
 
 // Close closes the announcer's sockets.
@@ -84,12 +101,21 @@ func (p *PacketAnnouncer) Announce(ifname string, addrs []netip.Addr, rounds int
 	if len(addrs) == 0 || rounds <= 0 {
 		return nil
 	}
+	called := time.Now()
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	ifi, err := interfaceByName(ifname)
-	if err != nil {
-		return fmt.Errorf("announce on %s: %w", ifname, err)
+	lk := p.looked[ifname]
+	if !lk.began.After(called) {
+		lk = lookup{began: time.Now()}
+		ifi, err := interfaceByName(ifname)
+		if err != nil {
+			delete(p.looked, ifname)
+			return fmt.Errorf("announce on %s: %w", ifname, err)
+		}
+		lk.ifi = ifi
 	}
+	ifi := lk.ifi
+	p.looked[ifname] = lk
 	if len(ifi.HardwareAddr) != 6 {
 		return fmt.Errorf("announce on %s: not an Ethernet interface (hardware address %q)", ifname, ifi.HardwareAddr)
 	}
@@ -108,7 +134,11 @@ func (p *PacketAnnouncer) Announce(ifname string, addrs []netip.Addr, rounds int
 		}))
 	}
 	if len(v6) > 0 {
-		src := linkLocal(ifi.Index)
+		if !lk.llDone {
+			lk.linkLocal, lk.llDone = linkLocal(ifi.Index), true
+			p.looked[ifname] = lk
+		}
+		src := lk.linkLocal
 		errs = append(errs, p.send(ifi, unix.ETH_P_IPV6, allNodesMAC, v6, rounds, func(ip netip.Addr) ([]byte, error) {
 			from := src
 			if !from.IsValid() {

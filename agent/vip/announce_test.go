@@ -194,3 +194,51 @@ func TestAnnounceKeepsItsSocketAcrossBursts(t *testing.T) {
 		}
 	}
 }
+
+// TestAnnounceUsesTheMACOfTheMoment: the interface's MAC changed between two bursts (a
+// bond whose active slave changed, with fail_over_mac): the second burst announces the
+// new one. The announcer shares lookups only among calls made before the lookup began.
+func TestAnnounceUsesTheMACOfTheMoment(t *testing.T) {
+	t.Parallel()
+	nsA, nsB := newNamespace(t, true), newNamespace(t, true)
+	run(t, "ip", "-n", nsA, "link", "add", "eth0", "type", "veth", "peer", "name", "eth0", "netns", nsB)
+	run(t, "ip", "-n", nsA, "link", "set", "eth0", "address", "02:00:00:00:00:71", "up")
+	run(t, "ip", "-n", nsB, "link", "set", "eth0", "up")
+	waitOperUp(t, nsA, "eth0")
+	waitOperUp(t, nsB, "eth0")
+	var arpConn *packet.Conn
+	inNamespace(t, nsB, func() error {
+		ifi, err := net.InterfaceByName("eth0")
+		if err != nil {
+			return err
+		}
+		arpConn, err = packet.Listen(ifi, packet.Raw, unix.ETH_P_ARP, nil)
+		return err
+	})
+	t.Cleanup(func() { arpConn.Close() })
+	an := NewAnnouncer()
+	t.Cleanup(an.Close)
+	v4 := netip.MustParseAddr("198.51.100.10")
+	buf := make([]byte, 1500)
+	for _, mac := range []string{"02:00:00:00:00:71", "02:00:00:00:00:72"} {
+		run(t, "ip", "-n", nsA, "link", "set", "eth0", "address", mac)
+		inNamespace(t, nsA, func() error { return an.Announce("eth0", []netip.Addr{v4}, 1) })
+		want, _ := net.ParseMAC(mac)
+		if err := arpConn.SetReadDeadline(time.Now().Add(3 * time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		for {
+			n, _, err := arpConn.ReadFrom(buf)
+			if err != nil {
+				t.Fatalf("no gratuitous ARP from %s: %v", mac, err)
+			}
+			if n < 42 || !bytes.Equal(buf[38:42], v4.AsSlice()) {
+				continue
+			}
+			if got := net.HardwareAddr(buf[22:28]); !bytes.Equal(got, want) {
+				t.Fatalf("gratuitous ARP announces %v, want the interface's MAC now, %v", got, want)
+			}
+			break
+		}
+	}
+}
