@@ -19,12 +19,7 @@ import (
 // kernel accepted its checksum and hop limit.
 func TestAnnounceReachesThePeer(t *testing.T) {
 	t.Parallel()
-	nsA, nsB := newNamespace(t, true), newNamespace(t, true)
-	run(t, "ip", "-n", nsA, "link", "add", "eth0", "type", "veth", "peer", "name", "eth0", "netns", nsB)
-	run(t, "ip", "-n", nsA, "link", "set", "eth0", "up")
-	run(t, "ip", "-n", nsB, "link", "set", "eth0", "up")
-	waitOperUp(t, nsA, "eth0")
-	waitOperUp(t, nsB, "eth0")
+	nsA, nsB := vethPair(t)
 	llA := waitLinkLocal(t, nsA, "eth0")
 	waitLinkLocal(t, nsB, "eth0") // the ICMPv6 socket binds to it
 
@@ -152,16 +147,7 @@ func TestAnnounceKeepsItsSocketAcrossBursts(t *testing.T) {
 
 	run(t, "ip", "-n", nsA, "link", "del", "eth0")
 	mkLink()
-	var arpConn *packet.Conn
-	inNamespace(t, nsB, func() error {
-		ifi, err := net.InterfaceByName("eth0")
-		if err != nil {
-			return err
-		}
-		arpConn, err = packet.Listen(ifi, packet.Raw, unix.ETH_P_ARP, nil)
-		return err
-	})
-	t.Cleanup(func() { arpConn.Close() })
+	arpConn := listenARP(t, nsB)
 	// A burst of three rounds: three gratuitous ARPs, on the new socket.
 	inNamespace(t, nsA, func() error { return an.Announce("eth0", []netip.Addr{v4}, 3) })
 	if socketOf() == first {
@@ -200,22 +186,8 @@ func TestAnnounceKeepsItsSocketAcrossBursts(t *testing.T) {
 // new one. The announcer shares lookups only among calls made before the lookup began.
 func TestAnnounceUsesTheMACOfTheMoment(t *testing.T) {
 	t.Parallel()
-	nsA, nsB := newNamespace(t, true), newNamespace(t, true)
-	run(t, "ip", "-n", nsA, "link", "add", "eth0", "type", "veth", "peer", "name", "eth0", "netns", nsB)
-	run(t, "ip", "-n", nsA, "link", "set", "eth0", "address", "02:00:00:00:00:71", "up")
-	run(t, "ip", "-n", nsB, "link", "set", "eth0", "up")
-	waitOperUp(t, nsA, "eth0")
-	waitOperUp(t, nsB, "eth0")
-	var arpConn *packet.Conn
-	inNamespace(t, nsB, func() error {
-		ifi, err := net.InterfaceByName("eth0")
-		if err != nil {
-			return err
-		}
-		arpConn, err = packet.Listen(ifi, packet.Raw, unix.ETH_P_ARP, nil)
-		return err
-	})
-	t.Cleanup(func() { arpConn.Close() })
+	nsA, nsB := vethPair(t)
+	arpConn := listenARP(t, nsB)
 	an := NewAnnouncer()
 	t.Cleanup(an.Close)
 	v4 := netip.MustParseAddr("198.51.100.10")

@@ -67,12 +67,7 @@ func TestClaimedBy(t *testing.T) {
 // Then a gratuitous ARP sent while the watch runs is seen too.
 func TestWatchSeesAClaimMadeBeforeItStarted(t *testing.T) {
 	t.Parallel()
-	succ, old := newNamespace(t, true), newNamespace(t, true)
-	run(t, "ip", "-n", succ, "link", "add", "eth0", "type", "veth", "peer", "name", "eth0", "netns", old)
-	run(t, "ip", "-n", succ, "link", "set", "eth0", "up")
-	run(t, "ip", "-n", old, "link", "set", "eth0", "up")
-	waitOperUp(t, succ, "eth0")
-	waitOperUp(t, old, "eth0")
+	succ, old := vethPair(t)
 	vip := netip.MustParseAddr("198.51.100.109")
 	// Both hold it, as during a handover: the old master until it sees the claim.
 	run(t, "ip", "-n", old, "addr", "add", vip.String()+"/32", "dev", "eth0")

@@ -2,6 +2,7 @@ package vip
 
 import (
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -11,8 +12,10 @@ import (
 	"time"
 
 	"github.com/hagent-dev/hagent/agent/netio"
+	"github.com/mdlayher/packet"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
 )
 
 // Test namespaces are named vip-<pid>-<n> and removed by t.Cleanup.
@@ -47,6 +50,34 @@ func newNamespace(t *testing.T, noDAD bool) string {
 	}
 	run(t, "ip", "-n", name, "link", "set", "lo", "up")
 	return name
+}
+
+// vethPair is two namespaces joined by a veth pair, eth0 in each, both up.
+func vethPair(t *testing.T) (a, b string) {
+	t.Helper()
+	a, b = newNamespace(t, true), newNamespace(t, true)
+	run(t, "ip", "-n", a, "link", "add", "eth0", "type", "veth", "peer", "name", "eth0", "netns", b)
+	run(t, "ip", "-n", a, "link", "set", "eth0", "up")
+	run(t, "ip", "-n", b, "link", "set", "eth0", "up")
+	waitOperUp(t, a, "eth0")
+	waitOperUp(t, b, "eth0")
+	return a, b
+}
+
+// listenARP opens a packet socket for ARP on eth0 in ns, closed by t.Cleanup.
+func listenARP(t *testing.T, ns string) *packet.Conn {
+	t.Helper()
+	var c *packet.Conn
+	inNamespace(t, ns, func() error {
+		ifi, err := net.InterfaceByName("eth0")
+		if err != nil {
+			return err
+		}
+		c, err = packet.Listen(ifi, packet.Raw, unix.ETH_P_ARP, nil)
+		return err
+	})
+	t.Cleanup(func() { c.Close() })
+	return c
 }
 
 // hostWithLink is a namespace with a veth pair eth0 <-> peer0, both up.
