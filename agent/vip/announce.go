@@ -113,9 +113,9 @@ func (p *PacketAnnouncer) Announce(ifname string, addrs []netip.Addr, rounds int
 			return fmt.Errorf("announce on %s: %w", ifname, err)
 		}
 		lk.ifi = ifi
+		p.looked[ifname] = lk
 	}
 	ifi := lk.ifi
-	p.looked[ifname] = lk
 	if len(ifi.HardwareAddr) != 6 {
 		return fmt.Errorf("announce on %s: not an Ethernet interface (hardware address %q)", ifname, ifi.HardwareAddr)
 	}

@@ -10,7 +10,6 @@ import (
 	"github.com/mdlayher/ndp"
 	"github.com/mdlayher/packet"
 	"golang.org/x/net/ipv6"
-	"golang.org/x/sys/unix"
 )
 
 // TestAnnounceReachesThePeer announces an IPv4 and an IPv6 VIP from one
@@ -23,8 +22,8 @@ func TestAnnounceReachesThePeer(t *testing.T) {
 	llA := waitLinkLocal(t, nsA, "eth0")
 	waitLinkLocal(t, nsB, "eth0") // the ICMPv6 socket binds to it
 
+	arpConn := listenARP(t, nsB)
 	var (
-		arpConn *packet.Conn
 		ndpConn *ndp.Conn
 		macA    net.HardwareAddr
 	)
@@ -41,15 +40,12 @@ func TestAnnounceReachesThePeer(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		if arpConn, err = packet.Listen(ifi, packet.Raw, unix.ETH_P_ARP, nil); err != nil {
-			return err
-		}
 		if ndpConn, _, err = ndp.Listen(ifi, ndp.LinkLocal); err != nil {
 			return err
 		}
 		return ndpConn.SetControlMessage(ipv6.FlagHopLimit, true)
 	})
-	t.Cleanup(func() { arpConn.Close(); ndpConn.Close() })
+	t.Cleanup(func() { ndpConn.Close() })
 
 	v4, v6 := netip.MustParseAddr("198.51.100.10"), netip.MustParseAddr("fd00::10")
 	inNamespace(t, nsA, func() error { return NewAnnouncer().Announce("eth0", []netip.Addr{v4, v6}, 1) })
