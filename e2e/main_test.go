@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"testing"
 )
 
@@ -17,7 +18,16 @@ var hactlBin string
 // binary, and points the lab at them. With HAGENT_RACE=1 hagent is built with the race
 // detector (cgo), and the lab fails a test whose agents reported a data race. With
 // HACTL_TAGS=pprof hactl is the profiling build (cmd/hactl/pprof.go: $HACTL_PPROF).
+// With hostStallEnv set the binary is a host-stall meter (hoststall_test.go), not tests.
 func TestMain(m *testing.M) {
+	if p := os.Getenv(hostStallEnv); p != "" {
+		prio, err := strconv.Atoi(p)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "%s=%q: %v\n", hostStallEnv, p, err)
+			os.Exit(2)
+		}
+		os.Exit(runHostStallMeter(prio))
+	}
 	os.Exit(run(m))
 }
 

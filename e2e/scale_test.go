@@ -24,6 +24,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/hagent-dev/hagent/agent/api"
+	"github.com/hagent-dev/hagent/agent/vrrp"
 	hactlv1 "github.com/hagent-dev/hagent/gen/hactl/v1"
 	"github.com/hagent-dev/hagent/lab"
 )
@@ -270,22 +271,53 @@ func checkRealtimeThreads(t *testing.T, host string, pid, prio int) {
 // processes spin on this 2-core machine. keepalived 2.2.7 makes one spurious backup ->
 // MASTER transition per 2 minutes in that condition on an idle host (anchors, jitter
 // section); hagent, with max_auto_priority as keepalived would need too, must make none.
+//
+// A master whose CPU the machine itself took away for longer than Master_Down_Interval
+// (36.5 ms here) is as silent as a dead one, and the backup rightly takes over: CI's
+// VMs do that now and then. A host-stall meter above the agents' priority tells such a
+// window from the agent's own stall; the window is then void and runs again (at most
+// scaleV3Windows in all). A transition the machine does not explain fails the test.
 func TestScaleV3TenMillisecondsUnderCPULoad(t *testing.T) {
 	dir := t.TempDir()
 	l := lab.Start(t, lab.Options{Configs: map[string]string{
 		"cenvm71": stressV3Config(t, dir, "cenvm71", 100, "0.01", scaleRTPriority),
 		"cenvm72": stressV3Config(t, dir, "cenvm72", 90, "0.01", scaleRTPriority),
 	}})
-	stressWaitRoles(t, l, []string{"cenvm71", "cenvm72"}, "VI_1", "cenvm71")
-	for _, h := range []string{"cenvm71", "cenvm72"} {
+	hosts := []string{"cenvm71", "cenvm72"}
+	stressWaitRoles(t, l, hosts, "VI_1", "cenvm71")
+	for _, h := range hosts {
 		checkRealtimeThreads(t, h, l.AgentPID(h), scaleRTPriority)
 	}
+	meter := startHostStallMeter(t, scaleRTPriority+1)
+	stressHogs(t, 2)
+	for window := 1; ; window++ {
+		stall, ok := scaleV3Window(t, l, meter)
+		if ok {
+			return
+		}
+		if window == scaleV3Windows {
+			t.Skipf("the machine stopped a CPU for longer than the backup waits in each of %d windows (last: %v): it cannot be judged here", window, stall)
+		}
+		t.Logf("window %d void: the machine stopped a CPU for %v as the backup took over; the master preempts back, and a new window starts", window, stall)
+		stressWaitRoles(t, l, hosts, "VI_1", "cenvm71")
+	}
+}
+
+// scaleV3Windows is how many windows TestScaleV3TenMillisecondsUnderCPULoad runs at most.
+const scaleV3Windows = 3
+
+// scaleV3Window runs one 30 s window of TestScaleV3TenMillisecondsUnderCPULoad. It
+// returns ok once the window ran to its end and was checked; otherwise a transition
+// came that a host stall explains, which it returns.
+func scaleV3Window(t *testing.T, l *lab.Lab, meter *hostStallMeter) (stall []hostStall, ok bool) {
+	t.Helper()
+	const advertInt = 10 * time.Millisecond
+	mdi := vrrp.MasterDownInterval(3, 90, advertInt)
 	w71 := stressWatch(t, l, "cenvm71", "")
 	w72 := stressWatch(t, l, "cenvm72", "VI_1")
 	before71 := stressInstance(t, l, "cenvm71", "VI_1")
 	before72 := stressInstance(t, l, "cenvm72", "VI_1")
 
-	stressHogs(t, 2)
 	const window = 30 * time.Second
 	start := time.Now()
 	cpu71 := stressCPUStart(t, l.AgentPID("cenvm71"))
@@ -293,10 +325,25 @@ func TestScaleV3TenMillisecondsUnderCPULoad(t *testing.T) {
 	deadline := start.Add(window)
 	for time.Now().Before(deadline) {
 		// Watch for a second master as it happens, not only at the end.
-		if tr := append(w71.transitions(), w72.transitions()...); len(tr) > 0 {
-			t.Fatalf("spurious transition under CPU load after %v: %+v", time.Since(start).Round(time.Millisecond), tr)
+		tr := append(w71.transitions(), w72.transitions()...)
+		if len(tr) == 0 {
+			time.Sleep(200 * time.Millisecond)
+			continue
 		}
-		time.Sleep(200 * time.Millisecond)
+		// The first transition is the backup's takeover (or the master's own); the
+		// rest follow from it. The master stopped sending at least Master_Down_Interval
+		// before it, one advert interval earlier at most: a stall of the machine that
+		// alone makes the master that late (MDI less the interval it had in hand)
+		// explains it.
+		first := slices.MinFunc(tr, func(a, b stressTransition) int { return a.At.Compare(b.At) })
+		// The meter reports a stall when the stalled thread runs again: give it time.
+		time.Sleep(100 * time.Millisecond)
+		if s := meter.within(first.At.Add(-mdi-advertInt), first.At, mdi-advertInt); len(s) > 0 {
+			t.Logf("transitions under CPU load after %v, with the machine's stalls %v: %+v", time.Since(start).Round(time.Millisecond), s, tr)
+			return s, false
+		}
+		t.Fatalf("spurious transition under CPU load after %v, no stall of the machine of %v or more around it (meter: %v): %+v",
+			time.Since(start).Round(time.Millisecond), mdi-advertInt, meter.within(first.At.Add(-time.Second), first.At, hostStallReport), tr)
 	}
 	end := time.Now()
 	p71, p72 := cpu71.percent(t), cpu72.percent(t)
@@ -308,6 +355,7 @@ func TestScaleV3TenMillisecondsUnderCPULoad(t *testing.T) {
 	t.Logf("CPU: cenvm71 %.1f%% of a core (RSS %d KiB), cenvm72 %.1f%% (RSS %d KiB); adverts sent by cenvm71 %d, received by cenvm72 %d",
 		p71, stressRSS(t, l.AgentPID("cenvm71")), p72, stressRSS(t, l.AgentPID("cenvm72")),
 		after71.GetAdvertsSent()-before71.GetAdvertsSent(), after72.GetAdvertsReceived()-before72.GetAdvertsReceived())
+	t.Logf("the machine's stalls of the meter, 10 ms or more, in the window: %v", meter.within(start, end, 10*time.Millisecond))
 
 	for _, w := range []*stressWatcher{w71, w72} {
 		if err := w.error(); err != nil {
@@ -326,6 +374,7 @@ func TestScaleV3TenMillisecondsUnderCPULoad(t *testing.T) {
 	if errs := after72.GetReceiveErrors(); len(errs) > 0 {
 		t.Logf("cenvm72 receive errors: %v", errs)
 	}
+	return nil, true
 }
 
 // stressHogs starts n processes that spin forever and kills them (by PID) at cleanup.
