@@ -265,8 +265,18 @@ func TestFaultsProbesStayBounded(t *testing.T) {
 	late := faultsUsageBetween(samples, start.Add(run/2), start.Add(run))
 	base, worst := faultsMaxUsage(warm), faultsMaxUsage(late)
 	t.Logf("agent pid %d over %v (%d samples): warm-up max %s; second half max %s", pid, run, len(samples), base, worst)
-	if worst.fds > base.fds+8 {
-		t.Errorf("fd count grows: %d in the second half vs %d during warm-up", worst.fds, base.fds)
+	// The fds in use at a moment swing by about a dozen with the probes in flight (a
+	// script's pipes and pidfd, an HTTP check's socket, the tracker's pidfds of nginx as
+	// it flaps), and which peak a 200 ms sample catches is chance: CI once saw 30 in the
+	// warm-up and 39 later, and then the usual level. A leak raises the floor: the
+	// fewest fds of the second half against the warm-up's (chk_http and chk_blackhole
+	// alone run 40 times in it; one fd left per run or per flap shows here, and the
+	// return to the warm-up's floor below checks the end exactly).
+	floorWarm := slices.MinFunc(warm, func(a, b faultsUsage) int { return a.fds - b.fds }).fds
+	floorLate := slices.MinFunc(late, func(a, b faultsUsage) int { return a.fds - b.fds }).fds
+	t.Logf("fds: warm-up %d..%d, second half %d..%d", floorWarm, base.fds, floorLate, worst.fds)
+	if floorLate > floorWarm+4 {
+		t.Errorf("fd count grows: at least %d in the second half vs as few as %d during warm-up", floorLate, floorWarm)
 	}
 	if worst.threads > base.threads+4 {
 		t.Errorf("thread count grows: %d in the second half vs %d during warm-up", worst.threads, base.threads)
@@ -277,10 +287,9 @@ func TestFaultsProbesStayBounded(t *testing.T) {
 
 	// Quiet again (the probes keep running, nginx is up): the fds come back to the
 	// level of the warm-up, and nothing is left behind.
-	minFDs := slices.MinFunc(warm, func(a, b faultsUsage) int { return a.fds - b.fds }).fds
-	faultsPoll(t, 3*time.Second, fmt.Sprintf("the agent's fd count to return to its warm-up baseline %d", minFDs), func() bool {
+	faultsPoll(t, 3*time.Second, fmt.Sprintf("the agent's fd count to return to its warm-up baseline %d", floorWarm), func() bool {
 		u, err := faultsReadUsage(pid)
-		return err == nil && u.fds <= minFDs
+		return err == nil && u.fds <= floorWarm
 	})
 	faultsPoll(t, 2*time.Second, "no zombie children of the agent", func() bool { return len(faultsZombieChildren(pid)) == 0 })
 	faultsPoll(t, 2*time.Second, "at most one `sleep 1000` (the one running now)", func() bool { return len(faultsSleepers(hostNS)) <= 1 })
