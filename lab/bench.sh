@@ -5,7 +5,7 @@
 #   lab/bench.sh                               every group, both daemons
 #   SCENARIOS=gaps,probes lab/bench.sh         a subset (gaps probes failover partition scale jitter)
 #   DAEMONS=hagent lab/bench.sh                one daemon only
-#   REPS=5 WINDOW=60s SCALE=1,255,1000 LOAD_MAX=3 OUT=lab/results/bench-<date>.md
+#   REPS=5 WINDOW=60s SCALE=1,255,510,1020 LOAD_MAX=3 OUT=lab/results/bench-<date>.md
 #   LAB_BENCH_PPROF=1 SCENARIOS=scale lab/bench.sh   + hagent's CPU and heap profiles
 #
 # Runs TestBench (lab/bench_*_test.go). The groups:
@@ -15,10 +15,11 @@
 #   failover   hagent's Failover RPC (hactl failover) and clearing it            ~ 10 s x REPS
 #   partition  VRRP dropped both ways with nft, both MASTER, heal                ~ 2 x 15 s x REPS
 #   scale      CPU, VmRSS/RssAnon/RssFile/PSS at SCALE instances (up to 1020: IPv4 and
-#              IPv6 on eth0 and a second interface eth1), growth per instance, link-down
+#              IPv6 on eth0 and a second interface eth1), growth per instance and at a
+#              constant mix (510 -> 1020 adds the mix of the first 510), link-down
 #              failovers (min(REPS, 3)) at the largest size up to 255 and at the largest
 #              size (spread, last advert -> VIP vs Master_Down_Interval; needs tcpdump),
-#              issue 14's targets                            ~ 2 x (3 x WINDOW + 110 s)
+#              issue 14's targets                            ~ 2 x (4 x WINDOW + 130 s)
 #              With LAB_BENCH_PPROF=1, a -tags pprof build of this tree runs once more
 #              at 255 instances: LAB_BENCH_PPROF_SECONDS (30) s CPU profile and a heap
 #              profile of each node, kept in <OUT without .md>-pprof/, top entries in
@@ -72,7 +73,7 @@ for v in LAB_JITTER_WINDOWS LAB_JITTER_SECONDS LAB_JITTER_CONDITIONS LAB_JITTER_
 	[[ -n ${!v:-} ]] && cmd="$v=${!v} $cmd"
 done
 LAB_BENCH=1 LAB_BENCH_SCENARIOS=$scenarios LAB_BENCH_DAEMONS=${DAEMONS:-keepalived,hagent} \
-	LAB_BENCH_REPS=${REPS:-5} LAB_BENCH_WINDOW=${WINDOW:-60s} LAB_BENCH_SCALE=${SCALE:-1,255,1000} \
+	LAB_BENCH_REPS=${REPS:-5} LAB_BENCH_WINDOW=${WINDOW:-60s} LAB_BENCH_SCALE=${SCALE:-1,255,510,1020} \
 	LAB_BENCH_LOAD_MAX=${LOAD_MAX:-} LAB_BENCH_CMD="$cmd" LAB_BENCH_OUT=$out \
 	go test ./lab -run '^TestBench$' -count=1 -v -timeout 0
 echo "report: $out (agent: $src, $("$HAGENT" --version 2>&1 | head -1))"

@@ -168,7 +168,7 @@ func (f scaleFailover) spread() time.Duration { return f.all - f.first }
 // LAB_BENCH_PPROF=1 hagent's CPU and heap profiles at the first of those sizes.
 func (r *benchRun) scaleGroup(t *testing.T) {
 	started, load := time.Now(), loadAvg()
-	sizes, err := parseScaleSizes(cmp.Or(os.Getenv("LAB_BENCH_SCALE"), "1,255,1000"))
+	sizes, err := parseScaleSizes(cmp.Or(os.Getenv("LAB_BENCH_SCALE"), "1,255,510,1020"))
 	if err != nil {
 		t.Fatalf("LAB_BENCH_SCALE: %v", err)
 	}
@@ -591,6 +591,52 @@ func scaleGrowth(use []usage, daemons []Daemon, sizes []int, window time.Duratio
 			rssSteps, rssLin := growthSteps(ns, rss, 256)
 			fmt.Fprintf(&w, "- %s %s: CPU %s ms/min per instance (%s); VmRSS %s kB per instance (%s)\n", d, roleOf(node),
 				joinFloats(cpuSteps, 1000, " → "), linearWord(cpuLin), joinFloats(rssSteps, 1, " → "), linearWord(rssLin))
+		}
+	}
+	w.WriteString(scaleMixGrowth(use, daemons, sizes, window))
+	return w.String()
+}
+
+// scaleMixGrowth compares like with like. The consecutive steps above add instances
+// of another kind at each size past 255 (IPv6 VRRPv3 from 256, eth1 from 511), whose
+// adverts cost the kernel more than the first 255's, so a step can grow faster per
+// instance without anything growing faster than linearly. The step from 510 to 1020
+// instances adds eth1's 255 IPv4 and 255 IPv6 instances: the same mix as the first 510
+// on eth0. Its increment per instance against the first 510's average (from the
+// smallest size measured) is the growth at a constant mix; on-CPU time (schedstat)
+// where read.
+func scaleMixGrowth(use []usage, daemons []Daemon, sizes []int, window time.Duration) string {
+	const half, full = 2 * 255, scaleMax
+	n0 := slices.Min(sizes)
+	if !slices.Contains(sizes, half) || !slices.Contains(sizes, full) || n0 >= half {
+		return ""
+	}
+	var w strings.Builder
+	fmt.Fprintf(&w, "\nAt a constant mix: the step %d → %d adds eth1's IPv4 and IPv6 instances, the mix of eth0's first %d. Increment per instance of that step against the average per instance of %d → %d (on-CPU ms/min, VmRSS kB); at most linear = the step's at most 1.2 × the average, allowing 2 clock ticks and 256 kB.\n\n", half, full, half, n0, half)
+	tickPerMin := 2 * 10 * time.Millisecond.Seconds() * 60 / window.Seconds()
+	cpuOf := func(u usage) float64 {
+		if v, ok := u.onCPUPerMinute(); ok {
+			return v
+		}
+		return u.perMinute()
+	}
+	for _, d := range daemons {
+		for _, node := range []string{master, backup} {
+			var us []usage
+			for _, n := range []int{n0, half, full} {
+				if u, ok := findUsage(use, d, node, n); ok {
+					us = append(us, u)
+				}
+			}
+			if len(us) < 3 {
+				continue
+			}
+			ns := []int{n0, half, full}
+			cpuSteps, cpuLin := growthSteps(ns, []float64{cpuOf(us[0]), cpuOf(us[1]), cpuOf(us[2])}, tickPerMin)
+			rssSteps, rssLin := growthSteps(ns, []float64{float64(us[0].mem.RSS), float64(us[1].mem.RSS), float64(us[2].mem.RSS)}, 256)
+			fmt.Fprintf(&w, "- %s %s: CPU %s ms/min per instance (%.2f×, %s); VmRSS %s kB per instance (%.2f×, %s)\n", d, roleOf(node),
+				joinFloats(cpuSteps, 1000, " → "), cpuSteps[1]/cpuSteps[0], linearWord(cpuLin),
+				joinFloats(rssSteps, 1, " → "), rssSteps[1]/rssSteps[0], linearWord(rssLin))
 		}
 	}
 	return w.String()

@@ -24,7 +24,7 @@ import (
 //	LAB_BENCH_DAEMONS    default "keepalived,hagent"
 //	LAB_BENCH_REPS       repetitions per scenario (default 5)
 //	LAB_BENCH_WINDOW     resource / jitter window (default 60s)
-//	LAB_BENCH_SCALE      instance counts for the scale group (default "1,255,1000";
+//	LAB_BENCH_SCALE      instance counts for the scale group (default "1,255,510,1020";
 //	                     up to 1020)
 //	LAB_BENCH_PPROF      1: the scale group also profiles hagent (LAB_BENCH_PPROF_HAGENT,
 //	                     LAB_BENCH_PPROF_SECONDS; see lab/bench.sh)
