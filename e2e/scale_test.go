@@ -336,9 +336,14 @@ func scaleV3Window(t *testing.T, l *lab.Lab, meter *hostStallMeter) (stall []hos
 		// alone makes the master that late (MDI less the interval it had in hand)
 		// explains it.
 		first := slices.MinFunc(tr, func(a, b stressTransition) int { return a.At.Compare(b.At) })
-		// The meter reports a stall when the stalled thread runs again: give it time.
-		time.Sleep(100 * time.Millisecond)
-		if s := meter.within(first.At.Add(-mdi-advertInt), first.At, mdi-advertInt); len(s) > 0 {
+		// The meter reports a stall when the stalled thread runs again, which may be
+		// after the takeover: give it time.
+		var s []hostStall
+		explained := lab.Poll(func() bool {
+			s = meter.within(first.At.Add(-mdi-advertInt), first.At, mdi-advertInt)
+			return len(s) > 0
+		}, 2*time.Second) == nil
+		if explained {
 			t.Logf("transitions under CPU load after %v, with the machine's stalls %v: %+v", time.Since(start).Round(time.Millisecond), s, tr)
 			return s, false
 		}
