@@ -54,16 +54,26 @@ func (s hostStall) String() string {
 func runHostStallMeter(prio int) int {
 	// No collection, so no stop-the-world waiting on a thread asleep in a raw system call.
 	debug.SetGCPercent(-1)
-	cpus := runtime.NumCPU()
-	runtime.GOMAXPROCS(cpus + 1)
+	var allowed unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &allowed); err != nil {
+		fmt.Fprintln(os.Stderr, "affinity:", err)
+		return 1
+	}
+	var cpus []int
+	for cpu := range 1024 {
+		if allowed.IsSet(cpu) {
+			cpus = append(cpus, cpu)
+		}
+	}
+	runtime.GOMAXPROCS(len(cpus) + 1)
 	var mu sync.Mutex
 	emit := func(line string) {
 		mu.Lock()
 		defer mu.Unlock()
 		os.Stdout.WriteString(line + "\n")
 	}
-	ready := make(chan error, cpus)
-	for cpu := range cpus {
+	ready := make(chan error, len(cpus))
+	for _, cpu := range cpus {
 		go func() {
 			runtime.LockOSThread()
 			var set unix.CPUSet
@@ -92,7 +102,7 @@ func runHostStallMeter(prio int) int {
 			}
 		}()
 	}
-	for range cpus {
+	for range len(cpus) {
 		if err := <-ready; err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
@@ -172,34 +182,32 @@ func (m *hostStallMeter) within(from, to time.Time, min time.Duration) []hostSta
 }
 
 // TestHostStallMeterSeesAStoppedThread: the meter reports a CPU taken from it. A
-// SCHED_FIFO thread above the meter's priority, pinned to CPU 0, spins for 60 ms; the
-// meter's thread on CPU 0 cannot run meanwhile and must report about that long.
+// process spinning at SCHED_FIFO above the meter's priority, pinned to the meter's
+// first CPU, holds that CPU until this test (on another CPU) kills it 60 ms later; the
+// meter's thread there cannot run meanwhile and must report about that long. (A
+// process, not a goroutine: the Go runtime preempts a goroutine every 10 ms, and its
+// locked thread then sleeps for a moment, which the meter would see.)
 func TestHostStallMeterSeesAStoppedThread(t *testing.T) {
-	m := startHostStallMeter(t, 11)
-	begin := time.Now()
-	done := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		// The thread ends with the goroutine (it is never unlocked): its priority
-		// dies with it.
-		var set unix.CPUSet
-		set.Set(0)
-		if err := unix.SchedSetaffinity(0, &set); err != nil {
-			done <- err
-			return
-		}
-		attr := unix.SchedAttr{Size: unix.SizeofSchedAttr, Policy: unix.SCHED_FIFO, Priority: 12}
-		if err := unix.SchedSetAttr(0, &attr, 0); err != nil {
-			done <- err
-			return
-		}
-		for end := time.Now().Add(60 * time.Millisecond); time.Now().Before(end); {
-		}
-		done <- nil
-	}()
-	if err := <-done; err != nil {
-		t.Fatalf("spinner: %v", err)
+	if runtime.NumCPU() < 2 {
+		t.Skip("needs two CPUs: one for the spinner, one to stop it")
 	}
+	m := startHostStallMeter(t, 11)
+	var allowed unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &allowed); err != nil {
+		t.Fatal(err)
+	}
+	cpu := 0
+	for !allowed.IsSet(cpu) {
+		cpu++
+	}
+	begin := time.Now()
+	spin := exec.Command("chrt", "-f", "12", "taskset", "-c", strconv.Itoa(cpu), "sh", "-c", "while :; do :; done")
+	if err := spin.Start(); err != nil {
+		t.Fatalf("start the spinner: %v", err)
+	}
+	time.Sleep(60 * time.Millisecond) // the stall being made, not synchronisation
+	_ = syscall.Kill(spin.Process.Pid, syscall.SIGKILL)
+	_ = spin.Wait()
 	end := time.Now()
 	var got []hostStall
 	err := lab.Poll(func() bool {
@@ -210,10 +218,10 @@ func TestHostStallMeterSeesAStoppedThread(t *testing.T) {
 		m.mu.Lock()
 		all := m.stalls
 		m.mu.Unlock()
-		t.Fatalf("no stall of 40 ms or more reported for a 60 ms spin above the meter on cpu0; all: %v", all)
+		t.Fatalf("no stall of 40 ms or more reported for a 60 ms spin above the meter on cpu%d; all: %v", cpu, all)
 	}
-	if got[0].CPU != 0 {
-		t.Errorf("stall reported on %v, want cpu0", got)
+	if got[0].CPU != cpu {
+		t.Errorf("stall reported on %v, want cpu%d", got, cpu)
 	}
 	t.Logf("reported: %v", got)
 }
