@@ -3,6 +3,7 @@ package lab
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -139,6 +140,41 @@ func TestSizesAndGrowth(t *testing.T) {
 	// ... unless within the resolution.
 	if _, lin := growthSteps(ns, []float64{0, 0, 0.02}, 0.06); !lin {
 		t.Fatal("one tick over 745 instances called faster than linear")
+	}
+}
+
+// scaleMixGrowth sets the step 510 → 1020 against the average of 1 → 510, whatever the
+// step 255 → 510 did: dear IPv6 instances from 256 are not growth, a dearer second half
+// is. Only with 510 and 1020 among the sizes.
+func TestScaleMixGrowth(t *testing.T) {
+	const window = time.Minute
+	use := func(cpu map[int]float64) []usage {
+		var out []usage
+		for n, c := range cpu {
+			d := time.Duration(c * float64(time.Second))
+			out = append(out, usage{daemon: Hagent, node: master, label: fmt.Sprintf("%d instances", n),
+				cpu: d, onCPU: d, window: window, mem: procMem{RSS: 5000 + 15*n}})
+		}
+		return out
+	}
+	sizes := []int{1, 255, 510, 1020}
+	// IPv4 instances 1 ms/min each, IPv6 ones 2: 1 → 255 → 510 is 1 → 2 per instance
+	// (faster, step by step); 510 → 1020 repeats the mix, 1.5 per instance as before.
+	linear := use(map[int]float64{1: 0.001, 255: 0.255, 510: 0.765, 1020: 1.530})
+	got := scaleMixGrowth(linear, []Daemon{Hagent}, sizes, window)
+	if !strings.Contains(got, "hagent master: CPU 1.50 → 1.50 ms/min per instance (1.00×, at most linear)") {
+		t.Errorf("constant mix, constant cost per instance:\n%s", got)
+	}
+	if !strings.Contains(scaleGrowth(linear, []Daemon{Hagent}, sizes, window), "CPU 1.00 → 2.00 → 1.50 ms/min per instance (**faster than linear**)") {
+		t.Error("the step-by-step line no longer shows the IPv6 step as it is")
+	}
+	// The second 510 at 2 per instance: 1.33× the first's average.
+	dearer := use(map[int]float64{1: 0.001, 255: 0.255, 510: 0.765, 1020: 1.785})
+	if got := scaleMixGrowth(dearer, []Daemon{Hagent}, sizes, window); !strings.Contains(got, "(1.33×, **faster than linear**)") {
+		t.Errorf("a dearer second half called linear:\n%s", got)
+	}
+	if got := scaleMixGrowth(linear, []Daemon{Hagent}, []int{1, 255, 1000}, window); got != "" {
+		t.Errorf("without 510 and 1020: %q", got)
 	}
 }
 
