@@ -99,9 +99,9 @@ const (
 	wakePrecise
 	// wakeTakeover: as wakeWhole, but on a goroutine of its own when other slots are due
 	// with it. A whole-second Master_Down_Timer: when a link goes, every backup's expires
-	// at once, and each takeover waits on netlink for its VIPs; a few at a time (eight
-	// helpers) 1 000 took 335 to 610 ms from the first VIP to the last, side by side 235
-	// to 330 (issue 14; BENCHMARKS.md, 2026-12-01 morning).
+	// at once, and each takeover makes its system calls (advert, VIPs, announcements); a
+	// few at a time (eight helpers) 1 000 took 335 to 610 ms from the first VIP to the
+	// last, side by side 235 to 330 (issue 14; BENCHMARKS.md, 2026-12-01 morning).
 	wakeTakeover
 )
 

@@ -54,16 +54,10 @@ func (s hostStall) String() string {
 func runHostStallMeter(prio int) int {
 	// No collection, so no stop-the-world waiting on a thread asleep in a raw system call.
 	debug.SetGCPercent(-1)
-	var allowed unix.CPUSet
-	if err := unix.SchedGetaffinity(0, &allowed); err != nil {
-		fmt.Fprintln(os.Stderr, "affinity:", err)
+	cpus, err := allowedCPUs()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		return 1
-	}
-	var cpus []int
-	for cpu := range 1024 {
-		if allowed.IsSet(cpu) {
-			cpus = append(cpus, cpu)
-		}
 	}
 	runtime.GOMAXPROCS(len(cpus) + 1)
 	var mu sync.Mutex
@@ -110,6 +104,21 @@ func runHostStallMeter(prio int) int {
 	}
 	emit("ready")
 	select {}
+}
+
+// allowedCPUs lists the CPUs this process may run on: the meter watches each of them.
+func allowedCPUs() ([]int, error) {
+	var set unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &set); err != nil {
+		return nil, fmt.Errorf("affinity: %w", err)
+	}
+	var cpus []int
+	for cpu := range len(set) * 64 {
+		if set.IsSet(cpu) {
+			cpus = append(cpus, cpu)
+		}
+	}
+	return cpus, nil
 }
 
 // hostStallMeter is the test's side of a running meter.
@@ -181,25 +190,22 @@ func (m *hostStallMeter) within(from, to time.Time, min time.Duration) []hostSta
 	return out
 }
 
-// TestHostStallMeterSeesAStoppedThread: the meter reports a CPU taken from it. A
+// TestHostStallMeterSeesAStoppedCPU: the meter reports a CPU taken from it. A
 // process spinning at SCHED_FIFO above the meter's priority, pinned to the meter's
 // first CPU, holds that CPU until this test (on another CPU) kills it 60 ms later; the
 // meter's thread there cannot run meanwhile and must report about that long. (A
 // process, not a goroutine: the Go runtime preempts a goroutine every 10 ms, and its
 // locked thread then sleeps for a moment, which the meter would see.)
-func TestHostStallMeterSeesAStoppedThread(t *testing.T) {
-	if runtime.NumCPU() < 2 {
-		t.Skip("needs two CPUs: one for the spinner, one to stop it")
-	}
-	m := startHostStallMeter(t, 11)
-	var allowed unix.CPUSet
-	if err := unix.SchedGetaffinity(0, &allowed); err != nil {
+func TestHostStallMeterSeesAStoppedCPU(t *testing.T) {
+	cpus, err := allowedCPUs()
+	if err != nil {
 		t.Fatal(err)
 	}
-	cpu := 0
-	for !allowed.IsSet(cpu) {
-		cpu++
+	if len(cpus) < 2 {
+		t.Skip("needs two CPUs: one for the spinner, one to stop it")
 	}
+	cpu := cpus[0]
+	m := startHostStallMeter(t, 11)
 	begin := time.Now()
 	spin := exec.Command("chrt", "-f", "12", "taskset", "-c", strconv.Itoa(cpu), "sh", "-c", "while :; do :; done")
 	if err := spin.Start(); err != nil {
@@ -210,7 +216,7 @@ func TestHostStallMeterSeesAStoppedThread(t *testing.T) {
 	_ = spin.Wait()
 	end := time.Now()
 	var got []hostStall
-	err := lab.Poll(func() bool {
+	err = lab.Poll(func() bool {
 		got = m.within(begin, end, 40*time.Millisecond)
 		return len(got) > 0
 	}, 2*time.Second)
